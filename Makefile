@@ -1,0 +1,109 @@
+# ipwarn — build, test, demo.
+#
+#   make              build bin/ipwarnd and bin/ipwarn
+#   make check        install missing Debian packages, build, run every test
+#   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo         run a small campaign end to end on loopback stand-ins
+#   make fuzz         build the libFuzzer targets (clang)
+#
+# Library modules are lib/*.c (one .h each) collected into libipwarn.a;
+# every tests/unit/test_*.c becomes one cmocka test program.
+
+PKGS     := libesmtp-1.0 libpq libconfig libmaxminddb openssl
+CC       ?= cc
+BUILD    ?= build
+BIN      ?= bin
+SAN      ?=
+OPT      ?= -O2
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -g $(OPT) -Ilib -I$(BUILD) $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/sql_embed.o
+LIB_A    := $(BUILD)/libipwarn.a
+D_SRC    := $(wildcard daemon/*.c)
+D_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(D_SRC))
+C_SRC    := $(wildcard cli/*.c)
+C_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(C_SRC))
+UT_SRC   := $(wildcard tests/unit/test_*.c)
+UT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UT_SRC))
+IT_SRC   := $(wildcard tests/integration/test_*.c)
+IT_BIN   := $(patsubst tests/integration/%.c,$(BUILD)/tests/it_%,$(IT_SRC))
+SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+
+.PHONY: all check check-unit check-integration check-asan demo deps clean \
+	fuzz bench
+all: $(BIN)/ipwarnd $(BIN)/ipwarn
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h daemon/*.h cli/*.h) | $(BUILD)/sql_embed.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/sql_embed.c $(BUILD)/sql_embed.h: $(SQL) tools/embed-sql
+	@mkdir -p $(BUILD)
+	sh tools/embed-sql $(BUILD)/sql_embed $(SQL)
+
+$(BUILD)/sql_embed.o: $(BUILD)/sql_embed.c
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/ipwarnd: $(D_OBJ) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_SAN) $(LDFLAGS) -o $@ $(D_OBJ) $(LIB_A) $(LDLIBS_ALL)
+
+$(BIN)/ipwarn: $(C_OBJ) $(LIB_A)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS_SAN) $(LDFLAGS) -o $@ $(C_OBJ) $(LIB_A) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_SAN) -o $@ $< $(LIB_A) \
+		$(LDLIBS_ALL) -lcmocka
+
+$(BUILD)/tests/it_%: tests/integration/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_SAN) -o $@ $< $(LIB_A) \
+		$(LDLIBS_ALL) -lcmocka
+
+deps:
+	@sh tools/deps
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UT_BIN) $(IT_BIN)
+	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) sh tests/run $(UT_BIN) $(IT_BIN)
+
+check-unit: all $(UT_BIN)
+	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) IW_ONLY=unit sh tests/run $(UT_BIN)
+
+check-integration: all $(IT_BIN)
+	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) IW_ONLY=integration sh tests/run $(IT_BIN)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin \
+		SAN=1 OPT=-O1 check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo
+
+fuzz:
+	@sh tests/fuzz/build $(BUILD)/fuzz
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,419 @@
+/*
+ * util: shared helpers — error carrier, growable buffer, bounded copies,
+ * UTF-8 and mailbox validation, durations.  See util.h.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+iw_err_set(struct iw_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+void
+iw_err_prefix(struct iw_err *err, const char *fmt, ...)
+{
+	char pre[IW_ERR_MAX], old[IW_ERR_MAX];
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	iw_strlcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+}
+
+static int
+buf_grow(struct iw_buf *b, size_t need)
+{
+	size_t cap;
+	char *p;
+
+	if (need < b->len || need == SIZE_MAX)
+		return -1;
+	if (need + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need + 1) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	p = realloc(b->data, cap);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+iw_buf_append(struct iw_buf *b, const void *p, size_t n)
+{
+	if (n > SIZE_MAX - b->len - 1 || buf_grow(b, b->len + n) != 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+iw_buf_puts(struct iw_buf *b, const char *s)
+{
+	return iw_buf_append(b, s, strlen(s));
+}
+
+int
+iw_buf_putc(struct iw_buf *b, char c)
+{
+	return iw_buf_append(b, &c, 1);
+}
+
+int
+iw_buf_printf(struct iw_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_grow(b, b->len + (size_t)n) != 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+iw_buf_reset(struct iw_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+iw_buf_free(struct iw_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+iw_buf_steal(struct iw_buf *b)
+{
+	char *p;
+
+	if (b->data == NULL && buf_grow(b, 0) != 0)
+		return NULL;
+	b->data[b->len] = '\0';
+	p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+size_t
+iw_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+size_t
+iw_strlcpy_n(char *dst, size_t size, const char *src, size_t n)
+{
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+char *
+iw_strdup(const char *s)
+{
+	return s ? iw_strndup(s, strlen(s)) : NULL;
+}
+
+char *
+iw_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void *
+iw_calloc(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size ? size : 1);
+}
+
+int
+iw_utf8_valid(const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int
+atext(int c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+static int
+check_local(const char *p, size_t n, struct iw_err *err)
+{
+	if (n == 0) {
+		iw_err_set(err, "empty local part");
+		return -1;
+	}
+	if (n > 64) {
+		iw_err_set(err, "local part longer than 64 octets");
+		return -1;
+	}
+	if (p[0] == '.' || p[n - 1] == '.') {
+		iw_err_set(err, "local part starts or ends with a dot");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '.') {
+			if (p[i + 1] == '.') {
+				iw_err_set(err, "two dots in a row in local part");
+				return -1;
+			}
+			continue;
+		}
+		if (!atext(c)) {
+			iw_err_set(err, "character 0x%02x not allowed in "
+			    "local part", c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_domain(const char *p, size_t n, struct iw_err *err)
+{
+	size_t label = 0, labels = 0;
+
+	if (n == 0) {
+		iw_err_set(err, "empty domain");
+		return -1;
+	}
+	if (n > 253) {
+		iw_err_set(err, "domain longer than 253 octets");
+		return -1;
+	}
+	if (p[0] == '[') {
+		iw_err_set(err, "address literals are not accepted as "
+		    "abuse contacts");
+		return -1;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = i < n ? (unsigned char)p[i] : '.';
+		if (c == '.') {
+			if (label == 0) {
+				iw_err_set(err, "empty label in domain");
+				return -1;
+			}
+			if (p[i - 1] == '-') {
+				iw_err_set(err, "domain label ends with '-'");
+				return -1;
+			}
+			label = 0;
+			labels++;
+			continue;
+		}
+		if (!isalnum(c) && c != '-') {
+			iw_err_set(err, "character 0x%02x not allowed in "
+			    "domain", c);
+			return -1;
+		}
+		if (label == 0 && c == '-') {
+			iw_err_set(err, "domain label starts with '-'");
+			return -1;
+		}
+		if (++label > 63) {
+			iw_err_set(err, "domain label longer than 63 octets");
+			return -1;
+		}
+	}
+	if (labels < 2) {
+		iw_err_set(err, "domain '%.*s' has no dot", (int)n, p);
+		return -1;
+	}
+	return 0;
+}
+
+int
+iw_mailbox_normalize(const char *buf, size_t len, char *out, size_t outsz,
+    struct iw_err *err)
+{
+	const char *at = NULL;
+
+	iw_trim(&buf, &len);
+	if (len == 0) {
+		iw_err_set(err, "empty address");
+		return -1;
+	}
+	if (len > 254) {
+		iw_err_set(err, "address longer than 254 octets");
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '@') {
+			if (at != NULL) {
+				iw_err_set(err, "more than one '@'");
+				return -1;
+			}
+			at = buf + i;
+		}
+	}
+	if (at == NULL) {
+		iw_err_set(err, "no '@'");
+		return -1;
+	}
+	if (check_local(buf, (size_t)(at - buf), err) != 0)
+		return -1;
+	if (check_domain(at + 1, len - (size_t)(at - buf) - 1, err) != 0)
+		return -1;
+	if (len + 1 > outsz) {
+		iw_err_set(err, "address too long for buffer");
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		out[i] = buf + i > at ? (char)tolower((unsigned char)c) : c;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+int
+iw_duration_parse(const char *s, long long *seconds)
+{
+	char *end;
+	long long v, mul = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > (long long)1e12 / mul)
+		return -1;
+	*seconds = v * mul;
+	return 0;
+}
+
+void
+iw_trim(const char **p, size_t *len)
+{
+	while (*len > 0 && isspace((unsigned char)**p)) {
+		(*p)++;
+		(*len)--;
+	}
+	while (*len > 0 && isspace((unsigned char)(*p)[*len - 1]))
+		(*len)--;
+}
+
+int64_t
+iw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
