@@ -1,0 +1,102 @@
+/*
+ * config: loading and validating ipwarn.conf (libconfig syntax).  Every key
+ * is checked against a schema: an unknown key is an error (a typo must not
+ * silently fall back to a default), and every error names file:line and the
+ * key ("ipwarn.conf:14: smtp.relay: missing port").  Relative paths are made
+ * absolute at load time so a daemon that changes directory keeps them.
+ */
+#ifndef IW_CONFIG_H
+#define IW_CONFIG_H
+
+#include <stddef.h>
+
+#include "smtp.h"
+#include "util.h"
+#include "whois.h"
+
+/* Sections, as a bit mask for iw_config_require(). */
+enum {
+	IW_CONF_DATABASE = 1 << 0,
+	IW_CONF_SMTP = 1 << 1,
+	IW_CONF_SENDER = 1 << 2,
+	IW_CONF_GEOIP = 1 << 3,
+	IW_CONF_WHOIS = 1 << 4,
+	IW_CONF_LETTERS = 1 << 5,
+	IW_CONF_DELIVERY = 1 << 6,
+	IW_CONF_BOUNCES = 1 << 7,
+};
+
+struct iw_country_locale {
+	char cc[3];
+	char *locale;
+};
+
+struct iw_config {
+	char *path;			/* as given */
+	unsigned sections;		/* IW_CONF_* present */
+
+	char *db_conninfo;
+
+	char *smtp_relay;
+	enum iw_smtp_starttls smtp_starttls;
+	char *smtp_username;
+	char *smtp_password;
+	char *smtp_helo;
+	char *smtp_ca_file;
+	long long smtp_timeout;		/* seconds */
+
+	char *sender_from;
+	char *sender_reply_to;
+	char *sender_return_path;
+	char *sender_verp_secret;
+	char *sender_domain;		/* domain of from, for Message-ID */
+
+	char *geoip_database;
+
+	char *whois_bootstrap;
+	struct iw_whois_host *whois_hosts;
+	size_t whois_nhosts;
+	long long whois_timeout;	/* seconds */
+	int whois_retries;		/* transient failures before giving up */
+
+	char *letters_directory;
+	char *letters_default_locale;
+	struct iw_country_locale *letters_countries;
+	size_t letters_ncountries;
+	long long letters_hold;		/* seconds a resolved IP may wait for
+					   the rest of its campaign */
+
+	int delivery_workers;
+	int delivery_batch;
+	long long delivery_min_backoff;
+	long long delivery_max_backoff;
+	long long delivery_max_age;
+	long long delivery_lease;
+
+	char *bounces_maildir;
+	int bounces_soft_limit;
+};
+
+/* Load and validate path.  On error *out is NULL and err names file:line. */
+int iw_config_load(const char *path, struct iw_config **out,
+    struct iw_err *err);
+void iw_config_free(struct iw_config *c);
+
+/* -1 and "FILE: missing section 'smtp'" if one of sections is absent. */
+int iw_config_require(const struct iw_config *c, unsigned sections,
+    struct iw_err *err);
+
+/* Locale for an ISO 3166 country code ("" or unknown -> default). */
+const char *iw_config_locale_for(const struct iw_config *c, const char *cc);
+
+/* Fill a whois client configuration that points into c. */
+void iw_config_whois(const struct iw_config *c, struct iw_whois_conf *wc);
+
+/* Fill an SMTP client configuration that points into c. */
+void iw_config_smtp(const struct iw_config *c, struct iw_smtp_conf *sc);
+
+/* The default path: etc/ipwarn.conf if it exists, else
+ * /etc/ipwarn/ipwarn.conf. */
+const char *iw_config_default_path(void);
+
+#endif
