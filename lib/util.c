@@ -27,6 +27,7 @@ void
 iw_err_prefix(struct iw_err *err, const char *fmt, ...)
 {
 	char pre[IW_ERR_MAX], old[IW_ERR_MAX];
+	size_t n;
 	va_list ap;
 
 	if (err == NULL)
@@ -35,7 +36,13 @@ iw_err_prefix(struct iw_err *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	iw_strlcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+	/* Build piecewise: a long prefix truncates rather than overflowing. */
+	iw_strlcpy(err->msg, pre, sizeof(err->msg));
+	n = strlen(err->msg);
+	if (n + 2 < sizeof(err->msg)) {
+		memcpy(err->msg + n, ": ", 3);
+		iw_strlcpy(err->msg + n + 2, old, sizeof(err->msg) - n - 2);
+	}
 }
 
 static int
