@@ -1,0 +1,50 @@
+/*
+ * input: the `ipwarn enqueue` line format — CSV, one flagged IP a line:
+ * IP[,evidence[,observed ISO-8601 time]].  Blank and '#' lines are skipped,
+ * a leading `ip,...` header line is allowed.  The parser is a pure function
+ * of one line's bytes; the caller counts lines and reports "LINE: reason".
+ */
+#ifndef IW_INPUT_H
+#define IW_INPUT_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define IW_INPUT_EVIDENCE_MAX 512
+
+enum iw_input_kind {
+	IW_INPUT_RECORD,	/* rec is filled */
+	IW_INPUT_SKIP,		/* blank, comment, or header line */
+	IW_INPUT_BAD,		/* err says why */
+};
+
+struct iw_input_rec {
+	char ip[48];				/* canonical (inet_ntop) */
+	char evidence[IW_INPUT_EVIDENCE_MAX];	/* UTF-8, no controls */
+	char observed[40];			/* normalised ISO-8601 or "" */
+};
+
+/*
+ * Parse one line (without its line end; a trailing CR is tolerated).
+ * first_record is 1 while no record has been seen yet (a header line is only
+ * accepted then).
+ */
+enum iw_input_kind iw_input_parse_line(const char *buf, size_t len,
+    int first_record, struct iw_input_rec *rec, struct iw_err *err);
+
+/* Canonicalise an IPv4/IPv6 address; -1 if buf is not one address. */
+int iw_input_canon_ip(const char *buf, size_t len, char *out, size_t outsz);
+
+/*
+ * 0 if the canonical address ip can be a target; -1 with the reason in err
+ * for addresses no abuse contact owns (unspecified, loopback, link-local,
+ * multicast, broadcast).
+ */
+int iw_input_check_target(const char *ip, struct iw_err *err);
+
+/* Validate an ISO-8601 date/time and normalise it for PostgreSQL. */
+int iw_input_parse_time(const char *buf, size_t len, char *out,
+    size_t outsz, struct iw_err *err);
+
+#endif
