@@ -23,9 +23,9 @@ int iw_verp_token(const char *secret, int64_t letter_id, char *out,
     size_t outsz);
 
 /*
- * Find and verify a token in an address (any case, any of the usual
- * '+' delimiter; a bare token, as in a DSN ENVID, also works).
- * 0 when there is no token or it does not verify.
+ * Find and verify a token in an address (any case; the '+' delimiter; a
+ * bare token, as in a DSN ENVID, also works).  Returns 1 and the letter id
+ * when it verifies, 0 when there is no token or it does not verify.
  */
 int iw_verp_decode(const char *addr, size_t len, const char *secret,
     int64_t *letter_id);
