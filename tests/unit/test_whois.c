@@ -1,0 +1,910 @@
+/*
+ * Unit tests of the whois module: per-registry parsers on real-format
+ * answers (the .txt files of tests/fixtures/whois, found via $IW_SRCDIR
+ * or "."), the query syntax, and the client's network behaviour against
+ * tiny forked servers on loopback (refused, silent, looping, too deep,
+ * oversized, throttled).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "whois.h"
+
+/* ---------- helpers ---------- */
+
+static char *
+load(const char *name, size_t *len)
+{
+	const char *dir = getenv("IW_SRCDIR");
+	char path[1024];
+	FILE *f;
+	long n;
+	char *p;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/whois/%s",
+	    dir ? dir : ".", name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open fixture %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	/* Exactly len bytes, no NUL: ASan catches any read past the end. */
+	p = malloc(n > 0 ? (size_t)n : 1);
+	assert_non_null(p);
+	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+static void
+parse_file(enum iw_whois_format fmt, const char *file, const char *ip,
+    struct iw_whois_parsed *out)
+{
+	size_t len;
+	char *buf = load(file, &len);
+
+	assert_int_equal(iw_whois_parse(fmt, ip, buf, len, out), 0);
+	free(buf);
+}
+
+static void
+expect_email(enum iw_whois_format fmt, const char *file, const char *ip,
+    const char *email)
+{
+	struct iw_whois_parsed p;
+
+	parse_file(fmt, file, ip, &p);
+	if (strcmp(p.email, email) != 0)
+		fail_msg("%s %s: got '%s' (reason: %s), want '%s'", file, ip,
+		    p.email, p.reason, email);
+	assert_int_equal(p.throttled, 0);
+}
+
+/* ---------- names and query lines ---------- */
+
+static void
+test_format_for_server_names(void **state)
+{
+	(void)state;
+	assert_int_equal(iw_whois_format_for("whois.ripe.net"),
+	    IW_WHOIS_FMT_RIPE);
+	assert_int_equal(iw_whois_format_for("whois.apnic.net"),
+	    IW_WHOIS_FMT_RIPE);
+	assert_int_equal(iw_whois_format_for("WHOIS.AFRINIC.NET"),
+	    IW_WHOIS_FMT_RIPE);
+	assert_int_equal(iw_whois_format_for("whois.arin.net"),
+	    IW_WHOIS_FMT_ARIN);
+	assert_int_equal(iw_whois_format_for("whois.lacnic.net"),
+	    IW_WHOIS_FMT_LACNIC);
+	assert_int_equal(iw_whois_format_for("whois.registro.br"),
+	    IW_WHOIS_FMT_LACNIC);
+	assert_int_equal(iw_whois_format_for("whois.iana.org"),
+	    IW_WHOIS_FMT_IANA);
+	assert_int_equal(iw_whois_format_for("whois.nic.ad.jp"),
+	    IW_WHOIS_FMT_UNKNOWN);
+}
+
+static void
+test_query_line_per_registry(void **state)
+{
+	char q[64];
+
+	(void)state;
+	assert_int_equal(iw_whois_query_line(IW_WHOIS_FMT_IANA, "192.0.2.1",
+	    q, sizeof(q)), 0);
+	assert_string_equal(q, "192.0.2.1");
+	assert_int_equal(iw_whois_query_line(IW_WHOIS_FMT_ARIN,
+	    "198.51.100.7", q, sizeof(q)), 0);
+	assert_string_equal(q, "n + 198.51.100.7");
+	assert_int_equal(iw_whois_query_line(IW_WHOIS_FMT_RIPE,
+	    "2001:db8::1", q, sizeof(q)), 0);
+	assert_string_equal(q, "-r 2001:db8::1");
+	assert_int_equal(iw_whois_query_line(IW_WHOIS_FMT_LACNIC,
+	    "203.0.113.130", q, sizeof(q)), 0);
+	assert_string_equal(q, "203.0.113.130");
+	/* Never put an outside string on the wire unchecked. */
+	assert_int_equal(iw_whois_query_line(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.1\r\n-B x", q, sizeof(q)), -1);
+	assert_int_equal(iw_whois_query_line(IW_WHOIS_FMT_ARIN, "192.0.2.1",
+	    q, 5), -1);
+}
+
+/* ---------- IANA ---------- */
+
+static void
+test_iana_refer(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_IANA, "iana-198.51.100.0.txt",
+	    "198.51.100.1", &p);
+	assert_string_equal(p.referral, "whois.arin.net");
+	assert_int_equal(p.referral_port, 0);
+	parse_file(IW_WHOIS_FMT_IANA, "iana-2001-db8.txt", "2001:db8::1", &p);
+	assert_string_equal(p.referral, "whois.ripe.net");
+	parse_file(IW_WHOIS_FMT_IANA, "iana-notfound.txt", "10.0.0.1", &p);
+	assert_string_equal(p.referral, "");
+	assert_string_not_equal(p.reason, "");
+}
+
+static void
+test_iana_whois_line_when_no_refer(void **state)
+{
+	static const char a[] = "inetnum:      203.0.0.0 - 203.255.255.255\n"
+	    "organisation: APNIC\nwhois:        WHOIS.APNIC.NET\n";
+	struct iw_whois_parsed p;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_IANA, "203.0.113.1", a,
+	    sizeof(a) - 1, &p), 0);
+	assert_string_equal(p.referral, "whois.apnic.net");
+}
+
+/* ---------- RIPE, APNIC, AFRINIC ---------- */
+
+static void
+test_ripe_abuse_comment(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-192.0.2.64.txt", "192.0.2.70",
+	    &p);
+	assert_string_equal(p.email, "abuse@ripe-nl.example");
+	assert_string_equal(p.net_first, "192.0.2.64");
+	assert_string_equal(p.net_last, "192.0.2.127");
+	assert_string_equal(p.net_text, "192.0.2.64 - 192.0.2.127");
+	assert_string_equal(p.source, "abuse contact comment");
+	expect_email(IW_WHOIS_FMT_RIPE, "apnic-203.0.113.0.txt",
+	    "203.0.113.5", "abuse@apnic-member.example");
+	expect_email(IW_WHOIS_FMT_RIPE, "afrinic-203.0.113.192.txt",
+	    "203.0.113.200", "abuse@afrinic-member.example");
+}
+
+static void
+test_ripe_ipv6_inet6num(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-2001-db8-1.txt",
+	    "2001:db8:1:ff::25", &p);
+	assert_string_equal(p.email, "abuse@ripe-v6.example");
+	assert_string_equal(p.net_first, "2001:db8:1::");
+	assert_string_equal(p.net_last, "2001:db8:1:ffff:ffff:ffff:ffff:ffff");
+	/* An address outside the inet6num is not covered by it. */
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-2001-db8-1.txt", "2001:db8:2::1",
+	    &p);
+	assert_string_equal(p.email, "");
+}
+
+static void
+test_ripe_abuse_c_role_object(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	/* No comment line: abuse-c -> role -> abuse-mailbox, domain lowered;
+	   the role's e-mail and the org's abuse-c are not used. */
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-role-object.txt", "192.0.2.99",
+	    &p);
+	assert_string_equal(p.email, "Abuse@ripe-nl.example");
+	assert_non_null(strstr(p.source, "ANL1-RIPE"));
+}
+
+static void
+test_ripe_irt_only_contact(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_RIPE, "apnic-irt-only.txt", "203.0.113.9", &p);
+	assert_string_equal(p.email, "irt@apnic-irt.example");
+	assert_non_null(strstr(p.source, "IRT-EXAMPLE-JP"));
+}
+
+static void
+test_ripe_no_abuse_contact_registered(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	/* -r answer: the irt is only named; the lookup fetches it. */
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-192.0.2.192.txt", "192.0.2.200",
+	    &p);
+	assert_string_equal(p.email, "");
+	assert_string_equal(p.net_first, "192.0.2.192");
+	assert_non_null(strstr(p.reason, "no abuse contact"));
+}
+
+static void
+test_ripe_most_specific_inetnum_wins(void **state)
+{
+	(void)state;
+	expect_email(IW_WHOIS_FMT_RIPE, "ripe-several-inetnums.txt",
+	    "192.0.2.165", "abuse@small.example");
+	expect_email(IW_WHOIS_FMT_RIPE, "ripe-several-inetnums.txt",
+	    "192.0.2.130", "abuse@ripe-de.example");
+	expect_email(IW_WHOIS_FMT_RIPE, "ripe-several-inetnums.txt",
+	    "192.0.2.5", "abuse@lir.example");
+}
+
+static void
+test_no_entries_found(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-notfound.txt", "192.0.2.1", &p);
+	assert_string_equal(p.email, "");
+	assert_int_equal(p.throttled, 0);
+	assert_non_null(strstr(p.reason, "no entries found"));
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-notfound.txt", "198.51.100.1", &p);
+	assert_string_equal(p.email, "");
+	assert_int_equal(p.throttled, 0);
+}
+
+static void
+test_invalid_mailbox_rejected(void **state)
+{
+	static const char two[] = "% Abuse contact for '192.0.2.0 - "
+	    "192.0.2.255' is 'a@x.example b@y.example'\n\n"
+	    "inetnum: 192.0.2.0 - 192.0.2.255\n";
+	static const char ctl[] = "% Abuse contact for '192.0.2.0 - "
+	    "192.0.2.255' is 'abuse@x.example\x1b[2J'\n\n"
+	    "inetnum: 192.0.2.0 - 192.0.2.255\n";
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-2001-db8-bad.txt",
+	    "2001:db8:bad::1", &p);
+	assert_string_equal(p.email, "");
+	assert_non_null(strstr(p.reason, "abuse at example dot com"));
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE, "192.0.2.1", two,
+	    sizeof(two) - 1, &p), 0);
+	assert_string_equal(p.email, "");
+	assert_non_null(strstr(p.reason, "several"));
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE, "192.0.2.1", ctl,
+	    sizeof(ctl) - 1, &p), 0);
+	assert_string_equal(p.email, "");
+	/* The reason quotes the value, but never a control character. */
+	assert_null(strchr(p.reason, '\x1b'));
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-two-addresses.txt",
+	    "198.51.100.1", &p);
+	assert_string_equal(p.email, "");
+	assert_non_null(strstr(p.reason, "several"));
+}
+
+/* ---------- ARIN ---------- */
+
+static void
+test_arin_most_specific_network_wins(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-198.51.100.128.txt",
+	    "198.51.100.200", &p);
+	assert_string_equal(p.email, "abuse@downstream.example");
+	assert_string_equal(p.net_first, "198.51.100.128");
+	assert_string_equal(p.net_last, "198.51.100.255");
+	/* Same answer, address only in the parent: the parent's address. */
+	expect_email(IW_WHOIS_FMT_ARIN, "arin-198.51.100.128.txt",
+	    "198.51.100.3", "abuse@arin-org.example");
+	expect_email(IW_WHOIS_FMT_ARIN, "arin-198.18.5.0.txt", "198.18.5.9",
+	    "abuse@realloc-5.example");
+}
+
+static void
+test_arin_never_uses_tech_email(void **state)
+{
+	static const char a[] = "NetRange:       198.51.100.0 - "
+	    "198.51.100.255\nCIDR:           198.51.100.0/24\n\n"
+	    "OrgTechEmail:  tech@x.example\nOrgNOCEmail:  noc@x.example\n"
+	    "RTechEmail:  rtech@x.example\n";
+	struct iw_whois_parsed p;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_ARIN, "198.51.100.9", a,
+	    sizeof(a) - 1, &p), 0);
+	assert_string_equal(p.email, "");
+	assert_string_not_equal(p.reason, "");
+	/* Org lists Tech and NOC before Abuse: still the abuse address. */
+	expect_email(IW_WHOIS_FMT_ARIN, "arin-198.18.0.0.txt", "198.18.3.3",
+	    "abuse@bench.example");
+	expect_email(IW_WHOIS_FMT_ARIN, "arin-198.51.100.0.txt",
+	    "198.51.100.10", "abuse@arin-org.example");
+}
+
+static void
+test_arin_customer_rabuse_email(void **state)
+{
+	(void)state;
+	expect_email(IW_WHOIS_FMT_ARIN, "arin-198.18.6.0.txt", "198.18.6.9",
+	    "abuse@customer-6.example");
+	/* A customer network without POCs: its parent's abuse address. */
+	expect_email(IW_WHOIS_FMT_ARIN, "arin-198.18.7.0.txt", "198.18.7.9",
+	    "abuse@bench.example");
+}
+
+static void
+test_arin_referral_server(void **state)
+{
+	static const char a[] = "NetRange: 198.51.100.0 - 198.51.100.255\n"
+	    "ReferralServer: whois://WHOIS.Example.NET:4343/\n";
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-198.51.100.64.txt",
+	    "198.51.100.70", &p);
+	assert_string_equal(p.referral, "whois.lacnic.net");
+	assert_int_equal(p.referral_port, 0);
+	/* Only the most specific network's referral counts. */
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-198.51.100.64.txt",
+	    "198.51.100.10", &p);
+	assert_string_equal(p.referral, "");
+	assert_string_equal(p.email, "abuse@arin-org.example");
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_ARIN, "198.51.100.1", a,
+	    sizeof(a) - 1, &p), 0);
+	assert_string_equal(p.referral, "whois.example.net");
+	assert_int_equal(p.referral_port, 4343);
+}
+
+static void
+test_arin_rwhois_referral_ignored(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-198.18.0.0.txt", "198.18.0.1", &p);
+	assert_string_equal(p.referral, "");
+	assert_string_equal(p.email, "abuse@bench.example");
+}
+
+/* ---------- LACNIC ---------- */
+
+static void
+test_lacnic_abuse_handle(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	/* owner-c and tech-c blocks come first: abuse-c's block wins. */
+	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-203.0.113.128.txt",
+	    "203.0.113.130", &p);
+	assert_string_equal(p.email, "abuse@lacnic-member.example");
+	assert_non_null(strstr(p.source, "LME4"));
+	expect_email(IW_WHOIS_FMT_LACNIC, "lacnic-198.51.100.64.txt",
+	    "198.51.100.70", "abuse@lacnic-via-arin.example");
+}
+
+static void
+test_lacnic_short_inetnum(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.85.1", &p);
+	assert_string_equal(p.email, "seguranca@cliente.example");
+	assert_string_equal(p.net_first, "198.19.84.0");
+	assert_string_equal(p.net_last, "198.19.85.255");
+	assert_string_equal(p.net_text, "198.19.84/23");
+	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.200.1",
+	    &p);
+	assert_string_equal(p.email, "abuse@exemplo-telecom.example");
+	assert_string_equal(p.net_first, "198.19.0.0");
+	assert_string_equal(p.net_last, "198.19.255.255");
+}
+
+static void
+test_lacnic_without_abuse_c_has_no_contact(void **state)
+{
+	static const char a[] = "inetnum:     200.7.84/23\nowner-c:     OW1\n"
+	    "tech-c:      OW1\n\nnic-hdl:     OW1\ne-mail:      o@x.example\n";
+	struct iw_whois_parsed p;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_LACNIC, "200.7.85.1", a,
+	    sizeof(a) - 1, &p), 0);
+	assert_string_equal(p.email, "");
+	assert_string_equal(p.net_last, "200.7.85.255");
+}
+
+/* ---------- robustness ---------- */
+
+static void
+test_throttle_detected(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-throttle.txt", "192.0.2.1", &p);
+	assert_int_equal(p.throttled, 1);
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-throttle.txt", "198.51.100.1", &p);
+	assert_int_equal(p.throttled, 1);
+	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-throttle.txt", "203.0.113.130",
+	    &p);
+	assert_int_equal(p.throttled, 1);
+	/* Registry data mentioning rate limits is not throttling. */
+	{
+		static const char a[] = "inetnum: 192.0.2.0 - 192.0.2.255\n"
+		    "remarks: we rate limit exceeded senders\n";
+
+		assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE,
+		    "192.0.2.1", a, sizeof(a) - 1, &p), 0);
+		assert_int_equal(p.throttled, 0);
+	}
+}
+
+/* LF -> CRLF, and a Latin-1 byte and stray 0xff in free text. */
+static char *
+crlf_latin1(const char *in, size_t n, size_t *outn)
+{
+	char *o = malloc(2 * n + 16);
+	size_t k = 0;
+
+	assert_non_null(o);
+	memcpy(o, "% Caf\xe9 \xff\xfe\r\n", 11);
+	k = 11;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '\n')
+			o[k++] = '\r';
+		o[k++] = in[i];
+	}
+	*outn = k;
+	return o;
+}
+
+static void
+test_crlf_and_nonutf8(void **state)
+{
+	static const struct {
+		enum iw_whois_format fmt;
+		const char *file, *ip, *email;
+	} c[] = {
+		{ IW_WHOIS_FMT_RIPE, "ripe-192.0.2.0.txt", "192.0.2.1",
+		    "abuse-dk@ripe-dk.example" },
+		{ IW_WHOIS_FMT_ARIN, "arin-198.51.100.128.txt",
+		    "198.51.100.129", "abuse@downstream.example" },
+		{ IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.84.1",
+		    "seguranca@cliente.example" },
+		{ IW_WHOIS_FMT_RIPE, "ripe-role-object.txt", "192.0.2.64",
+		    "Abuse@ripe-nl.example" },
+	};
+	struct iw_whois_parsed p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t n, m;
+		char *raw = load(c[i].file, &n);
+		char *x = crlf_latin1(raw, n, &m);
+
+		assert_int_equal(iw_whois_parse(c[i].fmt, c[i].ip, x, m, &p),
+		    0);
+		assert_string_equal(p.email, c[i].email);
+		/* No trailing CR leaks into any field. */
+		assert_null(strchr(p.net_text, '\r'));
+		free(raw);
+		free(x);
+	}
+}
+
+static void
+test_every_truncation_is_safe(void **state)
+{
+	static const char *const files[] = { "arin-198.51.100.128.txt",
+	    "ripe-role-object.txt", "lacnic-short.txt", "apnic-irt-only.txt" };
+	struct iw_whois_parsed p;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		size_t n;
+		char *raw = load(files[f], &n);
+
+		for (size_t k = 0; k <= n; k++) {
+			char *cut = malloc(k ? k : 1);
+
+			assert_non_null(cut);
+			memcpy(cut, raw, k);
+			for (int fmt = 0; fmt <= IW_WHOIS_FMT_UNKNOWN; fmt++)
+				assert_int_equal(iw_whois_parse(
+				    (enum iw_whois_format)fmt, "198.51.100.200",
+				    cut, k, &p), 0);
+			free(cut);
+		}
+		free(raw);
+	}
+}
+
+static void
+test_unknown_format_tries_all(void **state)
+{
+	(void)state;
+	expect_email(IW_WHOIS_FMT_UNKNOWN, "ripe-192.0.2.128.txt",
+	    "192.0.2.130", "abuse@ripe-de.example");
+	expect_email(IW_WHOIS_FMT_UNKNOWN, "arin-198.51.100.128.txt",
+	    "198.51.100.200", "abuse@downstream.example");
+	expect_email(IW_WHOIS_FMT_UNKNOWN, "lacnic-203.0.113.128.txt",
+	    "203.0.113.130", "abuse@lacnic-member.example");
+}
+
+static void
+test_parse_rejects_bad_arguments(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE, "not-an-ip", "", 0,
+	    &p), -1);
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE, "192.0.2.1", NULL,
+	    5, &p), -1);
+	assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE, "192.0.2.1", NULL,
+	    0, &p), 0);
+	assert_string_equal(p.email, "");
+}
+
+/* ---------- client against forked loopback servers ---------- */
+
+#define FAKE_MAX 3
+
+struct fake {
+	pid_t pid;
+	int port[FAKE_MAX];
+};
+
+static int
+listen_any(int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Serve answers[i] (repeated `repeat` times) on port[i] until killed. */
+static void
+fake_start(struct fake *f, const char *const *answers, size_t n,
+    size_t repeat)
+{
+	int fds[FAKE_MAX];
+
+	assert_true(n <= FAKE_MAX);
+	for (size_t i = 0; i < n; i++)
+		fds[i] = listen_any(&f->port[i]);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid > 0) {
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		return;
+	}
+	for (;;) {
+		struct pollfd pf[FAKE_MAX];
+
+		for (size_t i = 0; i < n; i++) {
+			pf[i].fd = fds[i];
+			pf[i].events = POLLIN;
+		}
+		if (poll(pf, (nfds_t)n, -1) < 0)
+			_exit(1);
+		for (size_t i = 0; i < n; i++) {
+			char q[512];
+			int c;
+
+			if (!(pf[i].revents & POLLIN))
+				continue;
+			c = accept(fds[i], NULL, NULL);
+			if (c < 0)
+				continue;
+			if (recv(c, q, sizeof(q), 0) < 0)
+				_exit(1);
+			for (size_t r = 0; r < repeat; r++)
+				if (send(c, answers[i], strlen(answers[i]),
+				    MSG_NOSIGNAL) < 0)
+					break;
+			close(c);
+		}
+	}
+}
+
+static void
+fake_stop(struct fake *f)
+{
+	kill(f->pid, SIGKILL);
+	waitpid(f->pid, NULL, 0);
+}
+
+static void
+conf_for(struct iw_whois_conf *c, struct iw_whois_host *h, char addr[][32],
+    const char *const *names, const int *ports, size_t n)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(addr[i], 32, "127.0.0.1:%d", ports[i]);
+		h[i].name = (char *)names[i];
+		h[i].address = addr[i];
+	}
+	c->bootstrap = "whois.iana.org";
+	c->hosts = h;
+	c->nhosts = n;
+	c->timeout_ms = 2000;
+}
+
+static void
+test_lookup_follows_referrals(void **state)
+{
+	static const char iana[] = "refer:        whois.arin.net\n";
+	static const char arin[] = "NetRange: 198.51.100.0 - 198.51.100.255\n"
+	    "ReferralServer:  whois://whois.lacnic.net\n"
+	    "OrgAbuseEmail: rir@lacnic-rir.example\n";
+	static const char lacnic[] = "inetnum:     198.51.100.64/26\r\n"
+	    "abuse-c:     VAE2\r\n\r\nnic-hdl:     VAE2\r\n"
+	    "e-mail:      abuse@lacnic-via-arin.example\r\n";
+	const char *const ans[] = { iana, arin, lacnic };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net",
+	    "whois.lacnic.net" };
+	struct iw_whois_host h[3];
+	char addr[3][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, ans, 3, 1);
+	conf_for(&c, h, addr, names, f.port, 3);
+	assert_int_equal(iw_whois_lookup(&c, "198.51.100.70", &r, &e), 0);
+	fake_stop(&f);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.email, "abuse@lacnic-via-arin.example");
+	assert_string_equal(r.server, "whois.lacnic.net");
+	assert_string_equal(r.chain,
+	    "whois.iana.org > whois.arin.net > whois.lacnic.net");
+	assert_non_null(r.raw);
+	assert_int_equal(r.raw_len, sizeof(lacnic) - 1);
+	assert_string_equal(r.raw, lacnic);
+	iw_whois_result_free(&r);
+	assert_null(r.raw);
+	iw_whois_result_free(&r);
+	iw_whois_result_free(NULL);
+}
+
+static void
+test_lookup_referral_loop_detected(void **state)
+{
+	static const char iana[] = "refer:        whois.arin.net\n";
+	static const char arin[] = "NetRange: 198.51.100.0 - 198.51.100.255\n"
+	    "ReferralServer:  whois://whois.iana.org\n";
+	const char *const ans[] = { iana, arin };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net" };
+	struct iw_whois_host h[2];
+	char addr[2][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, ans, 2, 1);
+	conf_for(&c, h, addr, names, f.port, 2);
+	assert_int_equal(iw_whois_lookup(&c, "198.51.100.1", &r, &e), 0);
+	fake_stop(&f);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_non_null(strstr(r.reason, "loop"));
+	iw_whois_result_free(&r);
+}
+
+static void
+test_lookup_referral_depth_limited(void **state)
+{
+	static const char iana[] = "refer:        whois.arin.net\n";
+	static const char arin[] = "NetRange: 198.51.100.0 - 198.51.100.255\n"
+	    "ReferralServer:  whois://whois.arin-mirror.example:4343\n";
+	static const char mirror[] = "NetRange: 198.51.100.0 - "
+	    "198.51.100.255\nOrgAbuseEmail: abuse@mirror.example\n";
+	const char *const ans[] = { iana, arin, mirror };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net",
+	    "whois.arin-mirror.example" };
+	struct iw_whois_host h[3];
+	char addr[3][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, ans, 3, 1);
+	conf_for(&c, h, addr, names, f.port, 3);
+	assert_int_equal(iw_whois_lookup(&c, "198.51.100.1", &r, &e), 0);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.email, "abuse@mirror.example");
+	assert_string_equal(r.chain, "whois.iana.org > whois.arin.net > "
+	    "whois.arin-mirror.example:4343");
+	iw_whois_result_free(&r);
+	c.max_referrals = 1;
+	assert_int_equal(iw_whois_lookup(&c, "198.51.100.1", &r, &e), 0);
+	fake_stop(&f);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_non_null(strstr(r.reason, "too many referrals"));
+	iw_whois_result_free(&r);
+}
+
+static void
+test_lookup_throttled_is_transient(void **state)
+{
+	static const char iana[] = "refer:        whois.ripe.net\n";
+	static const char ripe[] = "%ERROR:201: access denied for 192.0.2.9\n";
+	const char *const ans[] = { iana, ripe };
+	const char *const names[] = { "whois.iana.org", "whois.ripe.net" };
+	struct iw_whois_host h[2];
+	char addr[2][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, ans, 2, 1);
+	conf_for(&c, h, addr, names, f.port, 2);
+	assert_int_equal(iw_whois_lookup(&c, "192.0.2.9", &r, &e), 0);
+	fake_stop(&f);
+	assert_int_equal(r.status, IW_WHOIS_TRANSIENT);
+	assert_string_equal(r.server, "whois.ripe.net");
+	assert_non_null(strstr(r.raw, "%ERROR:201"));
+	iw_whois_result_free(&r);
+}
+
+static void
+test_lookup_oversized_answer_is_transient(void **state)
+{
+	static const char line[] = "remarks: padding padding padding\n";
+	const char *const ans[] = { line };
+	const char *const names[] = { "whois.iana.org" };
+	struct iw_whois_host h[1];
+	char addr[1][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	struct fake f;
+
+	(void)state;
+	fake_start(&f, ans, 1, 2000);
+	conf_for(&c, h, addr, names, f.port, 1);
+	c.max_answer = 4096;
+	assert_int_equal(iw_whois_lookup(&c, "192.0.2.1", &r, &e), 0);
+	fake_stop(&f);
+	assert_int_equal(r.status, IW_WHOIS_TRANSIENT);
+	assert_non_null(strstr(r.reason, "4096"));
+	assert_true(r.raw_len <= 4096);
+	iw_whois_result_free(&r);
+}
+
+static void
+test_lookup_refused_is_transient(void **state)
+{
+	struct iw_whois_host h[1];
+	const char *const names[] = { "whois.iana.org" };
+	char addr[1][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	int port, fd = listen_any(&port);
+
+	(void)state;
+	close(fd);	/* nobody listens there now */
+	conf_for(&c, h, addr, names, &port, 1);
+	assert_int_equal(iw_whois_lookup(&c, "192.0.2.1", &r, &e), 0);
+	assert_int_equal(r.status, IW_WHOIS_TRANSIENT);
+	assert_string_not_equal(r.reason, "");
+	iw_whois_result_free(&r);
+}
+
+static void
+test_lookup_silent_server_times_out(void **state)
+{
+	struct iw_whois_host h[1];
+	const char *const names[] = { "whois.iana.org" };
+	char addr[1][32];
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+	int port, fd = listen_any(&port);	/* never accepts or answers */
+	int64_t t0;
+
+	(void)state;
+	conf_for(&c, h, addr, names, &port, 1);
+	c.timeout_ms = 300;
+	t0 = iw_now_ms();
+	assert_int_equal(iw_whois_lookup(&c, "2001:db8::1", &r, &e), 0);
+	assert_true(iw_now_ms() - t0 < 3000);
+	close(fd);
+	assert_int_equal(r.status, IW_WHOIS_TRANSIENT);
+	assert_non_null(strstr(r.reason, "timed out"));
+	iw_whois_result_free(&r);
+}
+
+static void
+test_lookup_rejects_bad_ip(void **state)
+{
+	struct iw_whois_conf c;
+	struct iw_whois_result r;
+	struct iw_err e;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.bootstrap = "whois.iana.org";
+	assert_int_equal(iw_whois_lookup(&c, "192.0.2.1\r\nhelp", &r, &e), -1);
+	assert_string_not_equal(e.msg, "");
+	assert_null(r.raw);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_for_server_names),
+		cmocka_unit_test(test_query_line_per_registry),
+		cmocka_unit_test(test_iana_refer),
+		cmocka_unit_test(test_iana_whois_line_when_no_refer),
+		cmocka_unit_test(test_ripe_abuse_comment),
+		cmocka_unit_test(test_ripe_ipv6_inet6num),
+		cmocka_unit_test(test_ripe_abuse_c_role_object),
+		cmocka_unit_test(test_ripe_irt_only_contact),
+		cmocka_unit_test(test_ripe_no_abuse_contact_registered),
+		cmocka_unit_test(test_ripe_most_specific_inetnum_wins),
+		cmocka_unit_test(test_no_entries_found),
+		cmocka_unit_test(test_invalid_mailbox_rejected),
+		cmocka_unit_test(test_arin_most_specific_network_wins),
+		cmocka_unit_test(test_arin_never_uses_tech_email),
+		cmocka_unit_test(test_arin_customer_rabuse_email),
+		cmocka_unit_test(test_arin_referral_server),
+		cmocka_unit_test(test_arin_rwhois_referral_ignored),
+		cmocka_unit_test(test_lacnic_abuse_handle),
+		cmocka_unit_test(test_lacnic_short_inetnum),
+		cmocka_unit_test(test_lacnic_without_abuse_c_has_no_contact),
+		cmocka_unit_test(test_throttle_detected),
+		cmocka_unit_test(test_crlf_and_nonutf8),
+		cmocka_unit_test(test_every_truncation_is_safe),
+		cmocka_unit_test(test_unknown_format_tries_all),
+		cmocka_unit_test(test_parse_rejects_bad_arguments),
+		cmocka_unit_test(test_lookup_follows_referrals),
+		cmocka_unit_test(test_lookup_referral_loop_detected),
+		cmocka_unit_test(test_lookup_referral_depth_limited),
+		cmocka_unit_test(test_lookup_throttled_is_transient),
+		cmocka_unit_test(test_lookup_oversized_answer_is_transient),
+		cmocka_unit_test(test_lookup_refused_is_transient),
+		cmocka_unit_test(test_lookup_silent_server_times_out),
+		cmocka_unit_test(test_lookup_rejects_bad_ip),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
