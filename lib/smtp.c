@@ -377,7 +377,7 @@ on_read_line(struct sess *s, const char *line, size_t len)
 		return;
 	/* Keep the code in the text so it reads like the relay's line. */
 	{
-		char full[LINE_MAX_KEEP + 8];
+		char full[LINE_MAX_KEEP + 16];
 
 		snprintf(full, sizeof full, "%d %s", code, s->reply);
 		on_reply(s, code, full);

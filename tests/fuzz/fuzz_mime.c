@@ -1,0 +1,79 @@
+/* fuzz-sources: lib/util.c lib/mime.c */
+/*
+ * libFuzzer target for iw_mime_parse_address (outside text: configuration
+ * and WHOIS abuse contacts), and for the message built from what it
+ * accepts: whatever the input, an accepted address is a normalised mailbox
+ * and a display name without line breaks, and the message it yields is
+ * pure ASCII with CRLF line ends, no line over 78 columns unless it holds
+ * an address too long for that (a mailbox cannot be folded).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_message(const char *from, size_t addrlen)
+{
+	struct iw_mime_msg m = {
+		NULL, NULL, "abuse@example.net", "fuzz",
+		"<1.fuzz@example.org>", 0, NULL, NULL, 0,
+	};
+	struct iw_buf out = IW_BUF_INIT;
+	struct iw_err err;
+	size_t col = 0, max = addrlen + 8 > 78 ? addrlen + 8 : 78;
+
+	m.from = from;
+	if (iw_mime_build(&m, "x\n", 2, &out, &err) != 0)
+		abort();	/* it parsed, so it must build */
+	for (size_t i = 0; i < out.len; i++) {
+		unsigned char c = (unsigned char)out.data[i];
+
+		if (c >= 0x80 || c == 0)
+			abort();
+		if (c == '\n') {
+			if (i == 0 || out.data[i - 1] != '\r')
+				abort();
+			col = 0;
+			continue;
+		}
+		if (c == '\r' && out.data[i + 1] != '\n')
+			abort();
+		if (c != '\r' && ++col > max)
+			abort();
+	}
+	iw_buf_free(&out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s, name[1024], addr[256], again[256];
+	struct iw_err err;
+
+	if (size > 4096)
+		return 0;
+	if ((s = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (iw_mime_parse_address(s, name, sizeof(name), addr, sizeof(addr),
+	    &err) == 0) {
+		if (strpbrk(name, "\r\n") != NULL ||
+		    !iw_utf8_valid(name, strlen(name)))
+			abort();
+		if (iw_mailbox_normalize(addr, strlen(addr), again,
+		    sizeof(again), &err) != 0 || strcmp(addr, again) != 0)
+			abort();
+		check_message(s, strlen(addr));
+	}
+	/* tiny output buffers must be refused, never overrun */
+	(void)iw_mime_parse_address(s, name, 2, addr, 4, &err);
+	free(s);
+	return 0;
+}

@@ -1,0 +1,556 @@
+/*
+ * Unit tests for lib/letter: the shipped templates load and keep the seed
+ * letters' wording, singular and plural wordings list every IP, untrusted
+ * item text is cleaned and bounded, broken templates are refused with
+ * FILE:LINE.  The source tree is $IW_SRCDIR (default "."); the seed letters
+ * are looked for in ../shared/seeds next to it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "letter.h"
+#include "util.h"
+
+static const char *const seed_locales[] = { "da", "nb", "nl", "de", "ro" };
+
+static const char *
+srcdir(void)
+{
+	const char *s = getenv("IW_SRCDIR");
+
+	return s != NULL && *s != '\0' ? s : ".";
+}
+
+static struct iw_letters *
+load_shipped(void)
+{
+	char dir[1024];
+	struct iw_letters *l = NULL;
+	struct iw_err err = { "" };
+
+	snprintf(dir, sizeof(dir), "%s/locales", srcdir());
+	if (iw_letters_load(dir, &l, &err) != 0)
+		fail_msg("loading %s: %s", dir, err.msg);
+	return l;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct iw_buf b = IW_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		assert_int_equal(iw_buf_append(&b, chunk, n), 0);
+	fclose(f);
+	return iw_buf_steal(&b);
+}
+
+/* Collapses every run of whitespace into one space; trims both ends. */
+static char *
+norm_ws(const char *s)
+{
+	struct iw_buf b = IW_BUF_INIT;
+	int sp = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+			sp = 1;
+			continue;
+		}
+		if (sp && b.len > 0)
+			iw_buf_putc(&b, ' ');
+		sp = 0;
+		iw_buf_putc(&b, *s);
+	}
+	return iw_buf_steal(&b);
+}
+
+/*
+ * The seed as the rendered singular letter must read: "[placeholder]"
+ * (the first bracketed text) replaced by the IP, a comma that closed the
+ * inline insertion dropped (the IP list is now an indented block), and
+ * Markdown links "[text](url)" shown as their text.
+ */
+static char *
+seed_expected(const char *seed, const char *ip)
+{
+	struct iw_buf b = IW_BUF_INIT;
+	const char *p = seed, *open = strchr(seed, '['), *close;
+	char *r;
+
+	assert_non_null(open);
+	close = strchr(open, ']');
+	assert_non_null(close);
+	iw_buf_append(&b, p, (size_t)(open - p));
+	iw_buf_puts(&b, ip);
+	p = close + 1;
+	if (*p == ',')
+		p++;
+	while (*p != '\0') {
+		const char *lt = strchr(p, '['), *rt, *paren;
+
+		if (lt == NULL || (rt = strchr(lt, ']')) == NULL ||
+		    rt[1] != '(' || (paren = strchr(rt, ')')) == NULL) {
+			const char *stop = lt != NULL ? lt + 1 : p + strlen(p);
+
+			iw_buf_append(&b, p, (size_t)(stop - p));
+			p = stop;
+			continue;
+		}
+		iw_buf_append(&b, p, (size_t)(lt - p));
+		iw_buf_append(&b, lt + 1, (size_t)(rt - lt - 1));
+		p = paren + 1;
+	}
+	r = norm_ws(b.data);
+	iw_buf_free(&b);
+	return r;
+}
+
+static void
+test_every_seed_locale_loads(void **state)
+{
+	struct iw_letters *l = load_shipped();
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++)
+		assert_true(iw_letters_has(l, seed_locales[i]));
+	assert_true(iw_letters_has(l, "en"));
+	assert_false(iw_letters_has(l, "fr"));
+	assert_false(iw_letters_has(l, "README"));
+	iw_letters_free(l);
+}
+
+static void
+test_seed_wording_kept(void **state)
+{
+	struct iw_letters *l;
+	struct iw_err err = { "" };
+	char path[1024];
+	char *seed;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/../shared/seeds/letter-da.txt",
+	    srcdir());
+	if (access(path, R_OK) != 0) {
+		print_message("seed letters not found at %s/../shared/seeds; "
+		    "skipping\n", srcdir());
+		skip();
+	}
+	l = load_shipped();
+	for (size_t i = 0; i < 5; i++) {
+		struct iw_letter_item it = { "192.0.2.1", NULL, NULL };
+		struct iw_buf subj = IW_BUF_INIT, body = IW_BUF_INIT;
+		char *want, *got;
+
+		snprintf(path, sizeof(path), "%s/../shared/seeds/letter-%s.txt",
+		    srcdir(), seed_locales[i]);
+		seed = slurp(path);
+		assert_non_null(seed);
+		assert_int_equal(iw_letter_render(l, seed_locales[i], &it, 1,
+		    &subj, &body, &err), 0);
+		want = seed_expected(seed, "192.0.2.1");
+		got = norm_ws(body.data);
+		if (strcmp(want, got) != 0) {
+			size_t k = 0;
+
+			while (want[k] == got[k])
+				k++;
+			fail_msg("%s: wording differs from the seed at "
+			    "\"%.60s\" (seed: \"%.60s\")", seed_locales[i],
+			    got + k, want + k);
+		}
+		free(want);
+		free(got);
+		free(seed);
+		iw_buf_free(&subj);
+		iw_buf_free(&body);
+	}
+	iw_letters_free(l);
+}
+
+static const char *const all_locales[] = { "da", "nb", "nl", "de", "ro",
+    "en" };
+
+static void
+test_plural_lists_every_ip(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_err err = { "" };
+	const struct iw_letter_item items[] = {
+		{ "192.0.2.1", "open proxy on 3128/tcp",
+		  "2026-11-01T10:00:00Z" },
+		{ "198.51.100.7", "open relay on 25/tcp", NULL },
+		{ "2001:db8::25", NULL, "2026-11-02T08:30:00Z" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		struct iw_buf s1 = IW_BUF_INIT, b1 = IW_BUF_INIT;
+		struct iw_buf s3 = IW_BUF_INIT, b3 = IW_BUF_INIT;
+
+		assert_int_equal(iw_letter_render(l, all_locales[i], items, 1,
+		    &s1, &b1, &err), 0);
+		assert_int_equal(iw_letter_render(l, all_locales[i], items, 3,
+		    &s3, &b3, &err), 0);
+		assert_non_null(strstr(b3.data,
+		    "\n  192.0.2.1     open proxy on 3128/tcp ("));
+		assert_non_null(strstr(b3.data, "2026-11-01T10:00:00Z)\n"));
+		assert_non_null(strstr(b3.data,
+		    "\n  198.51.100.7  open relay on 25/tcp\n"));
+		assert_non_null(strstr(b3.data, "\n  2001:db8::25 ("));
+		assert_non_null(strstr(b3.data, "2026-11-02T08:30:00Z)\n"));
+		assert_null(strstr(b1.data, "198.51.100.7"));
+		/* the plural has its own wording and subject */
+		assert_true(strcmp(b1.data, b3.data) != 0);
+		assert_non_null(strstr(s1.data, "192.0.2.1"));
+		assert_non_null(strstr(s3.data, "3"));
+		assert_null(strstr(s3.data, "192.0.2.1"));
+		iw_buf_free(&s1);
+		iw_buf_free(&b1);
+		iw_buf_free(&s3);
+		iw_buf_free(&b3);
+	}
+	iw_letters_free(l);
+}
+
+/* The singular sentence is changed only in the first paragraph(s). */
+static void
+test_plural_shares_the_general_paragraphs(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_err err = { "" };
+	const struct iw_letter_item items[] = {
+		{ "192.0.2.1", NULL, NULL }, { "192.0.2.2", NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		struct iw_buf s = IW_BUF_INIT, b1 = IW_BUF_INIT;
+		struct iw_buf b2 = IW_BUF_INIT;
+		const char *t1, *t2;
+
+		assert_int_equal(iw_letter_render(l, all_locales[i], items, 1,
+		    &s, &b1, &err), 0);
+		assert_int_equal(iw_letter_render(l, all_locales[i], items, 2,
+		    &s, &b2, &err), 0);
+		t1 = strstr(b1.data, "ftc.gov/secureyourserver");
+		t2 = strstr(b2.data, "ftc.gov/secureyourserver");
+		assert_non_null(t1);
+		assert_non_null(t2);
+		assert_string_equal(t1, t2);
+		iw_buf_free(&s);
+		iw_buf_free(&b1);
+		iw_buf_free(&b2);
+	}
+	iw_letters_free(l);
+}
+
+static void
+test_body_lf_only_within_76_columns(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_err err = { "" };
+	const struct iw_letter_item items[] = {
+		{ "192.0.2.1", NULL, NULL }, { "192.0.2.2", NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		for (size_t n = 1; n <= 2; n++) {
+			struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+			size_t col = 0;
+
+			assert_int_equal(iw_letter_render(l, all_locales[i],
+			    items, n, &s, &b, &err), 0);
+			assert_null(strchr(b.data, '\r'));
+			assert_null(strchr(s.data, '\n'));
+			assert_true(b.data[0] != '\n');
+			assert_true(b.len >= 2 && b.data[b.len - 1] == '\n' &&
+			    b.data[b.len - 2] != '\n');
+			assert_true(iw_utf8_valid(b.data, b.len));
+			for (size_t k = 0; k < b.len; k++) {
+				unsigned char c = (unsigned char)b.data[k];
+
+				if (c == '\n') {
+					col = 0;
+					continue;
+				}
+				if ((c & 0xc0) != 0x80)
+					col++;
+				if (col > 76)
+					fail_msg("%s: line over 76 columns "
+					    "near \"%.40s\"", all_locales[i],
+					    b.data + k - 40);
+			}
+			iw_buf_free(&s);
+			iw_buf_free(&b);
+		}
+	}
+	iw_letters_free(l);
+}
+
+static void
+test_evidence_control_chars_removed(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_err err = { "" };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	const struct iw_letter_item it = {
+		"192.0.2.1",
+		"open proxy\r\n\r\nSubject: spoofed\x1b[31m\x7f \xe2\x80\xae"
+		"gnp.exe \xc2\x85 \xff\xfe tail\t end",
+		"2026-11-01\nT10:00\x01Z",
+	};
+	const char *line;
+
+	(void)state;
+	assert_int_equal(iw_letter_render(l, "en", &it, 1, &s, &b, &err), 0);
+	assert_null(strchr(s.data, '\n'));
+	assert_null(strchr(s.data, '\r'));
+	assert_true(iw_utf8_valid(b.data, b.len));
+	for (size_t k = 0; k < b.len; k++) {
+		unsigned char c = (unsigned char)b.data[k];
+
+		assert_true(c == '\n' || (c >= 0x20 && c != 0x7f));
+	}
+	assert_null(strstr(b.data, "\xe2\x80\xae"));	/* RLO */
+	assert_null(strstr(b.data, "\xc2\x85"));	/* NEL */
+	assert_null(strstr(b.data, "\nSubject:"));
+	assert_null(strstr(b.data, "\nBcc:"));
+	line = strstr(b.data, "\n  192.0.2.1  open proxy "
+	    "Subject: spoofed?[31m? ?gnp.exe ?? tail end (observed "
+	    "2026-11-01 T10:00?Z)\n");
+	assert_non_null(line);
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+}
+
+static void
+test_evidence_length_bounded(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_err err = { "" };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	char *ev = malloc(100001);
+	struct iw_letter_item it = { "192.0.2.1", NULL, NULL };
+	const char *p, *e;
+
+	(void)state;
+	/* 2-byte characters, so a cut in the middle would break UTF-8 */
+	for (size_t i = 0; i < 100000; i += 2)
+		memcpy(ev + i, "\xc3\xb8", 2);
+	ev[100000] = '\0';
+	it.evidence = ev;
+	assert_int_equal(iw_letter_render(l, "da", &it, 1, &s, &b, &err), 0);
+	assert_true(iw_utf8_valid(b.data, b.len));
+	p = strstr(b.data, "  192.0.2.1  ");
+	assert_non_null(p);
+	e = strchr(p, '\n');
+	assert_true(e - p < 260);
+	assert_memory_equal(e - 3, "...", 3);
+	free(ev);
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+}
+
+static void
+test_unknown_locale_or_bad_ip_is_an_error(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_err err = { "" };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	struct iw_letter_item it = { "192.0.2.1", NULL, NULL };
+
+	(void)state;
+	assert_int_equal(iw_letter_render(l, "xx", &it, 1, &s, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "xx"));
+	assert_int_equal(iw_letter_render(l, "en", &it, 0, &s, &b, &err), -1);
+	it.ip = "192.0.2.1\r\nBcc: x@example.org";
+	assert_int_equal(iw_letter_render(l, "en", &it, 1, &s, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "item 1: not an IP address"));
+	it.ip = "";
+	assert_int_equal(iw_letter_render(l, "en", &it, 1, &s, &b, &err), -1);
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+}
+
+/* A scratch template directory. */
+static void
+mkdir_tmp(char *dir, size_t sz)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, sz, "%s/iw-letter-XXXXXX", t != NULL ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+rm_tmp(const char *dir, const char *const *names, size_t n)
+{
+	char path[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+#define GOOD_HEAD "subject-one: One {ip}\nsubject-many: Many {count}\n\n"
+
+static void
+test_template_errors_name_file_line(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ GOOD_HEAD "Hello\n{ips}\n{ipz}\n", "/en:6: unknown "
+		  "placeholder {ipz}" },
+		{ GOOD_HEAD "ok\nbad \xc3\x28 byte\n{ips}\n",
+		  "/en:5: invalid UTF-8" },
+		{ GOOD_HEAD "{one}\n{ips}\n{end}\n", "plural wording shows "
+		  "{ips} 0 times" },
+		{ GOOD_HEAD "{ips}\n{many}\n{ips}\n", "/en:5: {many} block "
+		  "not closed" },
+		{ "subject-one: x\nsubjekt-many: y\n\n{ips}\n",
+		  "/en:2: unknown header key 'subjekt-many'" },
+		{ "subject-one: x\n\n{ips}\n", "missing subject-many" },
+		{ "subject-one: x\nsubject-many: y {ip}\n\n{ips}\n",
+		  "/en:2: placeholder {ip} not allowed" },
+		{ GOOD_HEAD "Your IP {ip}\n{ips}\n", "/en:4: placeholder {ip} "
+		  "not allowed" },
+		{ GOOD_HEAD "see {ips} here\n", "/en:4: placeholder {ips} not "
+		  "allowed here ({ips} goes alone" },
+		{ GOOD_HEAD "{ips}\n{end}\n", "/en:5: {end} without" },
+		{ GOOD_HEAD "{ips}\nbell\a\n", "/en:5: control character "
+		  "0x07" },
+		{ "subject-one: x\nsubject-many: y\n", "no empty line" },
+		{ GOOD_HEAD "{ips}\n{ips}\n", "singular wording shows {ips} "
+		  "2 times" },
+	};
+	static const char *const names[] = { "en" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[512];
+		struct iw_letters *l = NULL;
+		struct iw_err err = { "" };
+
+		mkdir_tmp(dir, sizeof(dir));
+		put_file(dir, "en", cases[i].text);
+		assert_int_equal(iw_letters_load(dir, &l, &err), -1);
+		assert_null(l);
+		if (strstr(err.msg, cases[i].want) == NULL)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i,
+			    err.msg, cases[i].want);
+		rm_tmp(dir, names, 1);
+	}
+}
+
+static void
+test_readme_and_backups_skipped_regions_matched(void **state)
+{
+	static const char *const names[] = { "README", "en~", ".en.swp",
+	    "pt_BR", "EN" };
+	char dir[512];
+	struct iw_letters *l = NULL;
+	struct iw_err err = { "" };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	const struct iw_letter_item it[] = { { "192.0.2.9", "x", "t" },
+	    { "192.0.2.10", NULL, NULL } };
+
+	(void)state;
+	mkdir_tmp(dir, sizeof(dir));
+	put_file(dir, "README", "not a template\n");
+	put_file(dir, "en~", "not a template\n");
+	put_file(dir, ".en.swp", "not a template\n");
+	put_file(dir, "EN", "not a template\n");
+	put_file(dir, "pt_BR", "# comment\nsubject-one: Um {ip}\n"
+	    "subject-many: {count} IPs\nobserved: [visto {time}]\n\n\n"
+	    "{one}\nO IP\n{many}\nOs IPs ({count}):\n{end}\n\n{ips}\n\n"
+	    "Fim {{ok}\n\n\n");
+	assert_int_equal(iw_letters_load(dir, &l, &err), 0);
+	assert_true(iw_letters_has(l, "pt-BR"));
+	assert_true(iw_letters_has(l, "pt_BR"));
+	assert_true(iw_letters_has(l, "pt_br"));
+	assert_false(iw_letters_has(l, "en"));
+	assert_int_equal(iw_letter_render(l, "pt-BR", it, 1, &s, &b, &err), 0);
+	assert_string_equal(s.data, "Um 192.0.2.9");
+	assert_string_equal(b.data, "O IP\n\n  192.0.2.9  x [visto t]\n\n"
+	    "Fim {ok}\n");
+	assert_int_equal(iw_letter_render(l, "pt_BR", it, 2, &s, &b, &err), 0);
+	assert_string_equal(s.data, "2 IPs");
+	assert_string_equal(b.data, "Os IPs (2):\n\n  192.0.2.9   x [visto t]\n"
+	    "  192.0.2.10\n\nFim {ok}\n");
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+	rm_tmp(dir, names, sizeof(names) / sizeof(names[0]));
+}
+
+static void
+test_empty_directory_is_an_error(void **state)
+{
+	char dir[512];
+	struct iw_letters *l = NULL;
+	struct iw_err err = { "" };
+
+	(void)state;
+	mkdir_tmp(dir, sizeof(dir));
+	assert_int_equal(iw_letters_load(dir, &l, &err), -1);
+	assert_non_null(strstr(err.msg, "no letter templates"));
+	rmdir(dir);
+	assert_int_equal(iw_letters_load("/nonexistent/ipwarn", &l, &err), -1);
+	iw_letters_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_seed_locale_loads),
+		cmocka_unit_test(test_seed_wording_kept),
+		cmocka_unit_test(test_plural_lists_every_ip),
+		cmocka_unit_test(test_plural_shares_the_general_paragraphs),
+		cmocka_unit_test(test_body_lf_only_within_76_columns),
+		cmocka_unit_test(test_evidence_control_chars_removed),
+		cmocka_unit_test(test_evidence_length_bounded),
+		cmocka_unit_test(test_unknown_locale_or_bad_ip_is_an_error),
+		cmocka_unit_test(test_template_errors_name_file_line),
+		cmocka_unit_test(test_readme_and_backups_skipped_regions_matched),
+		cmocka_unit_test(test_empty_directory_is_an_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
