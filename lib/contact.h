@@ -1,0 +1,60 @@
+/*
+ * contact: who gets the letter for an IP, and in which language.  An
+ * operator override (contact_override table) beats WHOIS; otherwise the
+ * registries are asked (whois).  The country comes from the MaxMind
+ * database (geoip) and picks the locale through letters.countries.
+ */
+#ifndef IW_CONTACT_H
+#define IW_CONTACT_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "geoip.h"
+#include "util.h"
+#include "whois.h"
+
+enum iw_contact_status {
+	IW_CONTACT_OK,		/* email is a validated mailbox */
+	IW_CONTACT_NONE,	/* permanent: reason says why */
+	IW_CONTACT_LATER,	/* transient: ask again later */
+};
+
+struct iw_contact {
+	enum iw_contact_status status;
+	char email[IW_WHOIS_ADDR_MAX];
+	char country[3];
+	char locale[17];
+	char source[160];		/* "override 192.0.2.0/24" or the
+					   registry object the address is from */
+	char server[128];
+	char network[128];
+	char chain[IW_WHOIS_CHAIN_MAX];
+	char reason[256];
+	char *raw;			/* registry answer, owned; may be NULL */
+};
+
+struct iw_contact_ctx {
+	const struct iw_config *cfg;
+	struct iw_geoip *geoip;		/* may be NULL: no country */
+	struct iw_whois_conf whois;
+};
+
+/* ctx points into cfg and geoip; both must outlive it. */
+void iw_contact_init(struct iw_contact_ctx *ctx, const struct iw_config *cfg,
+    struct iw_geoip *geoip);
+
+/*
+ * Resolve ip.  db may be NULL (no overrides).  Returns 0 when out->status
+ * is set, -1 only on a local failure (database, memory) with err set.
+ */
+int iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
+    const char *ip, struct iw_contact *out, struct iw_err *err);
+void iw_contact_free(struct iw_contact *c);	/* frees raw only */
+
+/* Seconds to wait before asking again after the attempts-th transient
+ * failure: 1m, 2m, 4m ... capped at 1h. */
+long long iw_contact_retry_delay(int attempts);
+
+#endif

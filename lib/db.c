@@ -1,0 +1,1199 @@
+/*
+ * db: the PostgreSQL side of ipwarn — migrations, bulk enqueue through COPY,
+ * leases on work claimed with FOR UPDATE SKIP LOCKED (so any number of
+ * daemons can share one queue), grouping resolved IPs into letters, recording
+ * SMTP results, status counts and the operator's lists.  Every statement is
+ * parameterised; values from outside never become SQL text.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "sql_embed.h"
+
+#define IW_DB_CHANNEL "ipwarn_work"
+
+struct iw_db {
+	PGconn *conn;
+};
+
+struct iw_db_enqueue {
+	struct iw_db *db;
+	int64_t campaign_id;
+	long rows;
+	struct iw_buf chunk;	/* COPY data not yet sent */
+};
+
+/* --- plumbing --- */
+
+static void
+db_error(struct iw_db *db, const PGresult *res, struct iw_err *err,
+    const char *what)
+{
+	const char *m = res != NULL ? PQresultErrorMessage(res) : "";
+	char one[IW_ERR_MAX];
+	size_t i;
+
+	if (m == NULL || *m == '\0')
+		m = PQerrorMessage(db->conn);
+	iw_strlcpy(one, m != NULL ? m : "unknown error", sizeof(one));
+	/* libpq messages end in a newline and may have DETAIL lines. */
+	for (i = 0; one[i] != '\0'; i++)
+		if (one[i] == '\n') {
+			one[i] = '\0';
+			break;
+		}
+	iw_err_set(err, "database: %s: %s", what, one);
+}
+
+static PGresult *
+db_exec(struct iw_db *db, const char *sql, int n, const char *const *params,
+    const char *what, struct iw_err *err)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	db_error(db, res, err, what);
+	PQclear(res);
+	return NULL;
+}
+
+static int
+db_cmd(struct iw_db *db, const char *sql, int n, const char *const *params,
+    const char *what, struct iw_err *err)
+{
+	PGresult *res = db_exec(db, sql, n, params, what, err);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+static void
+db_rollback(struct iw_db *db)
+{
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+static long
+cmd_tuples(PGresult *res)
+{
+	const char *s = PQcmdTuples(res);
+
+	return s != NULL && *s != '\0' ? strtol(s, NULL, 10) : 0;
+}
+
+static long long
+get_ll(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return 0;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void
+get_str(PGresult *res, int row, int col, char *out, size_t outsz)
+{
+	iw_strlcpy(out, PQgetisnull(res, row, col) ? "" :
+	    PQgetvalue(res, row, col), outsz);
+}
+
+int
+iw_db_connect(const char *conninfo, struct iw_db **out, struct iw_err *err)
+{
+	struct iw_db *db;
+
+	*out = NULL;
+	db = iw_calloc(1, sizeof(*db));
+	if (db == NULL) {
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	db->conn = PQconnectdb(conninfo);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		db_error(db, NULL, err, "connect");
+		iw_db_close(db);
+		return -1;
+	}
+	/* Quiet NOTICEs ("relation exists, skipping") on stderr. */
+	PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+	*out = db;
+	return 0;
+}
+
+void
+iw_db_close(struct iw_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db);
+}
+
+int
+iw_db_broken(const struct iw_db *db)
+{
+	return db == NULL || PQstatus(db->conn) != CONNECTION_OK;
+}
+
+/* --- migrations --- */
+
+static const char SQL_VERSION_TABLE[] =
+    "CREATE TABLE IF NOT EXISTS ipwarn_schema ("
+    " version integer PRIMARY KEY, name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now())";
+
+static int
+schema_version(struct iw_db *db, int *version, struct iw_err *err)
+{
+	PGresult *res;
+
+	res = db_exec(db, "SELECT coalesce(max(version), 0) FROM ipwarn_schema",
+	    0, NULL, "schema version", err);
+	if (res == NULL)
+		return -1;
+	*version = (int)get_ll(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_migrate(struct iw_db *db, int *from, int *to, struct iw_err *err)
+{
+	char ver[16];
+	const char *p[2];
+	int cur, i;
+
+	/* One migrating process at a time; others wait and find it done. */
+	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0 ||
+	    db_cmd(db, "SELECT pg_advisory_xact_lock(7411, 1)", 0, NULL,
+	    "lock", err) < 0 ||
+	    db_cmd(db, SQL_VERSION_TABLE, 0, NULL, "create ipwarn_schema",
+	    err) < 0 || schema_version(db, &cur, err) < 0)
+		goto fail;
+	*from = cur;
+	for (i = 0; i < iw_sql_nmigrations; i++) {
+		const struct iw_sql_migration *m = &iw_sql_migrations[i];
+		PGresult *res;
+
+		if (m->version <= cur)
+			continue;
+		/* Simple-query protocol: a migration holds many statements. */
+		res = PQexec(db->conn, m->sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK) {
+			db_error(db, res, err, m->name);
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+		snprintf(ver, sizeof(ver), "%d", m->version);
+		p[0] = ver;
+		p[1] = m->name;
+		if (db_cmd(db, "INSERT INTO ipwarn_schema (version, name) "
+		    "VALUES ($1, $2)", 2, p, "record migration", err) < 0)
+			goto fail;
+		cur = m->version;
+	}
+	if (db_cmd(db, "COMMIT", 0, NULL, "commit", err) < 0)
+		return -1;
+	*to = cur;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+iw_db_schema_check(struct iw_db *db, struct iw_err *err)
+{
+	PGresult *res;
+	int want, have;
+
+	want = iw_sql_nmigrations > 0 ?
+	    iw_sql_migrations[iw_sql_nmigrations - 1].version : 0;
+	res = db_exec(db, "SELECT to_regclass('ipwarn_schema') IS NOT NULL",
+	    0, NULL, "schema check", err);
+	if (res == NULL)
+		return -1;
+	have = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!have) {
+		iw_err_set(err, "database has no ipwarn schema; run "
+		    "'ipwarn db init'");
+		return -1;
+	}
+	if (schema_version(db, &have, err) < 0)
+		return -1;
+	if (have < want) {
+		iw_err_set(err, "database schema is version %d, this build "
+		    "needs %d; run 'ipwarn db init'", have, want);
+		return -1;
+	}
+	if (have > want) {
+		iw_err_set(err, "database schema is version %d, newer than "
+		    "this build (%d); upgrade ipwarn", have, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- enqueue --- */
+
+#define ENQ_CHUNK (256 * 1024)
+
+static int
+campaign_id(struct iw_db *db, const char *name, int64_t *id,
+    struct iw_err *err)
+{
+	const char *p[1] = { name };
+	PGresult *res;
+
+	res = db_exec(db, "INSERT INTO campaign (name) VALUES ($1) "
+	    "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
+	    "RETURNING id", 1, p, "campaign", err);
+	if (res == NULL)
+		return -1;
+	*id = get_ll(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_enqueue_begin(struct iw_db *db, const char *campaign,
+    struct iw_db_enqueue **out, struct iw_err *err)
+{
+	struct iw_db_enqueue *e;
+	PGresult *res;
+
+	*out = NULL;
+	e = iw_calloc(1, sizeof(*e));
+	if (e == NULL) {
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	e->db = db;
+	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0)
+		goto fail;
+	if (campaign_id(db, campaign, &e->campaign_id, err) < 0 ||
+	    db_cmd(db, "CREATE TEMP TABLE ipwarn_enq (line bigint, ip inet, "
+	    "evidence text, observed timestamptz) ON COMMIT DROP", 0, NULL,
+	    "temp table", err) < 0)
+		goto fail_tx;
+	res = PQexec(db->conn, "COPY ipwarn_enq FROM STDIN");
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		db_error(db, res, err, "copy");
+		PQclear(res);
+		goto fail_tx;
+	}
+	PQclear(res);
+	*out = e;
+	return 0;
+fail_tx:
+	db_rollback(db);
+fail:
+	free(e);
+	return -1;
+}
+
+/* COPY text format: backslash, tab, CR and LF must be escaped. */
+static int
+copy_field(struct iw_buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		int r;
+
+		switch (*s) {
+		case '\\': r = iw_buf_puts(b, "\\\\"); break;
+		case '\t': r = iw_buf_puts(b, "\\t"); break;
+		case '\n': r = iw_buf_puts(b, "\\n"); break;
+		case '\r': r = iw_buf_puts(b, "\\r"); break;
+		default: r = iw_buf_putc(b, *s); break;
+		}
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+enq_flush(struct iw_db_enqueue *e, struct iw_err *err)
+{
+	if (e->chunk.len == 0)
+		return 0;
+	if (PQputCopyData(e->db->conn, e->chunk.data,
+	    (int)e->chunk.len) != 1) {
+		db_error(e->db, NULL, err, "copy data");
+		return -1;
+	}
+	iw_buf_reset(&e->chunk);
+	return 0;
+}
+
+int
+iw_db_enqueue_add(struct iw_db_enqueue *e, const struct iw_input_rec *r,
+    long line, struct iw_err *err)
+{
+	struct iw_buf *b = &e->chunk;
+
+	if (iw_buf_printf(b, "%ld\t%s\t", line, r->ip) < 0 ||
+	    (r->evidence[0] != '\0' ? copy_field(b, r->evidence) :
+	    iw_buf_puts(b, "\\N")) < 0 || iw_buf_putc(b, '\t') < 0 ||
+	    (r->observed[0] != '\0' ? copy_field(b, r->observed) :
+	    iw_buf_puts(b, "\\N")) < 0 || iw_buf_putc(b, '\n') < 0) {
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	e->rows++;
+	return b->len >= ENQ_CHUNK ? enq_flush(e, err) : 0;
+}
+
+int
+iw_db_enqueue_commit(struct iw_db_enqueue *e, long *inserted,
+    long *duplicate, struct iw_err *err)
+{
+	struct iw_db *db = e->db;
+	char cid[32];
+	const char *p[1] = { cid };
+	PGresult *res;
+
+	if (enq_flush(e, err) < 0)
+		goto fail_copy;
+	if (PQputCopyEnd(db->conn, NULL) != 1) {
+		db_error(db, NULL, err, "copy end");
+		goto fail;
+	}
+	res = PQgetResult(db->conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_error(db, res, err, "copy");
+		PQclear(res);
+		while ((res = PQgetResult(db->conn)) != NULL)
+			PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(db->conn)) != NULL)
+		PQclear(res);
+	snprintf(cid, sizeof(cid), "%" PRId64, e->campaign_id);
+	/* The first line of a repeated IP wins; an IP already queued in the
+	 * campaign is a duplicate, not a second letter. */
+	res = db_exec(db, "INSERT INTO target (campaign_id, ip, evidence, "
+	    "observed_at) SELECT DISTINCT ON (ip) $1, ip, evidence, observed "
+	    "FROM ipwarn_enq ORDER BY ip, line "
+	    "ON CONFLICT (campaign_id, ip) DO NOTHING", 1, p, "enqueue", err);
+	if (res == NULL)
+		goto fail;
+	*inserted = cmd_tuples(res);
+	*duplicate = e->rows - *inserted;
+	PQclear(res);
+	if (db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL, "notify", err) < 0 ||
+	    db_cmd(db, "COMMIT", 0, NULL, "commit", err) < 0)
+		goto fail;
+	iw_buf_free(&e->chunk);
+	free(e);
+	return 0;
+fail_copy:
+	PQputCopyEnd(db->conn, "aborted");
+	while ((res = PQgetResult(db->conn)) != NULL)
+		PQclear(res);
+fail:
+	db_rollback(db);
+	iw_buf_free(&e->chunk);
+	free(e);
+	return -1;
+}
+
+void
+iw_db_enqueue_abort(struct iw_db_enqueue *e)
+{
+	PGresult *res;
+
+	if (e == NULL)
+		return;
+	PQputCopyEnd(e->db->conn, "aborted");
+	while ((res = PQgetResult(e->db->conn)) != NULL)
+		PQclear(res);
+	db_rollback(e->db);
+	iw_buf_free(&e->chunk);
+	free(e);
+}
+
+/* --- resolve stage --- */
+
+int
+iw_db_claim_targets(struct iw_db *db, const char *owner, long long lease_s,
+    int limit, struct iw_db_target *out, int *n, struct iw_err *err)
+{
+	char lease[32], lim[16];
+	const char *p[3] = { owner, lease, lim };
+	PGresult *res;
+	int i, rows;
+
+	*n = 0;
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	res = db_exec(db, "UPDATE target SET locked_by = $1, "
+	    "locked_until = now() + $2 * interval '1 second', "
+	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
+	    "WHERE state = 'new' AND next_attempt_at <= now() AND "
+	    "(locked_until IS NULL OR locked_until < now()) "
+	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING id, host(ip), attempts", 3, p, "claim targets", err);
+	if (res == NULL)
+		return -1;
+	rows = PQntuples(res);
+	for (i = 0; i < rows && i < limit; i++) {
+		out[i].id = get_ll(res, i, 0);
+		get_str(res, i, 1, out[i].ip, sizeof(out[i].ip));
+		out[i].attempts = (int)get_ll(res, i, 2);
+	}
+	*n = i;
+	PQclear(res);
+	return 0;
+}
+
+static const char *
+nz(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+int
+iw_db_target_done(struct iw_db *db, const char *owner, int64_t id,
+    const struct iw_db_resolution *r, struct iw_err *err)
+{
+	char sid[32], retry[32];
+	const char *state;
+	const char *p[13];
+
+	switch (r->state) {
+	case IW_DB_RESOLVED: state = "resolved"; break;
+	case IW_DB_UNRESOLVED: state = "unresolved"; break;
+	default: state = "new"; break;
+	}
+	snprintf(sid, sizeof(sid), "%" PRId64, id);
+	snprintf(retry, sizeof(retry), "%lld", r->retry_in_s);
+	p[0] = sid;
+	p[1] = owner;
+	p[2] = state;
+	p[3] = nz(r->country);
+	p[4] = nz(r->locale);
+	p[5] = r->state == IW_DB_RESOLVED ? nz(r->email) : NULL;
+	p[6] = nz(r->source);
+	p[7] = nz(r->server);
+	p[8] = nz(r->network);
+	p[9] = nz(r->chain);
+	p[10] = nz(r->reason);
+	p[11] = r->state == IW_DB_UNRESOLVED ? nz(r->raw) : NULL;
+	p[12] = retry;
+	return db_cmd(db, "UPDATE target SET state = $3, country = $4, "
+	    "locale = $5, contact_email = $6, contact_source = $7, "
+	    "whois_server = $8, whois_network = $9, whois_chain = $10, "
+	    "reason = $11, raw_answer = $12, "
+	    "resolved_at = CASE WHEN $3 = 'new' THEN NULL ELSE now() END, "
+	    "next_attempt_at = CASE WHEN $3 = 'new' THEN now() + "
+	    "$13 * interval '1 second' ELSE next_attempt_at END, "
+	    "locked_by = NULL, locked_until = NULL "
+	    "WHERE id = $1 AND locked_by = $2 AND state = 'new'", 13, p,
+	    "store resolution", err);
+}
+
+int
+iw_db_override_find(struct iw_db *db, const char *ip, char *email,
+    size_t emailsz, char *network, size_t netsz, struct iw_err *err)
+{
+	const char *p[1] = { ip };
+	PGresult *res;
+
+	email[0] = '\0';
+	network[0] = '\0';
+	res = db_exec(db, "SELECT email, network::text FROM contact_override "
+	    "WHERE network >>= $1::inet ORDER BY masklen(network) DESC "
+	    "LIMIT 1", 1, p, "override lookup", err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1) {
+		get_str(res, 0, 0, email, emailsz);
+		get_str(res, 0, 1, network, netsz);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* --- build stage --- */
+
+/*
+ * Campaigns whose resolved IPs may be grouped now: all of them when forced,
+ * else those with nothing left to resolve, or whose oldest waiting IP has
+ * waited hold seconds (a campaign must not be held up forever by one IP
+ * whose registry keeps failing).
+ */
+static const char SQL_ELIGIBLE[] =
+    "eligible AS (SELECT DISTINCT t.campaign_id FROM target t "
+    " WHERE t.state = 'resolved' AND t.letter_id IS NULL AND ($1 OR "
+    " NOT EXISTS (SELECT 1 FROM target n WHERE n.campaign_id = "
+    " t.campaign_id AND n.state = 'new') OR t.resolved_at <= now() - "
+    " $2 * interval '1 second'))";
+
+int
+iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
+    const char *msgid_domain, long *letters, long *targets, long *held,
+    struct iw_err *err)
+{
+	char hold[32];
+	const char *p[3] = { force ? "true" : "false", hold, msgid_domain };
+	struct iw_buf sql = IW_BUF_INIT;
+	PGresult *res;
+
+	*letters = *targets = *held = 0;
+	snprintf(hold, sizeof(hold), "%lld", hold_s);
+	/* One builder at a time: two daemons must not both create the
+	 * letter for one contact. */
+	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0 ||
+	    db_cmd(db, "SELECT pg_advisory_xact_lock(7411, 2)", 0, NULL,
+	    "lock", err) < 0)
+		goto fail;
+
+	/* A suppressed contact gets no letter: its IPs wait for the
+	 * operator in 'held', with the reason. */
+	res = db_exec(db, "UPDATE target t SET state = 'held', reason = "
+	    "'contact suppressed: ' || coalesce(s.reason, s.source) "
+	    "FROM suppression s WHERE t.state = 'resolved' AND "
+	    "t.letter_id IS NULL AND t.contact_email = s.email", 0, NULL,
+	    "hold suppressed", err);
+	if (res == NULL)
+		goto fail;
+	*held = cmd_tuples(res);
+	PQclear(res);
+
+	/* Late IPs join their contact's letter while it is untouched. */
+	if (iw_buf_printf(&sql, "WITH %s, open AS (SELECT l.id, "
+	    "l.campaign_id, l.contact_email FROM letter l WHERE "
+	    "l.state = 'queued' AND l.attempts = 0 AND l.locked_by IS NULL "
+	    "AND l.campaign_id IN (SELECT campaign_id FROM eligible) AND "
+	    "EXISTS (SELECT 1 FROM target t WHERE t.state = 'resolved' AND "
+	    "t.letter_id IS NULL AND t.campaign_id = l.campaign_id AND "
+	    "t.contact_email = l.contact_email) FOR UPDATE OF l SKIP LOCKED) "
+	    "UPDATE target t SET letter_id = o.id FROM open o WHERE "
+	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
+	    "t.campaign_id = o.campaign_id AND "
+	    "t.contact_email = o.contact_email", SQL_ELIGIBLE) < 0)
+		goto oom;
+	res = db_exec(db, sql.data, 2, p, "join letters", err);
+	if (res == NULL)
+		goto fail;
+	*targets = cmd_tuples(res);
+	PQclear(res);
+
+	/* One new letter per remaining (campaign, contact); the locale
+	 * is the one most of its IPs asked for. */
+	iw_buf_reset(&sql);
+	if (iw_buf_printf(&sql, "WITH %s, grp AS (SELECT t.campaign_id, "
+	    "t.contact_email, mode() WITHIN GROUP (ORDER BY t.locale) AS "
+	    "locale FROM target t WHERE t.state = 'resolved' AND "
+	    "t.letter_id IS NULL AND t.campaign_id IN (SELECT campaign_id "
+	    "FROM eligible) GROUP BY 1, 2), "
+	    "num AS (SELECT nextval('letter_id_seq') AS id, g.* FROM grp g), "
+	    "ins AS (INSERT INTO letter (id, campaign_id, contact_email, seq, "
+	    "locale, message_id) SELECT n.id, n.campaign_id, n.contact_email, "
+	    "coalesce((SELECT max(seq) FROM letter l WHERE l.campaign_id = "
+	    "n.campaign_id AND l.contact_email = n.contact_email), 0) + 1, "
+	    "n.locale, '<ipwarn.' || n.id || '.' || "
+	    "replace(gen_random_uuid()::text, '-', '') || '@' || $3 || '>' "
+	    "FROM num n RETURNING id, campaign_id, contact_email), "
+	    "upd AS (UPDATE target t SET letter_id = i.id FROM ins i WHERE "
+	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
+	    "t.campaign_id = i.campaign_id AND t.contact_email = "
+	    "i.contact_email RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
+	    SQL_ELIGIBLE) < 0)
+		goto oom;
+	res = db_exec(db, sql.data, 3, p, "build letters", err);
+	if (res == NULL)
+		goto fail;
+	*letters = (long)get_ll(res, 0, 0);
+	*targets += (long)get_ll(res, 0, 1);
+	PQclear(res);
+	iw_buf_free(&sql);
+	if (*letters > 0 && db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL,
+	    "notify", err) < 0)
+		goto fail;
+	return db_cmd(db, "COMMIT", 0, NULL, "commit", err);
+oom:
+	iw_err_set(err, "out of memory");
+fail:
+	iw_buf_free(&sql);
+	db_rollback(db);
+	return -1;
+}
+
+/* --- send stage --- */
+
+static void
+fill_letters(PGresult *res, struct iw_db_letter *out, int limit, int *n)
+{
+	int i, rows = PQntuples(res);
+
+	for (i = 0; i < rows && i < limit; i++) {
+		out[i].id = get_ll(res, i, 0);
+		get_str(res, i, 1, out[i].campaign, sizeof(out[i].campaign));
+		get_str(res, i, 2, out[i].email, sizeof(out[i].email));
+		get_str(res, i, 3, out[i].locale, sizeof(out[i].locale));
+		get_str(res, i, 4, out[i].message_id,
+		    sizeof(out[i].message_id));
+		out[i].attempts = (int)get_ll(res, i, 5);
+		out[i].age_s = get_ll(res, i, 6);
+	}
+	*n = i;
+}
+
+#define LETTER_COLS "l.id, (SELECT name FROM campaign c WHERE " \
+	"c.id = l.campaign_id), l.contact_email, l.locale, l.message_id, " \
+	"l.attempts, extract(epoch FROM now() - l.created_at)::bigint"
+
+int
+iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
+    int limit, struct iw_db_letter *out, int *n, struct iw_err *err)
+{
+	char lease[32], lim[16];
+	const char *p[3] = { owner, lease, lim };
+	PGresult *res;
+
+	*n = 0;
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0)
+		return -1;
+	/* A contact suppressed after its letter was built gets nothing;
+	 * the letter fails and its IPs are held for the operator. */
+	if (db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
+	    "fail_reason = 'contact suppressed: ' || "
+	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
+	    "l.state IN ('queued', 'deferred') AND l.contact_email = s.email "
+	    "RETURNING l.id) UPDATE target t SET state = 'held', "
+	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
+	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err) < 0)
+		goto fail;
+	res = db_exec(db, "UPDATE letter l SET state = 'sending', "
+	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
+	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM letter "
+	    "WHERE state IN ('queued', 'deferred') AND next_attempt_at <= "
+	    "now() ORDER BY next_attempt_at, id LIMIT $3 "
+	    "FOR UPDATE SKIP LOCKED) RETURNING " LETTER_COLS, 3, p,
+	    "claim letters", err);
+	if (res == NULL)
+		goto fail;
+	fill_letters(res, out, limit, n);
+	PQclear(res);
+	return db_cmd(db, "COMMIT", 0, NULL, "commit", err);
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
+    struct iw_db_letter *out, int *n, struct iw_err *err)
+{
+	char aft[32], lim[16];
+	const char *p[2] = { aft, lim };
+	PGresult *res;
+
+	*n = 0;
+	snprintf(aft, sizeof(aft), "%" PRId64, after);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	res = db_exec(db, "SELECT " LETTER_COLS " FROM letter l WHERE "
+	    "l.id > $1 AND l.state IN ('queued', 'deferred') AND "
+	    "l.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM "
+	    "suppression s WHERE s.email = l.contact_email) "
+	    "ORDER BY l.id LIMIT $2", 2, p, "peek letters", err);
+	if (res == NULL)
+		return -1;
+	fill_letters(res, out, limit, n);
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_letter_items(struct iw_db *db, int64_t letter_id,
+    struct iw_db_item **items, size_t *n, struct iw_err *err)
+{
+	char id[32];
+	const char *p[1] = { id };
+	struct iw_db_item *it;
+	PGresult *res;
+	int i, rows;
+
+	*items = NULL;
+	*n = 0;
+	snprintf(id, sizeof(id), "%" PRId64, letter_id);
+	res = db_exec(db, "SELECT host(ip), coalesce(evidence, ''), "
+	    "coalesce(to_char(observed_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM target "
+	    "WHERE letter_id = $1 ORDER BY ip", 1, p, "letter items", err);
+	if (res == NULL)
+		return -1;
+	rows = PQntuples(res);
+	it = iw_calloc(rows > 0 ? (size_t)rows : 1, sizeof(*it));
+	if (it == NULL) {
+		PQclear(res);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < rows; i++) {
+		get_str(res, i, 0, it[i].ip, sizeof(it[i].ip));
+		it[i].evidence = iw_strdup(PQgetvalue(res, i, 1));
+		get_str(res, i, 2, it[i].observed, sizeof(it[i].observed));
+		if (it[i].evidence == NULL) {
+			PQclear(res);
+			iw_db_items_free(it, (size_t)i);
+			iw_err_set(err, "out of memory");
+			return -1;
+		}
+	}
+	PQclear(res);
+	*items = it;
+	*n = (size_t)rows;
+	return 0;
+}
+
+void
+iw_db_items_free(struct iw_db_item *items, size_t n)
+{
+	size_t i;
+
+	if (items == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(items[i].evidence);
+	free(items);
+}
+
+/* Append s as one element of a PostgreSQL array literal. */
+static int
+arr_add(struct iw_buf *b, const char *s)
+{
+	int r = iw_buf_putc(b, b->len == 0 ? '{' : ',');
+
+	if (r < 0)
+		return -1;
+	if (s == NULL)
+		return iw_buf_puts(b, "NULL");
+	if (iw_buf_putc(b, '"') < 0)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if ((*s == '"' || *s == '\\') && iw_buf_putc(b, '\\') < 0)
+			return -1;
+		if (iw_buf_putc(b, *s) < 0)
+			return -1;
+	}
+	return iw_buf_putc(b, '"');
+}
+
+static int
+arr_close(struct iw_buf *b)
+{
+	return iw_buf_puts(b, b->len == 0 ? "{}" : "}");
+}
+
+enum { R_ID, R_STATE, R_CODE, R_ENH, R_STAGE, R_REPLY, R_FAIL, R_RETRY,
+	R_REC, R_NCOL };
+
+int
+iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
+    const struct iw_db_send_result *r, size_t n, struct iw_err *err)
+{
+	static const char *const names[] = { "sent", "deferred", "failed" };
+	struct iw_buf col[R_NCOL];
+	const char *p[R_NCOL + 2];
+	char num[32];
+	size_t i;
+	int k, rc = -1;
+
+	for (k = 0; k < R_NCOL; k++)
+		col[k] = (struct iw_buf)IW_BUF_INIT;
+	for (i = 0; i < n; i++) {
+		int ok = 0;
+
+		snprintf(num, sizeof(num), "%" PRId64, r[i].letter_id);
+		ok |= arr_add(&col[R_ID], num);
+		ok |= arr_add(&col[R_STATE], names[r[i].state]);
+		snprintf(num, sizeof(num), "%d", r[i].code);
+		ok |= arr_add(&col[R_CODE], r[i].code > 0 ? num : NULL);
+		ok |= arr_add(&col[R_ENH], nz(r[i].enhanced));
+		ok |= arr_add(&col[R_STAGE], nz(r[i].stage));
+		ok |= arr_add(&col[R_REPLY], nz(r[i].reply));
+		ok |= arr_add(&col[R_FAIL], nz(r[i].fail_reason));
+		snprintf(num, sizeof(num), "%lld", r[i].retry_in_s);
+		ok |= arr_add(&col[R_RETRY], num);
+		ok |= arr_add(&col[R_REC], r[i].record_attempt ? "t" : "f");
+		if (ok < 0) {
+			iw_err_set(err, "out of memory");
+			goto out;
+		}
+	}
+	p[0] = owner;
+	p[1] = relay;
+	for (k = 0; k < R_NCOL; k++) {
+		if (arr_close(&col[k]) < 0) {
+			iw_err_set(err, "out of memory");
+			goto out;
+		}
+		p[k + 2] = col[k].data;
+	}
+	/*
+	 * One statement per batch: attempts, letter states and the targets
+	 * of sent letters move together.  A result whose lease was lost
+	 * (a rescuer gave the letter back) still counts when it says 'sent',
+	 * so that a letter the relay took is never sent again.
+	 */
+	rc = db_cmd(db, "WITH r AS (SELECT * FROM unnest($3::bigint[], "
+	    "$4::text[], $5::int[], $6::text[], $7::text[], $8::text[], "
+	    "$9::text[], $10::bigint[], $11::bool[]) AS r(id, state, code, "
+	    "enhanced, stage, reply, fail_reason, retry_in, rec)), "
+	    "a AS (INSERT INTO attempt (letter_id, daemon, relay, outcome, "
+	    "stage, code, enhanced, reply) SELECT id, $1, $2, state, stage, "
+	    "code, enhanced, reply FROM r WHERE rec), "
+	    "l AS (UPDATE letter SET state = r.state, "
+	    "last_code = coalesce(r.code, letter.last_code), "
+	    "last_reply = coalesce(r.reply, letter.last_reply), "
+	    "sent_at = CASE WHEN r.state = 'sent' THEN now() ELSE sent_at END, "
+	    "next_attempt_at = CASE WHEN r.state = 'deferred' THEN now() + "
+	    "r.retry_in * interval '1 second' ELSE next_attempt_at END, "
+	    "fail_reason = r.fail_reason, locked_by = NULL, "
+	    "locked_until = NULL FROM r WHERE letter.id = r.id AND "
+	    "(letter.locked_by = $1 OR (r.state = 'sent' AND letter.state IN "
+	    "('queued', 'deferred', 'sending'))) RETURNING letter.id, "
+	    "letter.state) "
+	    "UPDATE target t SET state = 'notified' FROM l WHERE "
+	    "t.letter_id = l.id AND l.state = 'sent' AND t.state = 'resolved'",
+	    R_NCOL + 2, p, "record results", err);
+out:
+	for (k = 0; k < R_NCOL; k++)
+		iw_buf_free(&col[k]);
+	return rc;
+}
+
+int
+iw_db_rescue(struct iw_db *db, long *targets, long *letters,
+    struct iw_err *err)
+{
+	PGresult *res;
+
+	*targets = *letters = 0;
+	res = db_exec(db, "UPDATE target SET locked_by = NULL, "
+	    "locked_until = NULL WHERE state = 'new' AND locked_until < now()",
+	    0, NULL, "rescue targets", err);
+	if (res == NULL)
+		return -1;
+	*targets = cmd_tuples(res);
+	PQclear(res);
+	/* The letter may have been in flight when its daemon died: it goes
+	 * again (same Message-ID) — at least once, never lost. */
+	res = db_exec(db, "UPDATE letter l SET state = CASE WHEN EXISTS "
+	    "(SELECT 1 FROM attempt a WHERE a.letter_id = l.id) THEN "
+	    "'deferred' ELSE 'queued' END, locked_by = NULL, "
+	    "locked_until = NULL, next_attempt_at = now() "
+	    "WHERE state = 'sending' AND locked_until < now()", 0, NULL,
+	    "rescue letters", err);
+	if (res == NULL)
+		return -1;
+	*letters = cmd_tuples(res);
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_release(struct iw_db *db, const char *owner, struct iw_err *err)
+{
+	const char *p[1] = { owner };
+
+	if (db_cmd(db, "UPDATE target SET locked_by = NULL, locked_until = "
+	    "NULL WHERE locked_by = $1 AND state = 'new'", 1, p,
+	    "release targets", err) < 0)
+		return -1;
+	return db_cmd(db, "UPDATE letter l SET state = CASE WHEN EXISTS "
+	    "(SELECT 1 FROM attempt a WHERE a.letter_id = l.id) THEN "
+	    "'deferred' ELSE 'queued' END, attempts = greatest(attempts - 1, "
+	    "0), locked_by = NULL, locked_until = NULL "
+	    "WHERE locked_by = $1 AND state = 'sending'", 1, p,
+	    "release letters", err);
+}
+
+int
+iw_db_next_due(struct iw_db *db, long long *seconds, struct iw_err *err)
+{
+	PGresult *res;
+
+	res = db_exec(db, "SELECT ceil(extract(epoch FROM least("
+	    "(SELECT min(greatest(next_attempt_at, coalesce(locked_until, "
+	    "next_attempt_at))) FROM target WHERE state = 'new'), "
+	    "(SELECT min(next_attempt_at) FROM letter WHERE state IN "
+	    "('queued', 'deferred')), "
+	    "(SELECT min(locked_until) FROM letter WHERE state = 'sending')"
+	    ") - now()))::bigint", 0, NULL, "next due", err);
+	if (res == NULL)
+		return -1;
+	if (PQgetisnull(res, 0, 0))
+		*seconds = -1;
+	else {
+		*seconds = get_ll(res, 0, 0);
+		if (*seconds < 0)
+			*seconds = 0;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err)
+{
+	PGresult *res;
+
+	res = db_exec(db, "SELECT EXISTS (SELECT 1 FROM target WHERE "
+	    "state = 'new' AND next_attempt_at <= now() AND "
+	    "(locked_until IS NULL OR locked_until < now())) OR EXISTS "
+	    "(SELECT 1 FROM target WHERE state = 'resolved' AND letter_id IS "
+	    "NULL) OR EXISTS (SELECT 1 FROM letter WHERE state IN ('queued', "
+	    "'deferred') AND next_attempt_at <= now())", 0, NULL,
+	    "work due", err);
+	if (res == NULL)
+		return -1;
+	*due = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
+/* --- wake-ups --- */
+
+int
+iw_db_listen(struct iw_db *db, struct iw_err *err)
+{
+	return db_cmd(db, "LISTEN " IW_DB_CHANNEL, 0, NULL, "listen", err);
+}
+
+int
+iw_db_notify(struct iw_db *db, struct iw_err *err)
+{
+	return db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL, "notify", err);
+}
+
+static int
+drain_notifies(struct iw_db *db)
+{
+	PGnotify *n;
+	int got = 0;
+
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+int
+iw_db_wait(struct iw_db *db, int timeout_ms, struct iw_err *err)
+{
+	struct pollfd pfd;
+	int r;
+
+	if (PQconsumeInput(db->conn) == 0) {
+		db_error(db, NULL, err, "wait");
+		return -1;
+	}
+	if (drain_notifies(db))
+		return 1;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0) {
+		iw_err_set(err, "database: wait: no connection");
+		return -1;
+	}
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0) {
+		if (errno == EINTR)
+			return 0;
+		iw_err_set(err, "database: wait: %s", strerror(errno));
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	if (PQconsumeInput(db->conn) == 0) {
+		db_error(db, NULL, err, "wait");
+		return -1;
+	}
+	return drain_notifies(db);
+}
+
+/* --- status --- */
+
+int
+iw_db_status(struct iw_db *db, struct iw_db_status *st, struct iw_err *err)
+{
+	static const struct { const char *name; size_t off; } tmap[] = {
+		{ "new", offsetof(struct iw_db_status, targets_new) },
+		{ "resolved", offsetof(struct iw_db_status, targets_resolved) },
+		{ "unresolved",
+		    offsetof(struct iw_db_status, targets_unresolved) },
+		{ "notified", offsetof(struct iw_db_status, targets_notified) },
+		{ "held", offsetof(struct iw_db_status, targets_held) },
+	}, lmap[] = {
+		{ "queued", offsetof(struct iw_db_status, letters_queued) },
+		{ "sending", offsetof(struct iw_db_status, letters_sending) },
+		{ "deferred", offsetof(struct iw_db_status, letters_deferred) },
+		{ "sent", offsetof(struct iw_db_status, letters_sent) },
+		{ "failed", offsetof(struct iw_db_status, letters_failed) },
+		{ "bounced", offsetof(struct iw_db_status, letters_bounced) },
+	};
+	PGresult *res;
+	int i;
+	size_t k;
+
+	memset(st, 0, sizeof(*st));
+	res = db_exec(db, "SELECT 't', state, count(*) FROM target GROUP BY 2 "
+	    "UNION ALL SELECT 'l', state, count(*) FROM letter GROUP BY 2 "
+	    "UNION ALL SELECT 'c', '', count(*) FROM campaign "
+	    "UNION ALL SELECT 's', '', count(*) FROM suppression "
+	    "UNION ALL SELECT 'o', '', count(*) FROM contact_override", 0,
+	    NULL, "status", err);
+	if (res == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *kind = PQgetvalue(res, i, 0);
+		const char *state = PQgetvalue(res, i, 1);
+		long v = (long)get_ll(res, i, 2);
+
+		if (*kind == 't') {
+			for (k = 0; k < sizeof(tmap) / sizeof(tmap[0]); k++)
+				if (strcmp(state, tmap[k].name) == 0)
+					*(long *)((char *)st + tmap[k].off) = v;
+		} else if (*kind == 'l') {
+			for (k = 0; k < sizeof(lmap) / sizeof(lmap[0]); k++)
+				if (strcmp(state, lmap[k].name) == 0)
+					*(long *)((char *)st + lmap[k].off) = v;
+		} else if (*kind == 'c')
+			st->campaigns = v;
+		else if (*kind == 's')
+			st->suppressed = v;
+		else
+			st->overrides = v;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* --- operator lists --- */
+
+static int
+each_row(struct iw_db *db, const char *sql, iw_db_row_fn fn, void *arg,
+    const char *what, struct iw_err *err)
+{
+	const char *cols[8];
+	PGresult *res;
+	int i, j, nc;
+
+	res = db_exec(db, sql, 0, NULL, what, err);
+	if (res == NULL)
+		return -1;
+	nc = PQnfields(res);
+	if (nc > 8)
+		nc = 8;
+	for (i = 0; i < PQntuples(res); i++) {
+		for (j = 0; j < nc; j++)
+			cols[j] = PQgetisnull(res, i, j) ? "" :
+			    PQgetvalue(res, i, j);
+		fn(arg, nc, cols);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_override_set(struct iw_db *db, const char *cidr, const char *email,
+    struct iw_err *err)
+{
+	const char *p[2] = { cidr, email };
+
+	return db_cmd(db, "INSERT INTO contact_override (network, email) "
+	    "VALUES ($1::cidr, $2) ON CONFLICT (network) DO UPDATE SET "
+	    "email = EXCLUDED.email, created_at = now()", 2, p,
+	    "contact set", err);
+}
+
+int
+iw_db_override_del(struct iw_db *db, const char *cidr, int *deleted,
+    struct iw_err *err)
+{
+	const char *p[1] = { cidr };
+	PGresult *res;
+
+	res = db_exec(db, "DELETE FROM contact_override WHERE network = "
+	    "$1::cidr", 1, p, "contact del", err);
+	if (res == NULL)
+		return -1;
+	*deleted = cmd_tuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_override_list(struct iw_db *db, iw_db_row_fn fn, void *arg,
+    struct iw_err *err)
+{
+	return each_row(db, "SELECT network::text, email, "
+	    "to_char(created_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM contact_override "
+	    "ORDER BY network", fn, arg, "contact list", err);
+}
+
+int
+iw_db_suppress_add(struct iw_db *db, const char *email, const char *reason,
+    const char *source, struct iw_err *err)
+{
+	const char *p[3] = { email, nz(reason), source };
+
+	return db_cmd(db, "INSERT INTO suppression (email, reason, source) "
+	    "VALUES ($1, $2, $3) ON CONFLICT (email) DO UPDATE SET "
+	    "reason = coalesce(EXCLUDED.reason, suppression.reason), "
+	    "source = EXCLUDED.source", 3, p, "suppress add", err);
+}
+
+int
+iw_db_suppress_del(struct iw_db *db, const char *email, int *deleted,
+    struct iw_err *err)
+{
+	const char *p[1] = { email };
+	PGresult *res;
+
+	res = db_exec(db, "DELETE FROM suppression WHERE email = $1", 1, p,
+	    "suppress del", err);
+	if (res == NULL)
+		return -1;
+	*deleted = cmd_tuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_suppress_list(struct iw_db *db, iw_db_row_fn fn, void *arg,
+    struct iw_err *err)
+{
+	return each_row(db, "SELECT email, source, coalesce(reason, ''), "
+	    "to_char(created_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM suppression ORDER BY email",
+	    fn, arg, "suppress list", err);
+}
