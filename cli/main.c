@@ -1,0 +1,162 @@
+/*
+ * ipwarn: the operator's command — schema, enqueue, status, preview,
+ * suppression and contact overrides.  See ipwarn(1).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: ipwarn [-c FILE] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  db init                          create or upgrade the schema\n"
+    "  enqueue [--campaign NAME] [FILE|-]\n"
+    "                                   queue flagged IPs (CSV: ip[,evidence"
+    "[,observed]])\n"
+    "  status [--json]                  counts of IPs and letters by state\n"
+    "  preview IP                       resolve and render; send nothing\n"
+    "  suppress add|del EMAIL [--reason TEXT]\n"
+    "  suppress list                    addresses that get no letters\n"
+    "  contact set CIDR EMAIL           operator override, beats WHOIS\n"
+    "  contact del CIDR\n"
+    "  contact list\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   configuration (default etc/ipwarn.conf, then\n"
+    "                      /etc/ipwarn/ipwarn.conf)\n"
+    "  -h, --help          this text\n"
+    "      --version       print the version\n"
+    "\n"
+    "exit: 0 ok, 64 usage, 65 bad input, 69 service unavailable,\n"
+    "      75 temporary failure, 78 configuration error\n";
+
+void
+cli_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "ipwarn: %s\n", msg);
+}
+
+int
+cli_config(struct cli *c, unsigned sections)
+{
+	struct iw_err err;
+
+	if (iw_config_load(c->config_path, &c->cfg, &err) < 0 ||
+	    iw_config_require(c->cfg, sections, &err) < 0) {
+		cli_error("%s", err.msg);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+int
+cli_db(struct cli *c, int check_schema)
+{
+	struct iw_err err;
+
+	if (iw_db_connect(c->cfg->db_conninfo, &c->db, &err) < 0) {
+		cli_error("%s", err.msg);
+		return EX_UNAVAILABLE;
+	}
+	if (check_schema && iw_db_schema_check(c->db, &err) < 0) {
+		cli_error("%s", err.msg);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+int
+cli_json_str(struct iw_buf *b, const char *s)
+{
+	if (iw_buf_putc(b, '"') < 0)
+		return -1;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		int r;
+
+		if (ch == '"' || ch == '\\')
+			r = iw_buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			r = iw_buf_printf(b, "\\u%04x", ch);
+		else
+			r = iw_buf_putc(b, (char)ch);
+		if (r < 0)
+			return -1;
+	}
+	return iw_buf_putc(b, '"');
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+} commands[] = {
+	{ "db", cmd_db },
+	{ "enqueue", cmd_enqueue },
+	{ "status", cmd_status },
+	{ "preview", cmd_preview },
+	{ "suppress", cmd_suppress },
+	{ "contact", cmd_contact },
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c;
+	size_t i;
+	int ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	/* '+': options after the command belong to the command. */
+	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			c.config_path = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("ipwarn %s\n", IW_VERSION);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("no command given (try 'ipwarn --help')");
+		return EX_USAGE;
+	}
+	if (c.config_path == NULL)
+		c.config_path = iw_config_default_path();
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;	/* full getopt re-init: commands permute */
+		rc = commands[i].fn(&c, argc, argv);
+		iw_db_close(c.db);
+		iw_config_free(c.cfg);
+		return rc;
+	}
+	cli_error("unknown command '%s' (try 'ipwarn --help')", argv[optind]);
+	return EX_USAGE;
+}

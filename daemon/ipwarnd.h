@@ -1,0 +1,45 @@
+/*
+ * ipwarnd internals: the daemon's context and its three stages.  main.c
+ * owns the process (options, signals, reload, the loop); stages.c runs one
+ * pass of a stage on worker threads, each with its own database connection.
+ */
+#ifndef IWD_H
+#define IWD_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "config.h"
+#include "db.h"
+#include "geoip.h"
+#include "letter.h"
+
+struct iwd {
+	struct iw_config *cfg;
+	struct iw_letters *letters;
+	struct iw_geoip *geoip;
+	char owner[160];		/* host:pid:random, the lease holder */
+	int once;
+	int dry_run;
+	struct iw_db *db;		/* the main thread's connection */
+	struct iw_db **pool;		/* one per worker thread */
+	int npool;
+	pthread_mutex_t out_lock;	/* --dry-run output */
+};
+
+/* Set by the signal handlers; read by every stage between units of work. */
+extern volatile sig_atomic_t iwd_stop;
+
+/* (Re)connect missing or broken pool connections; -1 if none works. */
+int iwd_pool_ready(struct iwd *d);
+
+/* Resolve every due IP; returns the number handled, -1 on failure. */
+long iwd_resolve(struct iwd *d);
+/* Group resolved IPs into letters. */
+int iwd_build(struct iwd *d);
+/* Attempt every due letter once; returns letters handled, -1 on failure. */
+long iwd_send(struct iwd *d);
+/* --dry-run: print every due letter, change nothing. */
+long iwd_print(struct iwd *d);
+
+#endif

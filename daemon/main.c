@@ -1,0 +1,388 @@
+/*
+ * ipwarnd: the daemon.  Each pass resolves every due IP, groups resolved IPs
+ * into letters, and attempts every due letter once; between passes it
+ * sleeps until the next retry is due or PostgreSQL notifies it of new work.
+ * --once stops when nothing is due now.  SIGTERM/SIGINT finish the work in
+ * hand and exit 0; SIGHUP reloads the configuration.  See ipwarnd(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipwarnd.h"
+#include "log.h"
+
+#define IWD_MAX_SLEEP_MS 60000
+#define IWD_ONCE_MAX_PASSES 50
+
+volatile sig_atomic_t iwd_stop;
+static volatile sig_atomic_t reload_wanted;
+
+static const char usage_text[] =
+    "usage: ipwarnd [-c FILE] [--foreground] [--once] [--dry-run] "
+    "[--verbose]\n"
+    "\n"
+    "  -c, --config FILE  configuration (default etc/ipwarn.conf, then\n"
+    "                     /etc/ipwarn/ipwarn.conf)\n"
+    "  -f, --foreground   stay in the foreground, log to stderr\n"
+    "      --once         work until nothing is due now, then exit\n"
+    "                     (implies --foreground)\n"
+    "  -n, --dry-run      resolve and build, but send nothing: print each\n"
+    "                     due letter to stdout (one pass, like --once)\n"
+    "  -v, --verbose      log debug messages too\n"
+    "  -h, --help         this text\n"
+    "      --version      print the version\n"
+    "\n"
+    "signals: TERM/INT finish work in hand and exit 0; HUP reloads the\n"
+    "configuration (a bad file is reported and the old one kept).\n";
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	iwd_stop = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload_wanted = 1;
+}
+
+static void
+signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal must cut the sleep short. */
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	/* A relay that closes the connection must not kill the daemon. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int
+check_default_locale(const struct iw_config *cfg,
+    const struct iw_letters *letters, struct iw_err *err)
+{
+	if (iw_letters_has(letters, cfg->letters_default_locale))
+		return 0;
+	iw_err_set(err, "%s: letters.default_locale: no template '%s' in %s",
+	    cfg->path, cfg->letters_default_locale, cfg->letters_directory);
+	return -1;
+}
+
+/* Load everything a configuration needs; on failure nothing changes. */
+static int
+load(struct iwd *d, const char *path, struct iw_err *err)
+{
+	struct iw_config *cfg;
+	struct iw_letters *letters = NULL;
+	struct iw_geoip *geoip = NULL;
+	unsigned need = IW_CONF_DATABASE | IW_CONF_SENDER | IW_CONF_WHOIS |
+	    IW_CONF_LETTERS | IW_CONF_GEOIP;
+
+	if (!d->dry_run)
+		need |= IW_CONF_SMTP;
+	if (iw_config_load(path, &cfg, err) < 0)
+		return -1;
+	if (iw_config_require(cfg, need, err) < 0 ||
+	    iw_letters_load(cfg->letters_directory, &letters, err) < 0 ||
+	    check_default_locale(cfg, letters, err) < 0 ||
+	    iw_geoip_open(cfg->geoip_database, &geoip, err) < 0) {
+		iw_letters_free(letters);
+		iw_config_free(cfg);
+		return -1;
+	}
+	if (d->cfg != NULL && strcmp(d->cfg->db_conninfo,
+	    cfg->db_conninfo) != 0)
+		iw_log(IW_LOG_WARNING, "database.conninfo changed: takes "
+		    "effect on restart");
+	iw_letters_free(d->letters);
+	iw_geoip_close(d->geoip);
+	if (d->cfg != NULL) {
+		/* Keep the connection string in use with the new config. */
+		free(cfg->db_conninfo);
+		cfg->db_conninfo = d->cfg->db_conninfo;
+		d->cfg->db_conninfo = NULL;
+	}
+	iw_config_free(d->cfg);
+	d->cfg = cfg;
+	d->letters = letters;
+	d->geoip = geoip;
+	return 0;
+}
+
+int
+iwd_pool_ready(struct iwd *d)
+{
+	struct iw_err err;
+	int i, ok = 0;
+
+	for (i = 0; i < d->npool; i++) {
+		if (d->pool[i] != NULL && !iw_db_broken(d->pool[i])) {
+			ok++;
+			continue;
+		}
+		iw_db_close(d->pool[i]);
+		d->pool[i] = NULL;
+		if (iw_db_connect(d->cfg->db_conninfo, &d->pool[i], &err) < 0) {
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			return -1;
+		}
+		ok++;
+	}
+	return ok > 0 ? 0 : -1;
+}
+
+static int
+resize_pool(struct iwd *d)
+{
+	int want = d->cfg->delivery_workers, i;
+	struct iw_db **p;
+
+	if (want == d->npool)
+		return iwd_pool_ready(d);
+	for (i = want; i < d->npool; i++)
+		iw_db_close(d->pool[i]);
+	p = realloc(d->pool, (size_t)want * sizeof(*p));
+	if (p == NULL)
+		return -1;
+	for (i = d->npool; i < want; i++)
+		p[i] = NULL;
+	d->pool = p;
+	d->npool = want;
+	return iwd_pool_ready(d);
+}
+
+static int
+connect_main(struct iwd *d)
+{
+	struct iw_err err;
+
+	if (d->db != NULL && !iw_db_broken(d->db))
+		return 0;
+	iw_db_close(d->db);
+	d->db = NULL;
+	if (iw_db_connect(d->cfg->db_conninfo, &d->db, &err) < 0 ||
+	    iw_db_schema_check(d->db, &err) < 0 ||
+	    (!d->once && !d->dry_run && iw_db_listen(d->db, &err) < 0)) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+rescue(struct iwd *d)
+{
+	struct iw_err err;
+	long t, l;
+
+	if (iw_db_rescue(d->db, &t, &l, &err) < 0)
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+	else if (t > 0 || l > 0)
+		iw_log(IW_LOG_NOTICE, "took back %ld IPs and %ld letters whose "
+		    "lease had expired", t, l);
+}
+
+/* One pass over the stages; -1 when the database failed. */
+static int
+pass(struct iwd *d)
+{
+	long n;
+
+	rescue(d);
+	if ((n = iwd_resolve(d)) < 0)
+		return -1;
+	if (iwd_stop)
+		return 0;
+	if (iwd_build(d) < 0)
+		return -1;
+	if (iwd_stop)
+		return 0;
+	n = d->dry_run ? iwd_print(d) : iwd_send(d);
+	return n < 0 ? -1 : 0;
+}
+
+static void
+sleep_until_work(struct iwd *d)
+{
+	struct iw_err err;
+	long long due;
+	int ms = IWD_MAX_SLEEP_MS;
+
+	if (iw_db_next_due(d->db, &due, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		due = 5;
+	}
+	if (due >= 0 && due * 1000 < ms)
+		ms = (int)(due * 1000);
+	if (ms <= 0)
+		ms = 200;	/* due now but leased elsewhere: look again */
+	if (iw_db_wait(d->db, ms, &err) < 0)
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+}
+
+static int
+run(struct iwd *d, const char *path)
+{
+	struct iw_err err;
+	int passes = 0, due, failures = 0;
+
+	while (!iwd_stop) {
+		if (reload_wanted) {
+			reload_wanted = 0;
+			if (load(d, path, &err) < 0)
+				iw_log(IW_LOG_ERR, "reload: %s; keeping the "
+				    "old configuration", err.msg);
+			else
+				iw_log(IW_LOG_NOTICE, "configuration "
+				    "reloaded from %s", path);
+		}
+		if (connect_main(d) < 0 || resize_pool(d) < 0 ||
+		    pass(d) < 0) {
+			if (d->once || d->dry_run || ++failures > 10 ||
+			    iwd_stop)
+				return EX_TEMPFAIL;
+			sleep(failures < 6 ? 1u << failures : 60u);
+			continue;
+		}
+		failures = 0;
+		if (d->dry_run)
+			break;
+		if (d->once) {
+			if (iw_db_work_due(d->db, &due, &err) < 0) {
+				iw_log(IW_LOG_ERR, "%s", err.msg);
+				return EX_TEMPFAIL;
+			}
+			if (!due || ++passes >= IWD_ONCE_MAX_PASSES)
+				break;
+			continue;
+		}
+		sleep_until_work(d);
+	}
+	if (d->db != NULL && !iw_db_broken(d->db) &&
+	    iw_db_release(d->db, d->owner, &err) < 0)
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+	return 0;
+}
+
+static void
+make_owner(struct iwd *d)
+{
+	char host[128];
+	unsigned r;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		iw_strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	r = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) ^
+	    (unsigned)(uintptr_t)d;
+	snprintf(d->owner, sizeof(d->owner), "%s:%ld:%08x", host,
+	    (long)getpid(), r);
+}
+
+static void
+cleanup(struct iwd *d)
+{
+	int i;
+
+	for (i = 0; i < d->npool; i++)
+		iw_db_close(d->pool[i]);
+	free(d->pool);
+	iw_db_close(d->db);
+	iw_letters_free(d->letters);
+	iw_geoip_close(d->geoip);
+	iw_config_free(d->cfg);
+	pthread_mutex_destroy(&d->out_lock);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	struct iwd d;
+	struct iw_err err;
+	int ch, foreground = 0, verbose = 0, rc;
+
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt_long(argc, argv, "c:fnvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'o': d.once = 1; break;
+		case 'n': d.dry_run = 1; break;
+		case 'v': verbose = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': printf("ipwarnd %s\n", IW_VERSION); return 0;
+		default: fputs(usage_text, stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ipwarnd: unexpected argument '%s'\n",
+		    argv[optind]);
+		return EX_USAGE;
+	}
+	if (path == NULL)
+		path = iw_config_default_path();
+	if (d.once || d.dry_run)
+		foreground = 1;
+	iw_log_open("ipwarnd", 0, verbose ? IW_LOG_DEBUG : IW_LOG_INFO);
+	pthread_mutex_init(&d.out_lock, NULL);
+	if (load(&d, path, &err) < 0) {
+		fprintf(stderr, "ipwarnd: %s\n", err.msg);
+		cleanup(&d);
+		return EX_CONFIG;
+	}
+	if (connect_main(&d) < 0) {
+		fprintf(stderr, "ipwarnd: cannot use the database (see "
+		    "above)\n");
+		cleanup(&d);
+		return EX_UNAVAILABLE;
+	}
+	if (!foreground) {
+		/* Paths in the config are absolute already. */
+		if (daemon(0, 0) != 0) {
+			fprintf(stderr, "ipwarnd: daemon: %s\n",
+			    strerror(errno));
+			cleanup(&d);
+			return EX_OSERR;
+		}
+		iw_log_open("ipwarnd", 1, verbose ? IW_LOG_DEBUG :
+		    IW_LOG_INFO);
+		/* The connection survived the fork in the child only. */
+	}
+	make_owner(&d);
+	signals();
+	iw_log(IW_LOG_INFO, "started as %s%s%s", d.owner,
+	    d.once ? " (once)" : "", d.dry_run ? " (dry run)" : "");
+	rc = run(&d, path);
+	iw_log(IW_LOG_INFO, "stopped");
+	cleanup(&d);
+	iw_log_close();
+	return rc;
+}

@@ -1,0 +1,447 @@
+/*
+ * The daemon's stages: resolve (override, WHOIS, GeoIP for each due IP),
+ * build (one letter per campaign and contact), send (batches of due letters
+ * through one SMTP session each).  Each stage runs delivery.workers threads;
+ * a thread claims work under a lease with its own connection, so several
+ * daemons and threads never take the same IP or letter.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compose.h"
+#include "contact.h"
+#include "ipwarnd.h"
+#include "log.h"
+#include "smtp.h"
+
+#define IWD_CLAIM_TARGETS 8
+#define IWD_MAX_BATCH 1000
+
+struct worker {
+	struct iwd *d;
+	struct iw_db *db;
+	long done;
+	int failed;
+	unsigned seed;
+};
+
+typedef void *(*worker_fn)(void *);
+
+static long
+run_workers(struct iwd *d, worker_fn fn)
+{
+	pthread_t tid[64];
+	struct worker w[64];
+	int i, n = d->npool < 64 ? d->npool : 64, started = 0;
+	long total = 0;
+	int failed = 0;
+
+	for (i = 0; i < n; i++) {
+		w[i].d = d;
+		w[i].db = d->pool[i];
+		w[i].done = 0;
+		w[i].failed = 0;
+		w[i].seed = (unsigned)time(NULL) ^ (unsigned)(i * 7919);
+		if (pthread_create(&tid[i], NULL, fn, &w[i]) != 0) {
+			iw_log(IW_LOG_ERR, "cannot start worker thread");
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(tid[i], NULL);
+		total += w[i].done;
+		failed |= w[i].failed;
+	}
+	return started == 0 || failed ? -1 : total;
+}
+
+/* --- resolve --- */
+
+static void
+resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
+    const struct iw_contact *ct, struct iw_db_resolution *r, char *why,
+    size_t whysz)
+{
+	memset(r, 0, sizeof(*r));
+	r->country = ct->country;
+	r->locale = ct->locale;
+	r->email = ct->email;
+	r->source = ct->source;
+	r->server = ct->server;
+	r->network = ct->network;
+	r->chain = ct->chain;
+	r->reason = ct->reason;
+	r->raw = ct->raw;
+	switch (ct->status) {
+	case IW_CONTACT_OK:
+		r->state = IW_DB_RESOLVED;
+		r->reason = NULL;
+		break;
+	case IW_CONTACT_NONE:
+		r->state = IW_DB_UNRESOLVED;
+		break;
+	case IW_CONTACT_LATER:
+		if (t->attempts >= cfg->whois_retries) {
+			snprintf(why, whysz, "gave up after %d attempts: %s",
+			    t->attempts, ct->reason);
+			r->state = IW_DB_UNRESOLVED;
+			r->reason = why;
+		} else {
+			r->state = IW_DB_RETRY;
+			r->retry_in_s = iw_contact_retry_delay(t->attempts);
+		}
+		break;
+	}
+}
+
+static int
+resolve_one(struct worker *w, const struct iw_contact_ctx *ctx,
+    const struct iw_db_target *t)
+{
+	struct iw_db_resolution r;
+	struct iw_contact ct;
+	struct iw_err err;
+	char why[300];
+
+	if (iw_contact_resolve(ctx, w->db, t->ip, &ct, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
+		return -1;
+	}
+	resolution_of(w->d->cfg, t, &ct, &r, why, sizeof(why));
+	if (r.state == IW_DB_RESOLVED)
+		iw_log(IW_LOG_INFO, "%s: %s (%s, %s, locale %s)", t->ip,
+		    ct.email, ct.source, ct.chain, ct.locale);
+	else
+		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
+		    r.state == IW_DB_RETRY ? "retry later" : "unresolved",
+		    r.reason != NULL ? r.reason : "");
+	if (iw_db_target_done(w->db, w->d->owner, t->id, &r, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
+		iw_contact_free(&ct);
+		return -1;
+	}
+	iw_contact_free(&ct);
+	return 0;
+}
+
+static void *
+resolve_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct iw_db_target t[IWD_CLAIM_TARGETS];
+	struct iw_contact_ctx ctx;
+	struct iw_err err;
+	int i, n;
+
+	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
+	while (!iwd_stop) {
+		if (iw_db_claim_targets(w->db, w->d->owner,
+		    w->d->cfg->delivery_lease, IWD_CLAIM_TARGETS, t, &n,
+		    &err) < 0) {
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			w->failed = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (i = 0; i < n && !iwd_stop; i++) {
+			if (resolve_one(w, &ctx, &t[i]) < 0) {
+				w->failed = 1;
+				return NULL;
+			}
+			w->done++;
+		}
+	}
+	return NULL;
+}
+
+long
+iwd_resolve(struct iwd *d)
+{
+	return run_workers(d, resolve_worker);
+}
+
+/* --- build --- */
+
+int
+iwd_build(struct iwd *d)
+{
+	struct iw_err err;
+	long letters, targets, held;
+
+	if (iw_db_build_letters(d->db, d->once || d->dry_run,
+	    d->cfg->letters_hold, d->cfg->sender_domain, &letters, &targets,
+	    &held, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	if (letters > 0 || targets > 0 || held > 0)
+		iw_log(IW_LOG_INFO, "built %ld letters for %ld IPs; %ld IPs "
+		    "held (contact suppressed)", letters, targets, held);
+	return 0;
+}
+
+/* --- send --- */
+
+struct job {
+	struct iw_db_letter *letter;
+	struct iw_composed msg;
+	int composed;
+	char fail[300];
+};
+
+static int
+compose_one(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
+    struct iw_composed *out, struct iw_err *err)
+{
+	struct iw_letter_item *items;
+	struct iw_db_item *rows;
+	struct iw_compose_in in;
+	size_t n, i;
+	int rc;
+
+	if (iw_db_letter_items(db, l->id, &rows, &n, err) < 0)
+		return -1;
+	if (n == 0) {
+		iw_db_items_free(rows, n);
+		iw_err_set(err, "letter %" PRId64 " has no IPs", l->id);
+		return -1;
+	}
+	items = iw_calloc(n, sizeof(*items));
+	if (items == NULL) {
+		iw_db_items_free(rows, n);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		items[i].ip = rows[i].ip;
+		items[i].evidence = rows[i].evidence;
+		items[i].observed = rows[i].observed;
+	}
+	memset(&in, 0, sizeof(in));
+	in.letter_id = l->id;
+	in.email = l->email;
+	in.locale = l->locale;
+	in.message_id = l->message_id;
+	in.items = items;
+	in.nitems = n;
+	in.date = time(NULL);
+	rc = iw_compose(d->cfg, d->letters, &in, out, err);
+	free(items);
+	iw_db_items_free(rows, n);
+	return rc;
+}
+
+/* Postfix-like: wait about as long as the letter is old, within
+ * [min_backoff, max_backoff], with 10 % jitter so retries spread out. */
+static long long
+backoff(const struct iw_config *cfg, long long age, unsigned *seed)
+{
+	long long d = age;
+	long long j;
+
+	if (d < cfg->delivery_min_backoff)
+		d = cfg->delivery_min_backoff;
+	if (d > cfg->delivery_max_backoff)
+		d = cfg->delivery_max_backoff;
+	j = d / 10;
+	if (j > 0)
+		d += (long long)(rand_r(seed) % (2 * j + 1)) - j;
+	return d > 1 ? d : 1;
+}
+
+static void
+result_of(struct worker *w, const struct iw_db_letter *l,
+    const struct iw_smtp_msg *m, struct iw_db_send_result *r,
+    char *fail, size_t failsz)
+{
+	const struct iw_config *cfg = w->d->cfg;
+
+	memset(r, 0, sizeof(*r));
+	r->letter_id = l->id;
+	r->code = m->code;
+	r->enhanced = m->enhanced;
+	r->stage = m->stage;
+	r->reply = m->reply;
+	r->record_attempt = 1;
+	switch (m->outcome) {
+	case IW_SMTP_SENT:
+		r->state = IW_DB_SENT;
+		return;
+	case IW_SMTP_PERMFAIL:
+		r->state = IW_DB_FAILED;
+		snprintf(fail, failsz, "rejected at %s: %d %s", m->stage,
+		    m->code, m->reply);
+		r->fail_reason = fail;
+		return;
+	default:
+		break;
+	}
+	r->retry_in_s = backoff(cfg, l->age_s, &w->seed);
+	if (l->age_s + r->retry_in_s > cfg->delivery_max_age) {
+		r->state = IW_DB_FAILED;
+		snprintf(fail, failsz, "expired after %d attempts: %s%s%d %s",
+		    l->attempts, m->stage, *m->stage != '\0' ? ": " : "",
+		    m->code, m->reply);
+		r->fail_reason = fail;
+		return;
+	}
+	r->state = IW_DB_DEFERRED;
+}
+
+static int
+send_batch(struct worker *w, struct iw_db_letter *l, int n)
+{
+	struct iwd *d = w->d;
+	struct iw_smtp_msg *msgs = iw_calloc((size_t)n, sizeof(*msgs));
+	struct iw_db_send_result *res = iw_calloc((size_t)n, sizeof(*res));
+	struct job *jobs = iw_calloc((size_t)n, sizeof(*jobs));
+	struct iw_smtp_msg *live = iw_calloc((size_t)n, sizeof(*live));
+	struct iw_smtp_conf sc;
+	struct iw_err err;
+	int i, nlive = 0, rc = -1;
+
+	if (msgs == NULL || res == NULL || jobs == NULL || live == NULL) {
+		iw_log(IW_LOG_ERR, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		jobs[i].letter = &l[i];
+		if (compose_one(d, w->db, &l[i], &jobs[i].msg, &err) < 0) {
+			if (iw_db_broken(w->db))
+				goto out;
+			/* A letter that cannot be rendered is a bug or a bad
+			 * template: record it as failed, loudly, never drop
+			 * it silently. */
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			iw_strlcpy(jobs[i].fail, err.msg, sizeof(jobs[i].fail));
+			continue;
+		}
+		jobs[i].composed = 1;
+		live[nlive].reverse_path = jobs[i].msg.reverse_path;
+		live[nlive].rcpt = l[i].email;
+		live[nlive].envid = jobs[i].msg.envid;
+		live[nlive].data = jobs[i].msg.data.data;
+		live[nlive].len = jobs[i].msg.data.len;
+		nlive++;
+	}
+	iw_config_smtp(d->cfg, &sc);
+	if (nlive > 0 && iw_smtp_send_batch(&sc, live, (size_t)nlive,
+	    &err) < 0)
+		iw_log(IW_LOG_WARNING, "relay %s: %s", d->cfg->smtp_relay,
+		    err.msg);
+	for (i = 0, nlive = 0; i < n; i++) {
+		char *fail = jobs[i].fail;
+
+		if (!jobs[i].composed) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].letter_id = l[i].id;
+			res[i].state = IW_DB_FAILED;
+			res[i].fail_reason = fail;
+			continue;
+		}
+		msgs[i] = live[nlive++];
+		result_of(w, &l[i], &msgs[i], &res[i], fail,
+		    sizeof(jobs[i].fail));
+		iw_log(res[i].state == IW_DB_SENT ? IW_LOG_INFO :
+		    IW_LOG_NOTICE, "letter %" PRId64 " to %s: %s (%d %s)",
+		    l[i].id, l[i].email, res[i].state == IW_DB_SENT ? "sent" :
+		    res[i].state == IW_DB_DEFERRED ? "deferred" : "failed",
+		    msgs[i].code, msgs[i].reply);
+	}
+	if (iw_db_record_results(w->db, d->owner, d->cfg->smtp_relay, res,
+	    (size_t)n, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	w->done += n;
+	rc = 0;
+out:
+	for (i = 0; jobs != NULL && i < n; i++)
+		iw_composed_free(&jobs[i].msg);
+	free(msgs);
+	free(res);
+	free(jobs);
+	free(live);
+	return rc;
+}
+
+static void *
+send_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct iwd *d = w->d;
+	int batch = d->cfg->delivery_batch, n;
+	struct iw_db_letter *l;
+	struct iw_err err;
+
+	if (batch > IWD_MAX_BATCH)
+		batch = IWD_MAX_BATCH;
+	l = iw_calloc((size_t)batch, sizeof(*l));
+	if (l == NULL) {
+		w->failed = 1;
+		return NULL;
+	}
+	while (!iwd_stop) {
+		if (iw_db_claim_letters(w->db, d->owner, d->cfg->delivery_lease,
+		    batch, l, &n, &err) < 0) {
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			w->failed = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (send_batch(w, l, n) < 0) {
+			w->failed = 1;
+			break;
+		}
+	}
+	free(l);
+	return NULL;
+}
+
+long
+iwd_send(struct iwd *d)
+{
+	return run_workers(d, send_worker);
+}
+
+/* --- dry run --- */
+
+long
+iwd_print(struct iwd *d)
+{
+	struct iw_db_letter l[64];
+	struct iw_composed msg;
+	struct iw_buf out = IW_BUF_INIT;
+	struct iw_err err;
+	int64_t after = 0;
+	long done = 0;
+	int i, n;
+
+	do {
+		if (iw_db_peek_letters(d->db, after, 64, l, &n, &err) < 0) {
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			return -1;
+		}
+		for (i = 0; i < n && !iwd_stop; i++) {
+			after = l[i].id;
+			if (compose_one(d, d->db, &l[i], &msg, &err) < 0) {
+				iw_log(IW_LOG_ERR, "%s", err.msg);
+				continue;
+			}
+			iw_buf_reset(&out);
+			if (iw_compose_mbox(&msg, &out) == 0)
+				fwrite(out.data, 1, out.len, stdout);
+			iw_composed_free(&msg);
+			done++;
+		}
+	} while (n > 0 && !iwd_stop);
+	fflush(stdout);
+	iw_buf_free(&out);
+	return done;
+}
