@@ -100,7 +100,7 @@ check-asan: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tools/demo
+	@IW_BIN=$(BIN) python3 tools/demo
 
 fuzz:
 	@sh tests/fuzz/build $(BUILD)/fuzz
