@@ -1,0 +1,189 @@
+/*
+ * db: the PostgreSQL queue and state — schema migrations, bulk enqueue,
+ * claiming work with leases (FOR UPDATE SKIP LOCKED, so several daemons can
+ * share one database), recording results, status counts, overrides and the
+ * suppression list.  Every statement is parameterised; no SQL is built from
+ * data.  One struct iw_db is one connection, used by one thread at a time.
+ */
+#ifndef IW_DB_H
+#define IW_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "input.h"
+#include "util.h"
+
+struct iw_db;
+
+int iw_db_connect(const char *conninfo, struct iw_db **out,
+    struct iw_err *err);
+void iw_db_close(struct iw_db *db);
+/* 1 when the connection failed (server gone): callers exit EX_TEMPFAIL. */
+int iw_db_broken(const struct iw_db *db);
+
+/* Apply every embedded migration not yet applied; idempotent. */
+int iw_db_migrate(struct iw_db *db, int *from, int *to, struct iw_err *err);
+/* -1 unless the schema is exactly the one this build knows. */
+int iw_db_schema_check(struct iw_db *db, struct iw_err *err);
+
+/* --- enqueue --- */
+struct iw_db_enqueue;
+int iw_db_enqueue_begin(struct iw_db *db, const char *campaign,
+    struct iw_db_enqueue **out, struct iw_err *err);
+int iw_db_enqueue_add(struct iw_db_enqueue *e, const struct iw_input_rec *r,
+    long line, struct iw_err *err);
+/* Commit; counts of inserted and duplicate (in file or already queued). */
+int iw_db_enqueue_commit(struct iw_db_enqueue *e, long *inserted,
+    long *duplicate, struct iw_err *err);
+void iw_db_enqueue_abort(struct iw_db_enqueue *e);
+
+/* --- resolve stage --- */
+struct iw_db_target {
+	int64_t id;
+	char ip[48];
+	int attempts;		/* including this one */
+};
+
+int iw_db_claim_targets(struct iw_db *db, const char *owner,
+    long long lease_s, int limit, struct iw_db_target *out, int *n,
+    struct iw_err *err);
+
+enum iw_db_resolve_state {
+	IW_DB_RESOLVED,
+	IW_DB_UNRESOLVED,
+	IW_DB_RETRY,		/* transient: back to 'new' after retry_in */
+};
+
+struct iw_db_resolution {
+	enum iw_db_resolve_state state;
+	const char *country;	/* may be "" */
+	const char *locale;
+	const char *email;
+	const char *source;
+	const char *server;
+	const char *network;
+	const char *chain;
+	const char *reason;
+	const char *raw;	/* kept only when unresolved */
+	long long retry_in_s;
+};
+
+/* Store one result; 0 also when the lease was lost (row not ours now). */
+int iw_db_target_done(struct iw_db *db, const char *owner, int64_t id,
+    const struct iw_db_resolution *r, struct iw_err *err);
+
+/* Operator override for ip, if any (most specific network wins). */
+int iw_db_override_find(struct iw_db *db, const char *ip, char *email,
+    size_t emailsz, char *network, size_t netsz, struct iw_err *err);
+
+/* --- build stage --- */
+/*
+ * Group resolved IPs without a letter into one letter per (campaign,
+ * contact).  force: every campaign now (ipwarnd --once); else only
+ * campaigns with nothing left to resolve, or whose oldest waiting IP has
+ * waited hold_s.  IPs of suppressed contacts are held instead.
+ */
+int iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
+    const char *msgid_domain, long *letters, long *targets, long *held,
+    struct iw_err *err);
+
+/* --- send stage --- */
+struct iw_db_letter {
+	int64_t id;
+	char campaign[128];
+	char email[256];
+	char locale[17];
+	char message_id[256];
+	int attempts;		/* including this one */
+	long long age_s;	/* since the letter was built */
+};
+
+int iw_db_claim_letters(struct iw_db *db, const char *owner,
+    long long lease_s, int limit, struct iw_db_letter *out, int *n,
+    struct iw_err *err);
+/* Due letters without claiming them, ids > after (for --dry-run). */
+int iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
+    struct iw_db_letter *out, int *n, struct iw_err *err);
+
+struct iw_db_item {
+	char ip[48];
+	char *evidence;		/* "" if none */
+	char observed[40];	/* "" if none */
+};
+
+/* The letter's IPs, ordered by address.  Free with iw_db_items_free. */
+int iw_db_letter_items(struct iw_db *db, int64_t letter_id,
+    struct iw_db_item **items, size_t *n, struct iw_err *err);
+void iw_db_items_free(struct iw_db_item *items, size_t n);
+
+enum iw_db_send_state {
+	IW_DB_SENT,
+	IW_DB_DEFERRED,
+	IW_DB_FAILED,
+};
+
+struct iw_db_send_result {
+	int64_t letter_id;
+	enum iw_db_send_state state;
+	int code;
+	const char *enhanced;
+	const char *stage;
+	const char *reply;
+	const char *fail_reason;	/* when FAILED */
+	long long retry_in_s;		/* when DEFERRED */
+	int record_attempt;		/* 0: no SMTP was tried */
+};
+
+/* Record a batch of results in one transaction. */
+int iw_db_record_results(struct iw_db *db, const char *owner,
+    const char *relay, const struct iw_db_send_result *r, size_t n,
+    struct iw_err *err);
+
+/* Return work of dead daemons (lease expired) to the queue. */
+int iw_db_rescue(struct iw_db *db, long *targets, long *letters,
+    struct iw_err *err);
+/* Return this daemon's claimed, unfinished work (clean shutdown). */
+int iw_db_release(struct iw_db *db, const char *owner, struct iw_err *err);
+
+/* Seconds until the next target or letter is due (0 = now); -1 if none. */
+int iw_db_next_due(struct iw_db *db, long long *seconds, struct iw_err *err);
+/* 1 if there is work due now for any stage. */
+int iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err);
+
+/* --- wake-ups --- */
+int iw_db_listen(struct iw_db *db, struct iw_err *err);
+int iw_db_notify(struct iw_db *db, struct iw_err *err);
+/* Wait up to timeout_ms for a notification; 1 notified, 0 timeout. */
+int iw_db_wait(struct iw_db *db, int timeout_ms, struct iw_err *err);
+
+/* --- status --- */
+struct iw_db_status {
+	long targets_new, targets_resolved, targets_unresolved;
+	long targets_notified, targets_held;
+	long letters_queued, letters_sending, letters_deferred;
+	long letters_sent, letters_failed, letters_bounced;
+	long campaigns, suppressed, overrides;
+};
+int iw_db_status(struct iw_db *db, struct iw_db_status *st,
+    struct iw_err *err);
+
+/* --- operator lists --- */
+typedef void (*iw_db_row_fn)(void *arg, int ncols, const char *const *cols);
+
+int iw_db_override_set(struct iw_db *db, const char *cidr,
+    const char *email, struct iw_err *err);
+/* 1 deleted, 0 none matched. */
+int iw_db_override_del(struct iw_db *db, const char *cidr, int *deleted,
+    struct iw_err *err);
+int iw_db_override_list(struct iw_db *db, iw_db_row_fn fn, void *arg,
+    struct iw_err *err);
+
+int iw_db_suppress_add(struct iw_db *db, const char *email,
+    const char *reason, const char *source, struct iw_err *err);
+int iw_db_suppress_del(struct iw_db *db, const char *email, int *deleted,
+    struct iw_err *err);
+int iw_db_suppress_list(struct iw_db *db, iw_db_row_fn fn, void *arg,
+    struct iw_err *err);
+
+#endif
