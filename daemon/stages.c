@@ -348,10 +348,10 @@ send_batch(struct worker *w, struct iw_db_letter *l, int n)
 		result_of(w, &l[i], &msgs[i], &res[i], fail,
 		    sizeof(jobs[i].fail));
 		iw_log(res[i].state == IW_DB_SENT ? IW_LOG_INFO :
-		    IW_LOG_NOTICE, "letter %" PRId64 " to %s: %s (%d %s)",
+		    IW_LOG_NOTICE, "letter %" PRId64 " to %s: %s (%s)",
 		    l[i].id, l[i].email, res[i].state == IW_DB_SENT ? "sent" :
 		    res[i].state == IW_DB_DEFERRED ? "deferred" : "failed",
-		    msgs[i].code, msgs[i].reply);
+		    msgs[i].reply);
 	}
 	if (iw_db_record_results(w->db, d->owner, d->cfg->smtp_relay, res,
 	    (size_t)n, &err) < 0) {
