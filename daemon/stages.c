@@ -191,7 +191,7 @@ struct job {
 	struct iw_db_letter *letter;
 	struct iw_composed msg;
 	int composed;
-	char fail[300];
+	char fail[600];
 };
 
 static int
@@ -274,8 +274,8 @@ result_of(struct worker *w, const struct iw_db_letter *l,
 		return;
 	case IW_SMTP_PERMFAIL:
 		r->state = IW_DB_FAILED;
-		snprintf(fail, failsz, "rejected at %s: %d %s", m->stage,
-		    m->code, m->reply);
+		snprintf(fail, failsz, "rejected at %s: %s", m->stage,
+		    m->reply);
 		r->fail_reason = fail;
 		return;
 	default:
@@ -284,9 +284,9 @@ result_of(struct worker *w, const struct iw_db_letter *l,
 	r->retry_in_s = backoff(cfg, l->age_s, &w->seed);
 	if (l->age_s + r->retry_in_s > cfg->delivery_max_age) {
 		r->state = IW_DB_FAILED;
-		snprintf(fail, failsz, "expired after %d attempts: %s%s%d %s",
+		snprintf(fail, failsz, "expired after %d attempts: %s%s%s",
 		    l->attempts, m->stage, *m->stage != '\0' ? ": " : "",
-		    m->code, m->reply);
+		    m->reply);
 		r->fail_reason = fail;
 		return;
 	}
