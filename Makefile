@@ -5,6 +5,9 @@
 #   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo         run a small campaign end to end on loopback stand-ins
 #   make fuzz         build the libFuzzer targets (clang)
+#   make bench        delivery: ipwarnd vs smtp-source vs a Python baseline
+#   make bench-whois  contact resolution: cached vs one query per IP
+#   make bench-bounces  the bounce parser against the labelled corpus
 #
 # Library modules are lib/*.c (one .h each) collected into libipwarn.a;
 # every tests/unit/test_*.c becomes one cmocka test program.
@@ -45,7 +48,7 @@ IT_BIN   := $(patsubst tests/integration/%.c,$(BUILD)/tests/it_%,$(IT_SRC))
 SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
 .PHONY: all check check-unit check-integration check-asan demo deps clean \
-	fuzz bench
+	fuzz bench bench-whois bench-bounces
 all: $(BIN)/ipwarnd $(BIN)/ipwarn
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h daemon/*.h cli/*.h) | $(BUILD)/sql_embed.h
@@ -100,7 +103,27 @@ check-asan: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@IW_BIN=$(BIN) python3 tools/demo
+	@IW_BIN=$(BIN) $(PYTHON) tools/demo
+
+# Benchmarks print ipwarn's figures next to a baseline measured in the same
+# run; they assert nothing.  N= sets the number of letters for `make bench`.
+N       ?= 50000
+CORPUS  ?= ../shared/corpus/bounces
+PYTHON  := $(shell command -v /usr/bin/python3 || command -v python3)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@IW_BIN=$(BIN) $(PYTHON) bench/delivery.py $(N)
+
+bench-whois: deps
+	@$(MAKE) --no-print-directory all
+	@IW_BIN=$(BIN) $(PYTHON) bench/whois.py
+
+bench-bounces: $(BUILD)/bench_bounces
+	@$(BUILD)/bench_bounces $(CORPUS)
+
+$(BUILD)/bench_bounces: bench/bench_bounces.c $(LIB_A)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_SAN) -o $@ $< $(LIB_A) $(LDLIBS_ALL)
 
 fuzz:
 	@sh tests/fuzz/build $(BUILD)/fuzz

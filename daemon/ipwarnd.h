@@ -30,6 +30,21 @@ struct iwd {
 /* Set by the signal handlers; read by every stage between units of work. */
 extern volatile sig_atomic_t iwd_stop;
 
+/* A stage's worker thread: its connection and what it did. */
+struct iwd_worker {
+	struct iwd *d;
+	struct iw_db *db;
+	long done;
+	int failed;
+	unsigned seed;		/* rand_r: back-off jitter */
+};
+
+typedef void *(*iwd_worker_fn)(void *);
+
+/* Run fn on one thread per pool connection; the sum of done, or -1 if any
+ * thread failed. */
+long iwd_run_workers(struct iwd *d, iwd_worker_fn fn);
+
 /* (Re)connect missing or broken pool connections; -1 if none works. */
 int iwd_pool_ready(struct iwd *d);
 

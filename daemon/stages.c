@@ -1,9 +1,9 @@
 /*
- * The daemon's stages: resolve (override, WHOIS, GeoIP for each due IP),
- * build (one letter per campaign and contact), send (batches of due letters
- * through one SMTP session each).  Each stage runs delivery.workers threads;
- * a thread claims work under a lease with its own connection, so several
- * daemons and threads never take the same IP or letter.
+ * The daemon's build and send stages: one letter per campaign and contact,
+ * then batches of due letters through one SMTP session each.  Each stage
+ * runs delivery.workers threads (iwd_run_workers); a thread claims work
+ * under a lease with its own connection, so several daemons and threads
+ * never take the same letter.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,29 +12,17 @@
 #include <time.h>
 
 #include "compose.h"
-#include "contact.h"
 #include "ipwarnd.h"
 #include "log.h"
 #include "smtp.h"
 
-#define IWD_CLAIM_TARGETS 8
 #define IWD_MAX_BATCH 1000
 
-struct worker {
-	struct iwd *d;
-	struct iw_db *db;
-	long done;
-	int failed;
-	unsigned seed;
-};
-
-typedef void *(*worker_fn)(void *);
-
-static long
-run_workers(struct iwd *d, worker_fn fn)
+long
+iwd_run_workers(struct iwd *d, iwd_worker_fn fn)
 {
 	pthread_t tid[64];
-	struct worker w[64];
+	struct iwd_worker w[64];
 	int i, n = d->npool < 64 ? d->npool : 64, started = 0;
 	long total = 0;
 	int failed = 0;
@@ -57,112 +45,6 @@ run_workers(struct iwd *d, worker_fn fn)
 		failed |= w[i].failed;
 	}
 	return started == 0 || failed ? -1 : total;
-}
-
-/* --- resolve --- */
-
-static void
-resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
-    const struct iw_contact *ct, struct iw_db_resolution *r, char *why,
-    size_t whysz)
-{
-	memset(r, 0, sizeof(*r));
-	r->country = ct->country;
-	r->locale = ct->locale;
-	r->email = ct->email;
-	r->source = ct->source;
-	r->server = ct->server;
-	r->network = ct->network;
-	r->chain = ct->chain;
-	r->reason = ct->reason;
-	r->raw = ct->raw;
-	switch (ct->status) {
-	case IW_CONTACT_OK:
-		r->state = IW_DB_RESOLVED;
-		r->reason = NULL;
-		break;
-	case IW_CONTACT_NONE:
-		r->state = IW_DB_UNRESOLVED;
-		break;
-	case IW_CONTACT_LATER:
-		if (t->attempts >= cfg->whois_retries) {
-			snprintf(why, whysz, "gave up after %d attempts: %s",
-			    t->attempts, ct->reason);
-			r->state = IW_DB_UNRESOLVED;
-			r->reason = why;
-		} else {
-			r->state = IW_DB_RETRY;
-			r->retry_in_s = iw_contact_retry_delay(t->attempts);
-		}
-		break;
-	}
-}
-
-static int
-resolve_one(struct worker *w, const struct iw_contact_ctx *ctx,
-    const struct iw_db_target *t)
-{
-	struct iw_db_resolution r;
-	struct iw_contact ct;
-	struct iw_err err;
-	char why[300];
-
-	if (iw_contact_resolve(ctx, w->db, t->ip, &ct, &err) < 0) {
-		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
-		return -1;
-	}
-	resolution_of(w->d->cfg, t, &ct, &r, why, sizeof(why));
-	if (r.state == IW_DB_RESOLVED)
-		iw_log(IW_LOG_INFO, "%s: %s (%s, %s, locale %s)", t->ip,
-		    ct.email, ct.source, ct.chain, ct.locale);
-	else
-		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
-		    r.state == IW_DB_RETRY ? "retry later" : "unresolved",
-		    r.reason != NULL ? r.reason : "");
-	if (iw_db_target_done(w->db, w->d->owner, t->id, &r, &err) < 0) {
-		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
-		iw_contact_free(&ct);
-		return -1;
-	}
-	iw_contact_free(&ct);
-	return 0;
-}
-
-static void *
-resolve_worker(void *arg)
-{
-	struct worker *w = arg;
-	struct iw_db_target t[IWD_CLAIM_TARGETS];
-	struct iw_contact_ctx ctx;
-	struct iw_err err;
-	int i, n;
-
-	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
-	while (!iwd_stop) {
-		if (iw_db_claim_targets(w->db, w->d->owner,
-		    w->d->cfg->delivery_lease, IWD_CLAIM_TARGETS, t, &n,
-		    &err) < 0) {
-			iw_log(IW_LOG_ERR, "%s", err.msg);
-			w->failed = 1;
-			break;
-		}
-		if (n == 0)
-			break;
-		for (i = 0; i < n && !iwd_stop; i++) {
-			if (resolve_one(w, &ctx, &t[i]) < 0) {
-				w->failed = 1;
-				return NULL;
-			}
-			w->done++;
-		}
-	}
-	return NULL;
-}
-
-long
-iwd_resolve(struct iwd *d)
-{
-	return run_workers(d, resolve_worker);
 }
 
 /* --- build --- */
@@ -255,7 +137,7 @@ backoff(const struct iw_config *cfg, long long age, unsigned *seed)
 }
 
 static void
-result_of(struct worker *w, const struct iw_db_letter *l,
+result_of(struct iwd_worker *w, const struct iw_db_letter *l,
     const struct iw_smtp_msg *m, struct iw_db_send_result *r,
     char *fail, size_t failsz)
 {
@@ -294,7 +176,7 @@ result_of(struct worker *w, const struct iw_db_letter *l,
 }
 
 static int
-send_batch(struct worker *w, struct iw_db_letter *l, int n)
+send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 {
 	struct iwd *d = w->d;
 	struct iw_smtp_msg *msgs = iw_calloc((size_t)n, sizeof(*msgs));
@@ -373,7 +255,7 @@ out:
 static void *
 send_worker(void *arg)
 {
-	struct worker *w = arg;
+	struct iwd_worker *w = arg;
 	struct iwd *d = w->d;
 	int batch = d->cfg->delivery_batch, n;
 	struct iw_db_letter *l;
@@ -407,7 +289,7 @@ send_worker(void *arg)
 long
 iwd_send(struct iwd *d)
 {
-	return run_workers(d, send_worker);
+	return iwd_run_workers(d, send_worker);
 }
 
 /* --- dry run --- */

@@ -113,6 +113,28 @@ get_int(struct loader *ld, config_setting_t *s, const char *qual, int lo,
 	return 0;
 }
 
+/* A non-negative rate (per second): integer or float; 0 = unlimited. */
+static int
+get_rate(struct loader *ld, config_setting_t *s, const char *qual,
+    double *out)
+{
+	int t = config_setting_type(s);
+	double v;
+
+	if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else if (t == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else
+		return fail(ld, s, qual, "must be a number (per second)");
+	if (t == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	if (!(v >= 0 && v <= 1e6))
+		return fail(ld, s, qual, "must be between 0 and 1000000");
+	*out = v;
+	return 0;
+}
+
 /* A duration: an integer (seconds) or a string "30s", "5m", "1h", "7d". */
 static int
 get_duration(struct loader *ld, config_setting_t *s, const char *qual,
@@ -595,8 +617,22 @@ k_lease(struct loader *ld, config_setting_t *s, const char *q)
 	return 0;
 }
 
+static int
+k_rate(struct loader *ld, config_setting_t *s, const char *q)
+{
+	return get_rate(ld, s, q, &ld->c->delivery_rate);
+}
+
+static int
+k_domain_rate(struct loader *ld, config_setting_t *s, const char *q)
+{
+	return get_rate(ld, s, q, &ld->c->delivery_domain_rate);
+}
+
 static const struct key delivery_keys[] = {
 	{ "workers", k_workers },
+	{ "rate", k_rate },
+	{ "domain_rate", k_domain_rate },
 	{ "batch", k_batch },
 	{ "min_backoff", k_min_backoff },
 	{ "max_backoff", k_max_backoff },
@@ -716,6 +752,8 @@ set_defaults(struct iw_config *c)
 	c->delivery_max_backoff = 3600;
 	c->delivery_max_age = 5 * 86400;
 	c->delivery_lease = 300;
+	c->delivery_rate = 0;
+	c->delivery_domain_rate = 10;
 	c->bounces_soft_limit = 3;
 }
 

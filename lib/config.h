@@ -72,6 +72,9 @@ struct iw_config {
 	long long delivery_max_backoff;
 	long long delivery_max_age;
 	long long delivery_lease;
+	double delivery_rate;		/* letters/s through the relay, 0: no
+					   limit (per daemon) */
+	double delivery_domain_rate;	/* letters/s per recipient domain */
 
 	char *bounces_maildir;
 	int bounces_soft_limit;

@@ -143,6 +143,12 @@ iw_db_close(struct iw_db *db)
 	free(db);
 }
 
+struct pg_conn *
+iw_db_pgconn(struct iw_db *db)
+{
+	return db->conn;
+}
+
 int
 iw_db_broken(const struct iw_db *db)
 {

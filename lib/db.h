@@ -19,6 +19,11 @@ struct iw_db;
 int iw_db_connect(const char *conninfo, struct iw_db **out,
     struct iw_err *err);
 void iw_db_close(struct iw_db *db);
+/* The libpq connection, for modules that keep their own tables (the
+ * contact cache); they must follow this module's rules: parameterised
+ * statements, one thread per connection. */
+struct pg_conn *iw_db_pgconn(struct iw_db *db);
+
 /* 1 when the connection failed (server gone): callers exit EX_TEMPFAIL. */
 int iw_db_broken(const struct iw_db *db);
 
