@@ -44,6 +44,7 @@
  * by 4 * timeout_ms so a server dripping bytes cannot hold a worker.
  */
 #include "whois.h"
+#include "ratelimit.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -450,6 +451,57 @@ set_net(struct iw_whois_parsed *out, const struct net *n, const char *text,
 	sanitize(out->net_text, sizeof(out->net_text), text, tn);
 }
 
+/*
+ * Statuses under which a registry allows no more specific registration, so
+ * that the network alone proves coverage of every address in it.  Kept
+ * short on purpose: a status missing here only costs a listing query.
+ */
+static int
+status_is_leaf(enum iw_whois_format fmt, const char *v, size_t vn)
+{
+	static const char *const rpsl[] = { "ASSIGNED PA", "ASSIGNED PI",
+	    "ASSIGNED ANYCAST", "ASSIGNED NON-PORTABLE", "ASSIGNED" };
+
+	iw_trim(&v, &vn);
+	if (fmt == IW_WHOIS_FMT_ARIN || fmt == IW_WHOIS_FMT_LACNIC)
+		return ci_eq(v, vn, "reassigned");
+	for (size_t i = 0; i < sizeof(rpsl) / sizeof(rpsl[0]); i++)
+		if (ci_eq(v, vn, rpsl[i]))
+			return 1;
+	return 0;
+}
+
+static void
+set_top(struct iw_whois_parsed *out, const struct net *n)
+{
+	net_ntop(n, n->first, out->top_first, sizeof(out->top_first));
+	net_ntop(n, n->last, out->top_last, sizeof(out->top_last));
+}
+
+/* The least specific object of class cls[] containing ip. */
+static int
+top_network(const char *buf, size_t len, const struct net *ip,
+    const char *const *cls, size_t ncls, struct net *top)
+{
+	const char *o, *v;
+	size_t on, vn, pos = 0;
+	int found = 0;
+	struct net n;
+
+	while (next_object(buf, len, &pos, &o, &on))
+		for (size_t c = 0; c < ncls; c++) {
+			if (!obj_class(o, on, cls[c]) ||
+			    !attr_get(o, on, cls[c], 0, &v, &vn) ||
+			    net_parse(v, vn, &n) != 0 || !net_contains(&n, ip))
+				continue;
+			if (!found || net_smaller(top, &n)) {
+				*top = n;
+				found = 1;
+			}
+		}
+	return found;
+}
+
 /* ---------- mailbox values ---------- */
 
 /*
@@ -740,6 +792,14 @@ parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
 		return 0;
 	}
 	set_net(out, &best, t, tn);
+	{
+		struct net top;
+
+		if (top_network(buf, len, ip, cls, 2, &top))
+			set_top(out, &top);
+		if (attr_get(o, on, "status", 0, &h, &hn))
+			out->leaf = status_is_leaf(IW_WHOIS_FMT_RIPE, h, hn);
+	}
 	if ((r = ripe_abuse_comment(buf, len, &best, out)) != 0)
 		return 0;
 	if (attr_get(o, on, "abuse-c", 0, &h, &hn) &&
@@ -906,6 +966,14 @@ parse_arin(const struct net *ip, const char *ipstr, const char *buf,
 			c[j - 1] = tmp;
 		}
 	set_net(out, &c[0].n, c[0].t, c[0].tn);
+	set_top(out, &c[nc - 1].n);
+	{
+		const char *v;
+		size_t vn;
+
+		if (block_get(c[0].b, c[0].bn, "NetType", 0, &v, &vn))
+			out->leaf = status_is_leaf(IW_WHOIS_FMT_ARIN, v, vn);
+	}
 	arin_referral(c[0].b, c[0].bn, out);
 	if (out->referral[0] != '\0')
 		return 0;
@@ -946,6 +1014,9 @@ parse_lacnic(const struct net *ip, const char *ipstr, const char *buf,
 		return 0;
 	}
 	set_net(out, &best, t, tn);
+	set_top(out, &best);	/* LACNIC answers hold one network */
+	if (attr_get(o, on, "status", 0, &h, &hn))
+		out->leaf = status_is_leaf(IW_WHOIS_FMT_LACNIC, h, hn);
 	if (!attr_get(o, on, "abuse-c", 0, &h, &hn) || hn == 0) {
 		snprintf(out->reason, sizeof(out->reason),
 		    "no abuse-c for %s", out->net_text);
@@ -1094,6 +1165,7 @@ struct lookup {
 	int timeout_ms;
 	size_t max_answer;
 	struct iw_whois_result *res;
+	int refused;		/* the last failure was a refusal */
 };
 
 static int
@@ -1315,15 +1387,32 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 		snprintf(why, wsz, "query too long");
 		return -1;
 	}
-	fd = dial(host, serv, lk->timeout_ms, why, wsz);
-	if (fd < 0)
+	lk->refused = 0;
+	if (iw_ratelimit_acquire(lk->conf->limiter, name,
+	    IW_RATELIMIT_MAX_WAIT_MS, why, wsz) != 0) {
+		lk->refused = 1;
 		return -1;
-	deadline = iw_now_ms() + 4 * (int64_t)lk->timeout_ms;
-	r = send_all(fd, line, (size_t)r, deadline, lk->timeout_ms, why, wsz);
-	if (r == 0)
-		r = recv_all(fd, ans, lk->max_answer, deadline,
-		    lk->timeout_ms, why, wsz);
-	close(fd);
+	}
+	fd = dial(host, serv, lk->timeout_ms, why, wsz);
+	if (fd >= 0) {
+		deadline = iw_now_ms() + 4 * (int64_t)lk->timeout_ms;
+		r = send_all(fd, line, (size_t)r, deadline, lk->timeout_ms,
+		    why, wsz);
+		if (r == 0)
+			r = recv_all(fd, ans, lk->max_answer, deadline,
+			    lk->timeout_ms, why, wsz);
+		close(fd);
+	} else
+		r = -1;
+	/* A reset or refused connection is how some registries throttle. */
+	if (r != 0 && (strstr(why, "reset") != NULL ||
+	    strstr(why, "refused") != NULL))
+		lk->refused = 1;
+	else if (r == 0 && detect_throttle(ans->data ? ans->data : "",
+	    ans->len))
+		lk->refused = 1;
+	iw_ratelimit_release(lk->conf->limiter, name, lk->refused ?
+	    IW_RL_REFUSED : r == 0 ? IW_RL_OK : IW_RL_FAILED);
 	return r == 0 ? 0 : -1;
 }
 
@@ -1374,6 +1463,9 @@ take_parsed(struct iw_whois_result *res, const struct iw_whois_parsed *p)
 	iw_strlcpy(res->net_last, p->net_last, sizeof(res->net_last));
 	iw_strlcpy(res->net_text, p->net_text, sizeof(res->net_text));
 	iw_strlcpy(res->source, p->source, sizeof(res->source));
+	iw_strlcpy(res->top_first, p->top_first, sizeof(res->top_first));
+	iw_strlcpy(res->top_last, p->top_last, sizeof(res->top_last));
+	res->leaf = p->leaf;
 	if (p->email[0] != '\0') {
 		iw_strlcpy(res->email, p->email, sizeof(res->email));
 		res->status = IW_WHOIS_OK;
@@ -1400,12 +1492,14 @@ irt_followup(struct lookup *lk, const char *server, int port,
 		return 0;
 	snprintf(q, sizeof(q), "-r -T irt %s", handle);
 	if (whois_fetch(lk, server, port, q, ans, why, sizeof(why)) != 0) {
+		lk->res->refused = lk->refused;
 		finish(lk->res, IW_WHOIS_TRANSIENT, "%s: %s", server, why);
 		return -1;
 	}
 	if (keep_raw(lk->res, ans) != 0)
 		return -2;
 	if (detect_throttle(ans->data ? ans->data : "", ans->len)) {
+		lk->res->refused = 1;
 		finish(lk->res, IW_WHOIS_TRANSIENT,
 		    "%s: rate limited or access denied", server);
 		return -1;
@@ -1444,8 +1538,8 @@ visited(const struct hop *v, size_t n, const char *name, int port)
 }
 
 static int
-lookup_run(struct lookup *lk, const char *ip, struct iw_buf *ans,
-    struct iw_err *err)
+lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
+    struct iw_buf *ans, struct iw_err *err)
 {
 	const struct iw_whois_conf *conf = lk->conf;
 	struct iw_whois_result *res = lk->res;
@@ -1454,9 +1548,8 @@ lookup_run(struct lookup *lk, const char *ip, struct iw_buf *ans,
 	struct hop hops[MAX_VISITED];
 	size_t nhops = 0;
 	char server[128], q[128], why[200];
-	int port = 0;
 
-	iw_strlcpy(server, conf->bootstrap, sizeof(server));
+	iw_strlcpy(server, start, sizeof(server));
 	for (int depth = 0;; depth++) {
 		enum iw_whois_format fmt = iw_whois_format_for(server);
 		struct iw_whois_parsed p;
@@ -1465,6 +1558,7 @@ lookup_run(struct lookup *lk, const char *ip, struct iw_buf *ans,
 		hops[nhops++].port = port;
 		chain_add(res, server, port);
 		iw_strlcpy(res->server, server, sizeof(res->server));
+		res->server_port = port;
 		if (iw_whois_query_line(fmt, ip, q, sizeof(q)) != 0) {
 			iw_err_set(err, "whois: cannot build query for %s", ip);
 			return -1;
@@ -1473,6 +1567,7 @@ lookup_run(struct lookup *lk, const char *ip, struct iw_buf *ans,
 		    sizeof(why)) != 0) {
 			if (ans->len > 0 && keep_raw(res, ans) != 0)
 				goto nomem;
+			res->refused = lk->refused;
 			finish(res, IW_WHOIS_TRANSIENT, "%s: %s", server, why);
 			return 0;
 		}
@@ -1484,6 +1579,7 @@ lookup_run(struct lookup *lk, const char *ip, struct iw_buf *ans,
 			return -1;
 		}
 		if (p.throttled) {
+			res->refused = 1;
 			finish(res, IW_WHOIS_TRANSIENT, "%s: %s", server,
 			    p.reason);
 			return 0;
@@ -1530,6 +1626,14 @@ int
 iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
     struct iw_whois_result *res, struct iw_err *err)
 {
+	return iw_whois_lookup_from(conf, NULL, 0, ip, res, err);
+}
+
+int
+iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
+    int port, const char *ip, struct iw_whois_result *res,
+    struct iw_err *err)
+{
 	struct iw_buf ans = IW_BUF_INIT;
 	struct lookup lk;
 	struct net a;
@@ -1556,7 +1660,9 @@ iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
 	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
 	    DEF_MAX_ANSWER;
 	lk.res = res;
-	r = lookup_run(&lk, ip, &ans, err);
+	lk.refused = 0;
+	r = lookup_run(&lk, server != NULL && server[0] != '\0' ? server :
+	    conf->bootstrap, server != NULL ? port : 0, ip, &ans, err);
 	iw_buf_free(&ans);
 	if (r != 0) {
 		iw_whois_result_free(res);
@@ -1573,4 +1679,338 @@ iw_whois_result_free(struct iw_whois_result *res)
 	free(res->raw);
 	res->raw = NULL;
 	res->raw_len = 0;
+}
+
+/* ---------- more-specific listings ---------- */
+
+/* "a/len" when n is exactly one prefix, else -1. */
+static int
+net_cidr(const struct net *n, char *out, size_t outsz)
+{
+	char a[48];
+	int plen = -1, start = n->af == 4 ? 96 : 0, r;
+
+	for (int bit = start; bit <= 128; bit++) {
+		int ok = 1;
+
+		for (int b = bit; b < 128 && ok; b++) {
+			unsigned char m = (unsigned char)(0x80u >> (b % 8));
+			if ((n->first[b / 8] & m) != 0 ||
+			    (n->last[b / 8] & m) == 0)
+				ok = 0;
+		}
+		for (int b = start; b < bit && ok; b++) {
+			unsigned char m = (unsigned char)(0x80u >> (b % 8));
+			if ((n->first[b / 8] & m) != (n->last[b / 8] & m))
+				ok = 0;
+		}
+		if (ok) {
+			plen = bit - start;
+			break;
+		}
+	}
+	if (plen < 0)
+		return -1;
+	net_ntop(n, n->first, a, sizeof(a));
+	r = snprintf(out, outsz, "%s/%d", a, plen);
+	return r < 0 || (size_t)r >= outsz ? -1 : 0;
+}
+
+static int
+range_parse(const char *first, const char *last, struct net *n)
+{
+	struct net b;
+
+	if (first == NULL || last == NULL ||
+	    addr_parse(first, strlen(first), n) != 0 ||
+	    addr_parse(last, strlen(last), &b) != 0 || b.af != n->af ||
+	    memcmp(n->first, b.first, 16) > 0)
+		return -1;
+	memcpy(n->last, b.first, 16);
+	return 0;
+}
+
+int
+iw_whois_listing_query(enum iw_whois_format fmt, const char *first,
+    const char *last, char *out, size_t outsz)
+{
+	char cidr[64];
+	struct net n;
+	int r;
+
+	if (out == NULL || range_parse(first, last, &n) != 0)
+		return -1;
+	switch (fmt) {
+	case IW_WHOIS_FMT_RIPE:
+		/* -M: all levels of more specifics; -r: no personal data. */
+		if (net_cidr(&n, cidr, sizeof(cidr)) == 0)
+			r = snprintf(out, outsz, "-r -M %s", cidr);
+		else
+			r = snprintf(out, outsz, "-r -M %s - %s", first, last);
+		break;
+	case IW_WHOIS_FMT_ARIN:
+		/* ">": more specific networks, "+": with their POCs. */
+		if (net_cidr(&n, cidr, sizeof(cidr)) != 0)
+			return -1;
+		r = snprintf(out, outsz, "n + > %s", cidr);
+		break;
+	default:
+		return -1;	/* LACNIC, IANA: exact queries only */
+	}
+	return r < 0 || (size_t)r >= outsz ? -1 : 0;
+}
+
+/* Add n to the list unless present.  -1 when full. */
+static int
+listing_add(struct net *nets, const char **txt, size_t *tn, size_t *n,
+    const struct net *x, const char *t, size_t tl)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (net_equal(&nets[i], x))
+			return 0;
+	if (*n >= IW_WHOIS_LISTING_MAX)
+		return -1;
+	nets[*n] = *x;
+	txt[*n] = t;
+	tn[*n] = tl;
+	(*n)++;
+	return 0;
+}
+
+/* ARIN's one-line form: "Org Name NETNAME (NET-1-2-3-0-1) a - b". */
+static int
+arin_summary_line(const char *l, size_t ln, struct net *x, const char **t,
+    size_t *tl)
+{
+	const char *h = ci_find(l, ln, "(NET");
+	const char *e;
+
+	if (h == NULL)
+		return 0;
+	e = memchr(h, ')', ln - (size_t)(h - l));
+	if (e == NULL)
+		return 0;
+	*t = e + 1;
+	*tl = ln - (size_t)(e + 1 - l);
+	iw_trim(t, tl);
+	return net_parse(*t, *tl, x) == 0;
+}
+
+static int
+collect_nets(enum iw_whois_format fmt, const struct net *top,
+    const char *buf, size_t len, struct net *nets, const char **txt,
+    size_t *tn, size_t *n)
+{
+	static const char *const cls[] = { "inetnum", "inet6num" };
+	const char *o, *v, *l;
+	size_t on, vn, ln, pos = 0;
+	struct net x;
+
+	if (fmt == IW_WHOIS_FMT_ARIN) {
+		while (next_arin_block(buf, len, &pos, &o, &on))
+			if (((block_get(o, on, "NetRange", 0, &v, &vn) &&
+			    net_parse(v, vn, &x) == 0) ||
+			    (block_get(o, on, "CIDR", 0, &v, &vn) &&
+			    net_parse(v, vn, &x) == 0)) &&
+			    net_contains(top, &x) && x.af == top->af &&
+			    memcmp(x.last, top->last, 16) <= 0 &&
+			    listing_add(nets, txt, tn, n, &x, v, vn) != 0)
+				return -1;
+		pos = 0;
+		while (next_line(buf, len, &pos, &l, &ln))
+			if (!comment_line(l, ln) &&
+			    arin_summary_line(l, ln, &x, &v, &vn) &&
+			    net_contains(top, &x) &&
+			    memcmp(x.last, top->last, 16) <= 0 &&
+			    listing_add(nets, txt, tn, n, &x, v, vn) != 0)
+				return -1;
+		return 0;
+	}
+	while (next_object(buf, len, &pos, &o, &on))
+		for (size_t c = 0; c < 2; c++)
+			if (obj_class(o, on, cls[c]) &&
+			    attr_get(o, on, cls[c], 0, &v, &vn) &&
+			    net_parse(v, vn, &x) == 0 &&
+			    net_contains(top, &x) &&
+			    memcmp(x.last, top->last, 16) <= 0 &&
+			    listing_add(nets, txt, tn, n, &x, v, vn) != 0)
+				return -1;
+	return 0;
+}
+
+static int
+addr_inc(unsigned char a[16])
+{
+	for (int i = 15; i >= 0; i--)
+		if (++a[i] != 0)
+			return 0;
+	return -1;
+}
+
+/*
+ * An address of nets[i] inside no smaller listed network: where nets[i]'s
+ * own registration decides.  0 found, -1 the children cover it all.
+ */
+static int
+representative(const struct net *nets, size_t n, size_t i, struct net *rep)
+{
+	int moved = 1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->af = nets[i].af;
+	memcpy(rep->first, nets[i].first, 16);
+	while (moved) {
+		moved = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (j == i || !net_contains(&nets[j], rep) ||
+			    !net_smaller(&nets[j], &nets[i]))
+				continue;
+			memcpy(rep->first, nets[j].last, 16);
+			if (addr_inc(rep->first) != 0 ||
+			    memcmp(rep->first, nets[i].last, 16) > 0)
+				return -1;
+			moved = 1;
+		}
+	}
+	memcpy(rep->last, rep->first, 16);
+	return 0;
+}
+
+int
+iw_whois_parse_listing(enum iw_whois_format fmt, const char *first,
+    const char *last, const char *buf, size_t len,
+    struct iw_whois_listing *out)
+{
+	struct net top, *nets = NULL, rep;
+	const char **txt = NULL;
+	size_t *tn = NULL, n = 0;
+	int rc = -1;
+
+	if (out == NULL)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (range_parse(first, last, &top) != 0 || (buf == NULL && len > 0))
+		return -1;
+	if (buf == NULL)
+		buf = "";
+	if (detect_throttle(buf, len)) {
+		out->status = IW_WHOIS_TRANSIENT;
+		out->refused = 1;
+		snprintf(out->reason, sizeof(out->reason),
+		    "server refused the query (rate limit or access denied)");
+		return 0;
+	}
+	nets = iw_calloc(IW_WHOIS_LISTING_MAX, sizeof(*nets));
+	txt = iw_calloc(IW_WHOIS_LISTING_MAX, sizeof(*txt));
+	tn = iw_calloc(IW_WHOIS_LISTING_MAX, sizeof(*tn));
+	if (nets == NULL || txt == NULL || tn == NULL)
+		goto out;
+	out->status = IW_WHOIS_OK;
+	if (collect_nets(fmt, &top, buf, len, nets, txt, tn, &n) != 0) {
+		snprintf(out->reason, sizeof(out->reason),
+		    "more than %d networks listed", IW_WHOIS_LISTING_MAX);
+		rc = 0;
+		goto out;
+	}
+	if (n == 0 && ci_find(buf, len, "no entries found") == NULL &&
+	    ci_find(buf, len, "no match found") == NULL) {
+		snprintf(out->reason, sizeof(out->reason),
+		    "listing names no network and says nothing is there");
+		rc = 0;
+		goto out;
+	}
+	out->complete = 1;
+	out->nets = iw_calloc(n ? n : 1, sizeof(*out->nets));
+	if (out->nets == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct iw_whois_subnet *s = &out->nets[out->n++];
+		struct iw_whois_parsed p;
+		char ip[48];
+
+		net_ntop(&nets[i], nets[i].first, s->first, sizeof(s->first));
+		net_ntop(&nets[i], nets[i].last, s->last, sizeof(s->last));
+		sanitize(s->text, sizeof(s->text), txt[i], tn[i]);
+		if (representative(nets, n, i, &rep) != 0)
+			continue;
+		net_ntop(&rep, rep.first, ip, sizeof(ip));
+		if (iw_whois_parse(fmt, ip, buf, len, &p) != 0 ||
+		    p.email[0] == '\0' || p.referral[0] != '\0' ||
+		    strcmp(p.net_first, s->first) != 0 ||
+		    strcmp(p.net_last, s->last) != 0)
+			continue;
+		s->has_contact = 1;
+		iw_strlcpy(s->email, p.email, sizeof(s->email));
+		iw_strlcpy(s->source, p.source, sizeof(s->source));
+	}
+	rc = 0;
+out:
+	free(nets);
+	free(txt);
+	free(tn);
+	if (rc != 0)
+		iw_whois_listing_free(out);
+	return rc;
+}
+
+int
+iw_whois_more_specific(const struct iw_whois_conf *conf, const char *server,
+    int port, const char *first, const char *last,
+    struct iw_whois_listing *out, struct iw_err *err)
+{
+	enum iw_whois_format fmt = iw_whois_format_for(server);
+	struct iw_buf ans = IW_BUF_INIT;
+	struct iw_whois_result dummy;
+	struct lookup lk;
+	char q[160], why[200];
+	int r;
+
+	if (out == NULL || conf == NULL || server == NULL) {
+		iw_err_set(err, "whois: bad listing arguments");
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	if (iw_whois_listing_query(fmt, first, last, q, sizeof(q)) != 0) {
+		out->status = IW_WHOIS_NOCONTACT;
+		snprintf(out->reason, sizeof(out->reason),
+		    "%s offers no more-specific query for %s - %s", server,
+		    first ? first : "", last ? last : "");
+		return 0;
+	}
+	memset(&dummy, 0, sizeof(dummy));
+	lk.conf = conf;
+	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
+	    DEF_TIMEOUT_MS;
+	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
+	    DEF_MAX_ANSWER;
+	lk.res = &dummy;
+	lk.refused = 0;
+	if (whois_fetch(&lk, server, port, q, &ans, why, sizeof(why)) != 0) {
+		iw_buf_free(&ans);
+		out->status = IW_WHOIS_TRANSIENT;
+		out->refused = lk.refused;
+		iw_strlcpy(out->query, q, sizeof(out->query));
+		snprintf(out->reason, sizeof(out->reason), "%s: %s", server,
+		    why);
+		return 0;
+	}
+	r = iw_whois_parse_listing(fmt, first, last, ans.data ? ans.data : "",
+	    ans.len, out);
+	iw_buf_free(&ans);
+	if (r != 0) {
+		iw_err_set(err, "whois: out of memory");
+		return -1;
+	}
+	iw_strlcpy(out->query, q, sizeof(out->query));
+	return 0;
+}
+
+void
+iw_whois_listing_free(struct iw_whois_listing *l)
+{
+	if (l == NULL)
+		return;
+	free(l->nets);
+	l->nets = NULL;
+	l->n = 0;
 }

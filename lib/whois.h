@@ -14,10 +14,14 @@
 
 #include "util.h"
 
+struct iw_ratelimit;
+
 /* Where a named WHOIS server is really reached (config whois.hosts). */
 struct iw_whois_host {
 	char *name;		/* e.g. "whois.ripe.net" (lower case) */
-	char *address;		/* "host:port" or "[v6]:port" */
+	char *address;		/* "host:port" or "[v6]:port"; may be NULL */
+	int concurrency;	/* queries in flight; 0 = registry default */
+	double rate;		/* queries/s; 0 = unlimited, < 0 = default */
 };
 
 struct iw_whois_conf {
@@ -27,6 +31,7 @@ struct iw_whois_conf {
 	int timeout_ms;			/* connect and each read; default 10000 */
 	size_t max_answer;		/* bytes; default 1 MiB */
 	int max_referrals;		/* chain depth; default 5 */
+	struct iw_ratelimit *limiter;	/* shared pacing; may be NULL */
 };
 
 enum iw_whois_status {
@@ -57,6 +62,13 @@ struct iw_whois_result {
 					   "abuse-c AR123-RIPE abuse-mailbox" */
 	char chain[IW_WHOIS_CHAIN_MAX];	/* "whois.iana.org > whois.arin.net" */
 	char reason[256];		/* why not OK */
+	int server_port;		/* of server; 0 = 43 */
+	int leaf;			/* the network's status forbids more
+					   specific registrations */
+	char top_first[48];		/* least specific network of the */
+	char top_last[48];		/* registry containing the IP */
+	int refused;			/* TRANSIENT because the server
+					   refused or throttled us */
 	char *raw;			/* last answer, NUL-terminated, owned */
 	size_t raw_len;
 };
@@ -71,6 +83,9 @@ struct iw_whois_parsed {
 	char net_last[48];
 	char net_text[128];
 	int throttled;			/* answer says rate-limited/denied */
+	int leaf;			/* status forbids more specifics */
+	char top_first[48];		/* least specific network listed */
+	char top_last[48];
 	char reason[256];		/* when no email */
 };
 
@@ -92,6 +107,59 @@ int iw_whois_parse(enum iw_whois_format fmt, const char *ip,
 int iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
     struct iw_whois_result *res, struct iw_err *err);
 
+/* The same, but the chain starts at server (a registry the cache knows
+ * holds ip) instead of the bootstrap server. */
+int iw_whois_lookup_from(const struct iw_whois_conf *conf,
+    const char *server, int port, const char *ip,
+    struct iw_whois_result *res, struct iw_err *err);
+
 void iw_whois_result_free(struct iw_whois_result *res);	/* frees raw only */
+
+/*
+ * More-specific listings: every registration a registry holds inside a
+ * network (RIPE/APNIC/AFRINIC "-r -M first - last", ARIN "n + > CIDR").
+ * complete says the listing can be trusted to hold all of them (an
+ * explicit "no entries" counts; a truncated, throttled or unknown answer
+ * does not).  Where the listing itself shows a network's abuse address
+ * (RIPE's "% Abuse contact for" comment, ARIN's Org/Resource abuse POC)
+ * it is returned, parsed exactly as a query for an address inside that
+ * network and no more specific one would be.
+ */
+struct iw_whois_subnet {
+	char first[48], last[48];
+	char text[128];
+	int has_contact;		/* email and source are set */
+	char email[IW_WHOIS_ADDR_MAX];
+	char source[128];
+};
+
+#define IW_WHOIS_LISTING_MAX 1024
+
+struct iw_whois_listing {
+	enum iw_whois_status status;	/* OK: nets valid; TRANSIENT */
+	int complete;
+	int refused;
+	char query[160];
+	char reason[256];
+	struct iw_whois_subnet *nets;	/* owned */
+	size_t n;
+};
+
+/* The query line for the listing, -1 when the registry has none. */
+int iw_whois_listing_query(enum iw_whois_format fmt, const char *first,
+    const char *last, char *out, size_t outsz);
+
+/* Parse a listing answer for [first, last] (pure). 0 ok, -1 bad args or
+ * out of memory. */
+int iw_whois_parse_listing(enum iw_whois_format fmt, const char *first,
+    const char *last, const char *buf, size_t len,
+    struct iw_whois_listing *out);
+
+/* Ask server for the listing.  0 when out->status is set, -1 on bad
+ * arguments/out of memory. */
+int iw_whois_more_specific(const struct iw_whois_conf *conf,
+    const char *server, int port, const char *first, const char *last,
+    struct iw_whois_listing *out, struct iw_err *err);
+void iw_whois_listing_free(struct iw_whois_listing *l);
 
 #endif

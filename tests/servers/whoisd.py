@@ -12,15 +12,27 @@ query line and answers the way that registry does for the query syntax
 lib/whois.c sends:
 
     iana    "IP"
-    arin    "n + IP" (also "n IP", "IP")
-    rpsl    "-r IP", "IP", "-r -T irt HANDLE" and other RIPE flags
+    arin    "n + IP" (also "n IP", "IP"); "n + > CIDR" / "n > CIDR"
+    rpsl    "-r IP", "IP", "-r -T irt HANDLE" and other RIPE flags;
+            "-r -M RANGE" / "-m" (RANGE "a - b" or a prefix)
     lacnic  "IP"
 
 The answer is the text file of the most specific network of that server
 containing IP; an object query returns the named object's file; anything
 else gets the registry's own "no entries found" text ("{query}"/"{key}" in
-it are replaced).  --log appends "server<TAB>query" per query.  SIGTERM and
-SIGINT stop it.
+it are replaced).
+
+More-specific queries answer the way the registries do: RIPE's -M lists
+every inetnum strictly inside RANGE (all levels; -m: one level), each with
+its "% Abuse contact for" comment, as in the network's own answer file;
+ARIN's ">" lists every network inside CIDR including CIDR itself, with
+full records and POCs when "+" is given, else one summary line each
+("Org NETNAME (NET-HANDLE) first - last").
+
+--log appends "server<TAB>query" per query.  --throttle SERVER=N answers
+the first N queries to SERVER with that registry's rate-limit text (RIPE
+"%ERROR:201: access denied", ARIN/LACNIC "Query rate limit exceeded").
+SIGTERM and SIGINT stop it.
 """
 
 import argparse
@@ -37,6 +49,61 @@ import time
 RPSL_FLAGS_WITH_ARG = {"-T", "-i", "-s", "-t", "-v", "-q", "-V", "--types",
                        "--inverse", "--sources", "--template", "--verbose",
                        "--client"}
+
+
+THROTTLE_TEXT = {
+    "rpsl": "%ERROR:201: access denied for 127.0.0.1\n%\n% Sorry, access "
+            "from your host has been permanently\n% denied because of a "
+            "repeated excessive querying.\n",
+    "arin": "\n#\n# ARIN WHOIS data and services are subject to the Terms "
+            "of Use\n#\n\n\nQuery rate limit exceeded. Please try again "
+            "later.\n",
+    "lacnic": "\n% Joint Whois - whois.lacnic.net\n\n% Query rate limit "
+              "exceeded\n",
+    "iana": "% Query rate limit exceeded\n",
+}
+
+
+def body_of(text):
+    """A RIPE answer without its header and footer comments."""
+    lines = text.splitlines(True)
+    start = 0
+    for i, l in enumerate(lines):
+        if l.startswith("% Information related to"):
+            start = i
+            break
+    out = []
+    for l in lines[start:]:
+        if l.startswith("% This query was served"):
+            break
+        out.append(l)
+    return "".join(out)
+
+
+def arin_records(text):
+    """Every NetRange record of an ARIN answer, with the POCs after it."""
+    recs, cur = [], None
+    for l in text.splitlines(True):
+        if l.startswith("NetRange:"):
+            if cur:
+                recs.append("".join(cur))
+            cur = [l]
+        elif cur is not None:
+            if l.startswith("# end") or l.startswith("# ARIN WHOIS"):
+                recs.append("".join(cur))
+                cur = None
+            else:
+                cur.append(l)
+    if cur:
+        recs.append("".join(cur))
+    return recs
+
+
+def arin_field(rec, key):
+    for l in rec.splitlines():
+        if l.startswith(key + ":"):
+            return l.split(":", 1)[1].strip()
+    return ""
 
 
 class Server:
@@ -76,7 +143,92 @@ class Server:
             return (rest[-1] if rest else ""), obj
         return (toks[-1] if toks else ""), False
 
+    def more_query(self, query):
+        """(network, one_level, plus) for a more-specific query, or None."""
+        toks = query.split()
+        if self.style == "arin" and ">" in toks:
+            rest = [t for t in toks if t not in ("n", "+", "-", "=", "!",
+                                                  ">")]
+            try:
+                return (ipaddress.ip_network(rest[-1], strict=False), False,
+                        "+" in toks)
+            except (ValueError, IndexError):
+                return None
+        if self.style == "rpsl" and ("-M" in toks or "-m" in toks or
+                                     "--all-more" in toks or
+                                     "--one-more" in toks):
+            one = "-m" in toks or "--one-more" in toks
+            rest = [t for t in toks if not t.startswith("-") or t == "-"]
+            try:
+                if "-" in rest:
+                    i = rest.index("-")
+                    a = ipaddress.ip_address(rest[i - 1])
+                    b = ipaddress.ip_address(rest[i + 1])
+                    nets = list(ipaddress.summarize_address_range(a, b))
+                    if len(nets) != 1:
+                        return ("range", a, b), one, False
+                    return nets[0], one, False
+                return ipaddress.ip_network(rest[-1], strict=False), one, \
+                    False
+            except (ValueError, IndexError):
+                return None
+        return None
+
+    def inside(self, top, strict):
+        out = []
+        for net, text in self.networks:
+            if isinstance(top, tuple):
+                ok = net.version == top[1].version and \
+                    top[1] <= net[0] and net[-1] <= top[2] and \
+                    not (net[0] == top[1] and net[-1] == top[2])
+            else:
+                ok = net.version == top.version and net.subnet_of(top) and \
+                    (not strict or net != top)
+            if ok:
+                out.append((net, text))
+        return sorted(out, key=lambda x: (x[0].network_address,
+                                          -x[0].prefixlen))
+
+    def answer_more(self, query, top, one, plus):
+        nets = self.inside(top, strict=self.style == "rpsl")
+        if one:
+            nets = [(n, t) for n, t in nets
+                    if not any(n != m and n.subnet_of(m) for m, _ in nets)]
+        if not nets:
+            return self.not_found(query, query)
+        if self.style == "rpsl":
+            return "% This is the RIPE Database query service.\n\n" + \
+                "".join(body_of(t) for _, t in nets)
+        seen, out = set(), []
+        for net, text in nets:
+            for rec in arin_records(text):
+                rng = arin_field(rec, "NetRange")
+                if rng in seen:
+                    continue
+                try:
+                    a, b = [ipaddress.ip_address(x.strip())
+                            for x in rng.split("-")]
+                except ValueError:
+                    continue
+                if isinstance(top, tuple) or not (
+                        a in top and b in top):
+                    continue
+                seen.add(rng)
+                if plus:
+                    out.append("# start\n\n" + rec + "# end\n\n")
+                else:
+                    org = arin_field(rec, "Organization") or \
+                        arin_field(rec, "Customer")
+                    org = org.split(" (")[0]
+                    out.append("%s %s (%s) %s\n" % (
+                        org, arin_field(rec, "NetName"),
+                        arin_field(rec, "NetHandle"), rng))
+        return "\n#\n# ARIN WHOIS data\n#\n\n\n" + "".join(out) + "\n"
+
     def answer(self, query):
+        more = self.more_query(query)
+        if more is not None:
+            return self.answer_more(query, *more)
         key, obj = self.key_of(query)
         if not obj:
             try:
@@ -115,6 +267,18 @@ class World:
         self.log_path = args.log
         self.log_lock = threading.Lock()
         self.stop = threading.Event()
+        self.throttle = {}
+        for t in args.throttle or []:
+            name, _, n = t.partition("=")
+            self.throttle[name.lower()] = int(n or "1000000000")
+
+    def throttled(self, server):
+        with self.log_lock:
+            left = self.throttle.get(server.name, 0)
+            if left > 0:
+                self.throttle[server.name] = left - 1
+                return True
+        return False
 
     def log(self, server, query):
         if not self.log_path:
@@ -137,7 +301,11 @@ class World:
             self.log(server.name, query)
             if self.latency:
                 time.sleep(self.latency)
-            conn.sendall(server.answer(query).encode("latin-1"))
+            if self.throttled(server):
+                text = THROTTLE_TEXT.get(server.style, "rate limit\n")
+            else:
+                text = server.answer(query)
+            conn.sendall(text.encode("latin-1"))
         except OSError:
             pass
         finally:
@@ -173,6 +341,8 @@ def main():
     ap.add_argument("--hosts-out", required=True)
     ap.add_argument("--log")
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--throttle", action="append",
+                    help="SERVER=N: refuse the first N queries to SERVER")
     args = ap.parse_args()
     world = World(args)
 
@@ -181,7 +351,7 @@ def main():
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", 0))
-        s.listen(64)
+        s.listen(256)
         s.settimeout(0.2)
         socks.append((s, server))
         hosts[name] = "127.0.0.1:%d" % s.getsockname()[1]

@@ -1,0 +1,238 @@
+"""make bench: delivery throughput, side by side, from one run.
+
+Starts a private PostgreSQL and Postfix's smtp-sink on loopback, queues N
+resolved flagged IPs (one contact each, mixed locales) and measures:
+
+  1. smtp-source (Postfix's load generator: connection reuse, 4 sessions,
+     the same message size) into the same sink -- the ceiling;
+  2. ipwarnd --once end to end (build -> claim -> render -> SMTP -> state in
+     PostgreSQL);
+  3. a straightforward Python baseline (psycopg2 + smtplib, one letter at a
+     time, one SMTP connection) -- what an abuse desk would otherwise write.
+
+For each: letters/s, CPU seconds of the process, its peak RSS.  PostgreSQL's
+own CPU is shown separately.  Usage: bench/delivery.py [N] (default 50000).
+The baseline runs on min(N, 5000) letters: its rate does not depend on N.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import harness  # noqa: E402
+
+BASELINE_MAX = 5000
+
+
+def run_measured(cmd, **kw):
+    """Run cmd; return (wall s, cpu s, peak RSS KiB, stdout, stderr)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         **kw)
+    out, err = b"", b""
+    # communicate() would reap the child; read first, then wait4.
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (cmd[0], p.returncode,
+                                                   err.decode()[-2000:]))
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out, err
+
+
+def pg_cpu(pg):
+    """CPU seconds used so far by the PostgreSQL server processes."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pid = int(open(os.path.join(pg.data, "postmaster.pid")).readline())
+    pids = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = open("/proc/%s/stat" % d).read()
+            except OSError:
+                continue
+            f = st.rsplit(")", 1)[1].split()
+            if int(f[1]) == pid:
+                pids.append(int(d))
+    for p in pids:
+        try:
+            f = open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime (fields 14-17 of stat)
+        total += sum(int(x) for x in f[11:15]) / tick
+    return total
+
+
+def queue(env, n):
+    """n resolved IPs, one contact each, locales as in a real campaign."""
+    env.sql("INSERT INTO campaign (name) VALUES ('bench') "
+            "ON CONFLICT DO NOTHING")
+    env.sql("""
+        INSERT INTO target (campaign_id, ip, evidence, observed_at, state,
+                            country, locale, contact_email, contact_source,
+                            resolved_at)
+        SELECT (SELECT id FROM campaign WHERE name = 'bench'), ('10.0.0.0'::inet + i), 'open proxy on 3128/tcp',
+               now(), 'resolved', 'DK',
+               (ARRAY['en','da','nb','nl','de','ro'])[1 + i %% 6],
+               'abuse' || i || '@net' || (i %% 997) || '.example',
+               'bench', now()
+        FROM generate_series(1, %d) i""" % n)
+
+
+class Sink:
+    """smtp-sink counting only (no dump files: the sink must not be the
+    bottleneck)."""
+
+    def __init__(self, tmp):
+        self.port = harness.free_port()
+        cmd = ["smtp-sink"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "nobody"]
+        cmd += ["-c", "127.0.0.1:%d" % self.port, "256"]
+        self.proc = harness.Proc(cmd, os.path.join(tmp, "sink.log"))
+        harness.wait_for(self._up, what="smtp-sink")
+
+    def _up(self):
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 1).close()
+            return True
+        except OSError:
+            return False
+
+    @property
+    def relay(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.stop()
+
+
+BASELINE = r'''
+import sys, smtplib, psycopg2, time, email.utils
+from email.message import EmailMessage
+conninfo, relay, limit, locales = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+host, port = relay.rsplit(":", 1)
+texts = {}
+db = psycopg2.connect(conninfo)
+cur = db.cursor()
+smtp = smtplib.SMTP(host, int(port))
+sent = 0
+while sent < limit:
+    cur.execute("SELECT t.id, host(t.ip), t.evidence, t.contact_email, t.locale "
+                "FROM target t WHERE t.state = 'resolved' ORDER BY t.id LIMIT 1 "
+                "FOR UPDATE SKIP LOCKED")
+    row = cur.fetchone()
+    if row is None:
+        break
+    tid, ip, evidence, to, locale = row
+    if locale not in texts:
+        texts[locale] = open(locales + "/" + locale, encoding="utf-8").read()
+    msg = EmailMessage()
+    msg["From"] = "Secure Your Server <secure@regulator.example>"
+    msg["To"] = to
+    msg["Subject"] = "Open mail relay or open proxy server at " + ip
+    msg["Date"] = email.utils.formatdate()
+    msg["Message-ID"] = email.utils.make_msgid(domain="regulator.example")
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(texts[locale].replace("{ips}", "  %s  %s" % (ip, evidence)),
+                    cte="quoted-printable")
+    smtp.send_message(msg, from_addr="bounces@regulator.example", to_addrs=[to])
+    cur.execute("UPDATE target SET state = 'notified' WHERE id = %s", (tid,))
+    db.commit()
+    sent += 1
+smtp.quit()
+print(sent)
+'''
+
+
+def fmt_row(name, n, wall, cpu, rss):
+    return "%-34s %8d %10.0f %9.1f %9.1f" % (name, n, n / wall, cpu,
+                                             rss / 1024.0)
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
+    nb = min(n, BASELINE_MAX)
+    pg = harness.Postgres()
+    env = None
+    try:
+        env = harness.Env(pg, smtp="sink", whois=False,
+                          delivery={"workers": 4, "batch": 200})
+        # Replace the dumping sink by a counting one on the same config.
+        env.smtp.stop()
+        sink = Sink(env.tmp)
+        env.servers.append(sink)
+        with open(env.conf) as f:
+            conf = f.read()
+        conf = re.sub(r'relay = "[^"]*"', 'relay = "%s"' % sink.relay, conf)
+        conf = conf.replace("letters: {", "letters: {\n  hold = 0;")
+        with open(env.conf, "w") as f:
+            f.write(conf)
+        env.init_db()
+        bin_ = os.path.join(harness.BIN, "ipwarnd")
+        # One real letter first, to size smtp-source's messages like ours.
+        queue(env, 1)
+        p = subprocess.run([bin_, "-c", env.conf, "--dry-run"],
+                           capture_output=True, check=True)
+        size = len(p.stdout)
+        env.sql("DELETE FROM target; DELETE FROM letter")
+        queue(env, n)
+        print("bench: N=%d letters, message size ~%d bytes, smtp-sink on "
+              "%s, %d CPUs" % (n, size, sink.relay, os.cpu_count()))
+
+        # 1. smtp-source: the ceiling.
+        w1, c1, r1, _, _ = run_measured(
+            ["smtp-source", "-d", "-s", "4", "-m", str(n), "-l", str(size),
+             "-f", "bounces@regulator.example", "-t",
+             "abuse@net1.example", sink.relay])
+
+        # 2. ipwarnd --once.
+        pg0 = pg_cpu(pg)
+        w2, c2, r2, _, err = run_measured([bin_, "-c", env.conf, "--once"])
+        pg2 = pg_cpu(pg) - pg0
+        st = env.status()
+        if st["letters"]["sent"] != n:
+            raise RuntimeError("ipwarnd sent %d of %d: %s" % (
+                st["letters"]["sent"], n, err.decode()[-2000:]))
+
+        # 3. the Python baseline, on fresh targets.
+        env.sql("UPDATE target SET state = 'resolved' WHERE id <= %d" % nb)
+        pg0 = pg_cpu(pg)
+        w3, c3, r3, out, _ = run_measured(
+            [harness.PY, "-c", BASELINE, pg.conninfo(env.db), sink.relay,
+             str(nb), os.path.join(harness.SRC, "locales")])
+        pg3 = pg_cpu(pg) - pg0
+        assert int(out.strip()) == nb
+
+        print()
+        print("%-34s %8s %10s %9s %9s" % ("", "letters", "letters/s",
+                                          "CPU s", "RSS MiB"))
+        print(fmt_row("1 smtp-source -d -s 4 (ceiling)", n, w1, c1, r1))
+        print(fmt_row("2 ipwarnd --once (end to end)", n, w2, c2, r2))
+        print(fmt_row("3 Python psycopg2+smtplib", nb, w3, c3, r3))
+        print()
+        print("PostgreSQL CPU s: ipwarnd run %.1f, baseline run %.1f"
+              % (pg2, pg3))
+        print("ratio 2/1 (ipwarnd / smtp-source): %.2f   target >= 0.50"
+              % ((n / w2) / (n / w1)))
+        print("ratio 2/3 (ipwarnd / baseline):    %.1fx  target >= 10x"
+              % ((n / w2) / (nb / w3)))
+        print("ipwarnd peak RSS: %.1f MiB          target <= 32 MiB"
+              % (r2 / 1024.0))
+    finally:
+        if env is not None:
+            env.close()
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+/*
+ * ratelimit: per-server concurrency and rate limits, back-off and circuit
+ * breaker, in-flight de-duplication.  See ratelimit.h.
+ *
+ * Rate: a server's queries start at least 1/rate seconds apart (a token
+ * bucket of depth one: registries count queries per short window, so
+ * bursts buy nothing).  Back-off: each refusal (throttling text, access
+ * denied, connection reset) opens the circuit for 5 s, 10 s, 20 s ... up
+ * to 15 min; a timeout counts as half a refusal (it may be our network).
+ * While the circuit is open no query is sent to that server at all: the
+ * callers put their IPs back in the queue.  One good answer closes it.
+ */
+#include "ratelimit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_SERVERS 64
+#define MAX_INFLIGHT 256
+#define OPEN_BASE_MS 5000LL
+#define OPEN_MAX_MS (15 * 60 * 1000LL)
+
+/* Defaults for the five registries and IANA when not configured. */
+static const struct {
+	const char *name;
+	int concurrency;
+	double rate;
+} registry_defaults[] = {
+	{ "whois.iana.org", 2, 2.0 },
+	{ "whois.ripe.net", 2, 2.0 },
+	{ "whois.arin.net", 2, 2.0 },
+	{ "whois.apnic.net", 2, 2.0 },
+	{ "whois.lacnic.net", 1, 0.5 },	/* LACNIC throttles hardest */
+	{ "whois.afrinic.net", 2, 1.0 },
+};
+
+struct server {
+	char name[128];
+	int concurrency;
+	long long interval_ms;
+	int inflight;
+	long long next_ms;	/* earliest start of the next query */
+	int failures;		/* consecutive, in half refusals */
+	long long open_until;
+};
+
+struct hood {
+	unsigned char key[17];	/* family + prefix bytes */
+	int used;
+};
+
+struct iw_ratelimit {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct server srv[MAX_SERVERS];
+	size_t nsrv;
+	struct hood hoods[MAX_INFLIGHT];
+	long queries;
+};
+
+static long long
+interval_of(double rate)
+{
+	return rate > 0 ? (long long)(1000.0 / rate) : 0;
+}
+
+static void
+server_init(struct server *s, const char *name, int conc, double rate)
+{
+	memset(s, 0, sizeof(*s));
+	iw_strlcpy(s->name, name, sizeof(s->name));
+	s->concurrency = conc;
+	s->interval_ms = interval_of(rate);
+}
+
+struct iw_ratelimit *
+iw_ratelimit_new(const struct iw_ratelimit_limit *l, size_t n,
+    struct iw_err *err)
+{
+	struct iw_ratelimit *rl = iw_calloc(1, sizeof(*rl));
+
+	if (rl == NULL) {
+		iw_err_set(err, "ratelimit: out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&rl->mu, NULL);
+	pthread_cond_init(&rl->cv, NULL);
+	for (size_t i = 0; i < n && rl->nsrv < MAX_SERVERS; i++) {
+		if (l[i].name == NULL)
+			continue;
+		server_init(&rl->srv[rl->nsrv], l[i].name,
+		    l[i].concurrency > 0 ? l[i].concurrency :
+		    IW_RATELIMIT_DEF_CONCURRENCY,
+		    l[i].rate >= 0 ? l[i].rate : IW_RATELIMIT_DEF_RATE);
+		for (size_t d = 0; d < sizeof(registry_defaults) /
+		    sizeof(registry_defaults[0]); d++)
+			if (strcasecmp(registry_defaults[d].name,
+			    l[i].name) == 0) {
+				struct server *s = &rl->srv[rl->nsrv];
+				if (l[i].concurrency <= 0)
+					s->concurrency =
+					    registry_defaults[d].concurrency;
+				if (l[i].rate < 0)
+					s->interval_ms = interval_of(
+					    registry_defaults[d].rate);
+			}
+		rl->nsrv++;
+	}
+	return rl;
+}
+
+void
+iw_ratelimit_free(struct iw_ratelimit *rl)
+{
+	if (rl == NULL)
+		return;
+	pthread_mutex_destroy(&rl->mu);
+	pthread_cond_destroy(&rl->cv);
+	free(rl);
+}
+
+/* The server's state, created with defaults on first use.  Under mu. */
+static struct server *
+server_get(struct iw_ratelimit *rl, const char *name)
+{
+	int conc = IW_RATELIMIT_DEF_CONCURRENCY;
+	double rate = IW_RATELIMIT_DEF_RATE;
+
+	for (size_t i = 0; i < rl->nsrv; i++)
+		if (strcasecmp(rl->srv[i].name, name) == 0)
+			return &rl->srv[i];
+	if (rl->nsrv >= MAX_SERVERS)
+		return &rl->srv[MAX_SERVERS - 1];	/* share the last */
+	for (size_t d = 0; d < sizeof(registry_defaults) /
+	    sizeof(registry_defaults[0]); d++)
+		if (strcasecmp(registry_defaults[d].name, name) == 0) {
+			conc = registry_defaults[d].concurrency;
+			rate = registry_defaults[d].rate;
+		}
+	server_init(&rl->srv[rl->nsrv], name, conc, rate);
+	return &rl->srv[rl->nsrv++];
+}
+
+static void
+wait_until(struct iw_ratelimit *rl, long long until_ms)
+{
+	struct timespec ts;
+	long long now = iw_now_ms(), d = until_ms - now;
+
+	if (d > 250)
+		d = 250;	/* re-check: others may release earlier */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(d / 1000);
+	ts.tv_nsec += (long)(d % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&rl->cv, &rl->mu, &ts);
+}
+
+int
+iw_ratelimit_acquire(struct iw_ratelimit *rl, const char *server,
+    int max_wait_ms, char *why, size_t whysz)
+{
+	long long start = iw_now_ms(), now;
+	struct server *s;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	s = server_get(rl, server);
+	for (;;) {
+		now = iw_now_ms();
+		if (s->open_until > now) {
+			snprintf(why, whysz, "backing off from %s for %lld s "
+			    "after it refused queries", server,
+			    (s->open_until - now + 999) / 1000);
+			pthread_mutex_unlock(&rl->mu);
+			return -1;
+		}
+		if (s->inflight < s->concurrency && s->next_ms <= now)
+			break;
+		if (now - start > max_wait_ms) {
+			snprintf(why, whysz, "%s: no query slot within %d ms",
+			    server, max_wait_ms);
+			pthread_mutex_unlock(&rl->mu);
+			return -1;
+		}
+		wait_until(rl, s->inflight < s->concurrency ? s->next_ms :
+		    now + 250);
+	}
+	s->inflight++;
+	s->next_ms = now + s->interval_ms;
+	rl->queries++;
+	pthread_mutex_unlock(&rl->mu);
+	return 0;
+}
+
+void
+iw_ratelimit_release(struct iw_ratelimit *rl, const char *server,
+    enum iw_ratelimit_outcome o)
+{
+	struct server *s;
+
+	if (rl == NULL)
+		return;
+	pthread_mutex_lock(&rl->mu);
+	s = server_get(rl, server);
+	if (s->inflight > 0)
+		s->inflight--;
+	if (o == IW_RL_OK) {
+		s->failures = 0;
+	} else {
+		long long d = OPEN_BASE_MS;
+
+		s->failures += o == IW_RL_REFUSED ? 2 : 1;
+		for (int i = 2; i < s->failures && d < OPEN_MAX_MS; i += 2)
+			d *= 2;
+		if (d > OPEN_MAX_MS)
+			d = OPEN_MAX_MS;
+		if (o == IW_RL_REFUSED || s->failures >= 4)
+			s->open_until = iw_now_ms() + d;
+	}
+	pthread_cond_broadcast(&rl->cv);
+	pthread_mutex_unlock(&rl->mu);
+}
+
+long long
+iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server)
+{
+	long long left;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	left = server_get(rl, server)->open_until - iw_now_ms();
+	pthread_mutex_unlock(&rl->mu);
+	return left > 0 ? left : 0;
+}
+
+static int
+hood_key(const char *ip, unsigned char key[17])
+{
+	unsigned char a[16];
+
+	memset(key, 0, 17);
+	if (inet_pton(AF_INET, ip, a) == 1) {
+		key[0] = 4;
+		memcpy(key + 1, a, 3);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, a) == 1) {
+		key[0] = 6;
+		memcpy(key + 1, a, 6);
+		return 0;
+	}
+	return -1;
+}
+
+static struct hood *
+hood_find(struct iw_ratelimit *rl, const unsigned char *key)
+{
+	for (size_t i = 0; i < MAX_INFLIGHT; i++)
+		if (rl->hoods[i].used && memcmp(rl->hoods[i].key, key,
+		    17) == 0)
+			return &rl->hoods[i];
+	return NULL;
+}
+
+static int
+net_key(const char *first, unsigned char key[17])
+{
+	unsigned char a[16];
+
+	memset(key, 0, 17);
+	if (inet_pton(AF_INET, first, a) == 1) {
+		key[0] = 40;
+		memcpy(key + 1, a, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, first, a) == 1) {
+		key[0] = 60;
+		memcpy(key + 1, a, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static int enter_key(struct iw_ratelimit *, const unsigned char *);
+static void leave_key(struct iw_ratelimit *, const unsigned char *);
+
+int
+iw_ratelimit_enter(struct iw_ratelimit *rl, const char *ip)
+{
+	unsigned char key[17];
+
+	if (rl == NULL || hood_key(ip, key) != 0)
+		return 0;
+	return enter_key(rl, key);
+}
+
+void
+iw_ratelimit_leave(struct iw_ratelimit *rl, const char *ip)
+{
+	unsigned char key[17];
+
+	if (rl == NULL || hood_key(ip, key) != 0)
+		return;
+	leave_key(rl, key);
+}
+
+int
+iw_ratelimit_enter_net(struct iw_ratelimit *rl, const char *first)
+{
+	unsigned char key[17];
+
+	if (rl == NULL || net_key(first, key) != 0)
+		return 0;
+	return enter_key(rl, key);
+}
+
+void
+iw_ratelimit_leave_net(struct iw_ratelimit *rl, const char *first)
+{
+	unsigned char key[17];
+
+	if (rl == NULL || net_key(first, key) != 0)
+		return;
+	leave_key(rl, key);
+}
+
+static int
+enter_key(struct iw_ratelimit *rl, const unsigned char *key)
+{
+	pthread_mutex_lock(&rl->mu);
+	for (;;) {
+		if (hood_find(rl, key) == NULL) {
+			for (size_t i = 0; i < MAX_INFLIGHT; i++)
+				if (!rl->hoods[i].used) {
+					rl->hoods[i].used = 1;
+					memcpy(rl->hoods[i].key, key, 17);
+					pthread_mutex_unlock(&rl->mu);
+					return 0;
+				}
+		}
+		wait_until(rl, iw_now_ms() + 250);
+	}
+}
+
+static void
+leave_key(struct iw_ratelimit *rl, const unsigned char *key)
+{
+	struct hood *h;
+
+	pthread_mutex_lock(&rl->mu);
+	if ((h = hood_find(rl, key)) != NULL)
+		h->used = 0;
+	pthread_cond_broadcast(&rl->cv);
+	pthread_mutex_unlock(&rl->mu);
+}
+
+long
+iw_ratelimit_queries(struct iw_ratelimit *rl)
+{
+	long n;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	n = rl->queries;
+	pthread_mutex_unlock(&rl->mu);
+	return n;
+}
