@@ -1,17 +1,29 @@
 /*
  * The daemon's resolve stage: for every due IP, its abuse contact (operator
  * override, else WHOIS), country and locale.  A transient failure (timeout,
- * throttling) sends the IP back to the queue with growing delay, up to
- * whois.retries times; then it is unresolved with the reason.
+ * timeout) sends the IP back to the queue with growing delay, up to
+ * whois.retries times; then it is unresolved with the reason.  A server
+ * that refused or throttled us never fails an IP: it waits for the
+ * back-off and is retried.  One rate limiter (per-server concurrency,
+ * queries/s, back-off, in-flight de-duplication) is shared by every resolve
+ * thread of this process and kept across passes so back-off survives.
  */
+#include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "contact.h"
 #include "ipwarnd.h"
 #include "log.h"
+#include "ratelimit.h"
 
 #define IWD_CLAIM_TARGETS 8
+
+/* The process's limiter and the configuration it was built from. */
+static struct iw_ratelimit *resolve_limiter;
+static const struct iw_config *resolve_limiter_cfg;
 
 /* --- resolve --- */
 
@@ -39,7 +51,10 @@ resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
 		r->state = IW_DB_UNRESOLVED;
 		break;
 	case IW_CONTACT_LATER:
-		if (t->attempts >= cfg->whois_retries) {
+		if (ct->refused) {
+			r->state = IW_DB_RETRY;
+			r->retry_in_s = iw_contact_retry_delay(t->attempts);
+		} else if (t->attempts >= cfg->whois_retries) {
 			snprintf(why, whysz, "gave up after %d attempts: %s",
 			    t->attempts, ct->reason);
 			r->state = IW_DB_UNRESOLVED;
@@ -82,6 +97,23 @@ resolve_one(struct iwd_worker *w, const struct iw_contact_ctx *ctx,
 	return 0;
 }
 
+/* Address order: IPs of one network come one after the other, so the
+ * first one's answer is in the cache for the rest. */
+static int
+addr_cmp(const void *a, const void *b)
+{
+	const struct iw_db_target *x = a, *y = b;
+	unsigned char ax[17] = { 0 }, bx[17] = { 0 };
+
+	if (inet_pton(AF_INET, x->ip, ax + 13) != 1 &&
+	    inet_pton(AF_INET6, x->ip, ax + 1) == 1)
+		ax[0] = 1;
+	if (inet_pton(AF_INET, y->ip, bx + 13) != 1 &&
+	    inet_pton(AF_INET6, y->ip, bx + 1) == 1)
+		bx[0] = 1;
+	return memcmp(ax, bx, sizeof(ax));
+}
+
 static void *
 resolve_worker(void *arg)
 {
@@ -92,6 +124,7 @@ resolve_worker(void *arg)
 	int i, n;
 
 	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
+	iw_contact_set_limiter(&ctx, resolve_limiter);
 	while (!iwd_stop) {
 		if (iw_db_claim_targets(w->db, w->d->owner,
 		    w->d->cfg->delivery_lease, IWD_CLAIM_TARGETS, t, &n,
@@ -102,6 +135,7 @@ resolve_worker(void *arg)
 		}
 		if (n == 0)
 			break;
+		qsort(t, (size_t)n, sizeof(t[0]), addr_cmp);
 		for (i = 0; i < n && !iwd_stop; i++) {
 			if (resolve_one(w, &ctx, &t[i]) < 0) {
 				w->failed = 1;
@@ -113,9 +147,45 @@ resolve_worker(void *arg)
 	return NULL;
 }
 
+/* (Re)build the limiter when the configuration changed (SIGHUP). */
+static int
+limiter_ready(const struct iw_config *cfg)
+{
+	struct iw_ratelimit_limit *l;
+	struct iw_err err;
+
+	if (resolve_limiter != NULL && resolve_limiter_cfg == cfg)
+		return 0;
+	l = calloc(cfg->whois_nhosts + 1, sizeof(*l));
+	if (l == NULL)
+		return -1;
+	for (size_t i = 0; i < cfg->whois_nhosts; i++) {
+		l[i].name = cfg->whois_hosts[i].name;
+		l[i].concurrency = cfg->whois_hosts[i].concurrency;
+		l[i].rate = cfg->whois_hosts[i].rate;
+	}
+	iw_ratelimit_free(resolve_limiter);
+	resolve_limiter = iw_ratelimit_new(l, cfg->whois_nhosts, &err);
+	free(l);
+	if (resolve_limiter == NULL) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	resolve_limiter_cfg = cfg;
+	return 0;
+}
+
 long
 iwd_resolve(struct iwd *d)
 {
-	return iwd_run_workers(d, resolve_worker);
+	long n;
+
+	if (limiter_ready(d->cfg) < 0)
+		return -1;
+	n = iwd_run_workers(d, resolve_worker);
+	if (n > 0)
+		iw_log(IW_LOG_INFO, "resolve: %ld IPs, %ld WHOIS queries so "
+		    "far", n, iw_ratelimit_queries(resolve_limiter));
+	return n;
 }
 

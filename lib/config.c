@@ -443,12 +443,17 @@ host_entry(struct loader *ld, config_setting_t *e, struct iw_whois_host *h)
 		} else if (strcmp(n, "address") == 0) {
 			if (get_hostport(ld, k, q, &h->address) != 0)
 				return -1;
+		} else if (strcmp(n, "concurrency") == 0) {
+			if (get_int(ld, k, q, 1, 64, &h->concurrency) != 0)
+				return -1;
+		} else if (strcmp(n, "rate") == 0) {
+			if (get_rate(ld, k, q, &h->rate) != 0)
+				return -1;
 		} else
 			return fail(ld, k, q, "unknown key");
 	}
-	if (h->name == NULL || h->address == NULL)
-		return fail(ld, e, "whois.hosts", "each entry needs name "
-		    "and address");
+	if (h->name == NULL)
+		return fail(ld, e, "whois.hosts", "each entry needs a name");
 	return 0;
 }
 
@@ -461,10 +466,13 @@ k_hosts(struct loader *ld, config_setting_t *s, const char *q)
 		return fail(ld, s, q, "must be a list ( { name = ...; "
 		    "address = ...; }, ... )");
 	n = config_setting_length(s);
-	ld->c->whois_hosts = iw_calloc((size_t)n, sizeof(*ld->c->whois_hosts));
+	ld->c->whois_hosts = iw_calloc(n > 0 ? (size_t)n : 1,
+	    sizeof(*ld->c->whois_hosts));
 	if (ld->c->whois_hosts == NULL)
 		return fail(ld, s, q, "out of memory");
 	ld->c->whois_nhosts = (size_t)n;
+	for (int i = 0; i < n; i++)
+		ld->c->whois_hosts[i].rate = -1;
 	for (int i = 0; i < n; i++)
 		if (host_entry(ld, config_setting_get_elem(s, (unsigned)i),
 		    &ld->c->whois_hosts[i]) != 0)
@@ -488,8 +496,25 @@ k_whois_retries(struct loader *ld, config_setting_t *s, const char *q)
 	return get_int(ld, s, q, 0, 1000, &ld->c->whois_retries);
 }
 
+static int
+k_whois_cache_ttl(struct loader *ld, config_setting_t *s, const char *q)
+{
+	return get_duration(ld, s, q, &ld->c->whois_cache_ttl);
+}
+
+static int
+k_whois_cache(struct loader *ld, config_setting_t *s, const char *q)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(ld, s, q, "must be true or false");
+	ld->c->whois_cache = config_setting_get_bool(s);
+	return 0;
+}
+
 static const struct key whois_keys[] = {
 	{ "bootstrap", k_bootstrap },
+	{ "cache_ttl", k_whois_cache_ttl },
+	{ "cache", k_whois_cache },
 	{ "hosts", k_hosts },
 	{ "timeout", k_whois_timeout },
 	{ "retries", k_whois_retries },
@@ -744,6 +769,8 @@ set_defaults(struct iw_config *c)
 	c->smtp_timeout = 60;
 	c->whois_timeout = 10;
 	c->whois_retries = 5;
+	c->whois_cache_ttl = 7 * 86400;
+	c->whois_cache = 1;
 	c->letters_default_locale = iw_strdup("en");
 	c->letters_hold = 3600;
 	c->delivery_workers = 4;

@@ -58,6 +58,8 @@ struct iw_config {
 	size_t whois_nhosts;
 	long long whois_timeout;	/* seconds */
 	int whois_retries;		/* transient failures before giving up */
+	long long whois_cache_ttl;	/* seconds a registry answer is reused */
+	int whois_cache;		/* 0: ask per IP (baseline, debugging) */
 
 	char *letters_directory;
 	char *letters_default_locale;

@@ -3,6 +3,8 @@
  * contact.h.
  */
 #include "contact.h"
+#include "cache.h"
+#include "ratelimit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,15 @@ iw_contact_init(struct iw_contact_ctx *ctx, const struct iw_config *cfg,
 	ctx->cfg = cfg;
 	ctx->geoip = geoip;
 	iw_config_whois(cfg, &ctx->whois);
+	ctx->use_cache = cfg->whois_cache;
+	ctx->cache_ttl = cfg->whois_cache_ttl;
+}
+
+void
+iw_contact_set_limiter(struct iw_contact_ctx *ctx,
+    struct iw_ratelimit *limiter)
+{
+	ctx->whois.limiter = limiter;
 }
 
 static int
@@ -53,6 +64,29 @@ from_override(struct iw_db *db, const char *ip, struct iw_contact *out,
 	return 1;
 }
 
+static void
+take_whois(struct iw_contact *out, struct iw_whois_result *wr)
+{
+	switch (wr->status) {
+	case IW_WHOIS_OK: out->status = IW_CONTACT_OK; break;
+	case IW_WHOIS_NOCONTACT: out->status = IW_CONTACT_NONE; break;
+	default: out->status = IW_CONTACT_LATER; break;
+	}
+	out->refused = wr->refused;
+	iw_strlcpy(out->email, wr->email, sizeof(out->email));
+	iw_strlcpy(out->server, wr->server, sizeof(out->server));
+	iw_strlcpy(out->network, wr->net_text[0] != '\0' ? wr->net_text :
+	    wr->net_first, sizeof(out->network));
+	if (wr->net_first[0] != '\0')
+		snprintf(out->range, sizeof(out->range), "%s - %s",
+		    wr->net_first, wr->net_last);
+	iw_strlcpy(out->source, wr->source, sizeof(out->source));
+	iw_strlcpy(out->chain, wr->chain, sizeof(out->chain));
+	iw_strlcpy(out->reason, wr->reason, sizeof(out->reason));
+	out->raw = wr->raw;	/* ownership moves to out */
+	wr->raw = NULL;
+}
+
 static int
 from_whois(const struct iw_contact_ctx *ctx, const char *ip,
     struct iw_contact *out, struct iw_err *err)
@@ -62,22 +96,177 @@ from_whois(const struct iw_contact_ctx *ctx, const char *ip,
 	memset(&wr, 0, sizeof(wr));
 	if (iw_whois_lookup(&ctx->whois, ip, &wr, err) < 0)
 		return -1;
-	switch (wr.status) {
-	case IW_WHOIS_OK: out->status = IW_CONTACT_OK; break;
-	case IW_WHOIS_NOCONTACT: out->status = IW_CONTACT_NONE; break;
-	default: out->status = IW_CONTACT_LATER; break;
-	}
-	iw_strlcpy(out->email, wr.email, sizeof(out->email));
-	iw_strlcpy(out->server, wr.server, sizeof(out->server));
-	iw_strlcpy(out->network, wr.net_text[0] != '\0' ? wr.net_text :
-	    wr.net_first, sizeof(out->network));
-	iw_strlcpy(out->source, wr.source, sizeof(out->source));
-	iw_strlcpy(out->chain, wr.chain, sizeof(out->chain));
-	iw_strlcpy(out->reason, wr.reason, sizeof(out->reason));
-	out->raw = wr.raw;	/* ownership moves to out */
-	wr.raw = NULL;
+	take_whois(out, &wr);
 	iw_whois_result_free(&wr);
 	return 0;
+}
+
+static int
+from_cache(const struct iw_cache_answer *a, struct iw_contact *out)
+{
+	out->status = a->ok ? IW_CONTACT_OK : IW_CONTACT_NONE;
+	out->cached = 1;
+	iw_strlcpy(out->email, a->email, sizeof(out->email));
+	iw_strlcpy(out->server, a->registry, sizeof(out->server));
+	iw_strlcpy(out->network, a->network, sizeof(out->network));
+	snprintf(out->range, sizeof(out->range), "%s - %s", a->first,
+	    a->last);
+	iw_strlcpy(out->source, a->source, sizeof(out->source));
+	iw_strlcpy(out->chain, a->chain, sizeof(out->chain));
+	iw_strlcpy(out->reason, a->reason, sizeof(out->reason));
+	iw_strlcpy(out->fetched, a->fetched, sizeof(out->fetched));
+	return 0;
+}
+
+/*
+ * Earn a cover for the network just learnt (see lib/cache.c): its status
+ * forbids more specifics, or one listing of the least specific network of
+ * the answer names every registration inside it.
+ */
+static int
+learn_cover(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
+    const struct iw_whois_result *wr, struct iw_err *err)
+{
+	const char *first = wr->top_first[0] ? wr->top_first : wr->net_first;
+	const char *last = wr->top_first[0] ? wr->top_last : wr->net_last;
+	struct iw_whois_listing l;
+	char src[320], how[200];
+	int rc = 0;
+
+	if (wr->leaf && strcmp(first, wr->net_first) == 0 &&
+	    strcmp(last, wr->net_last) == 0)
+		return iw_cache_store_cover(pg, ctx->cache_ttl, wr->server,
+		    wr->net_first, wr->net_last, "leaf status", err);
+	/* Another thread listing the same network: wait, then find its
+	 * cover instead of listing again. */
+	iw_ratelimit_enter_net(ctx->whois.limiter, first);
+	rc = iw_cache_covered(pg, wr->net_first, err);
+	if (rc != 0) {
+		iw_ratelimit_leave_net(ctx->whois.limiter, first);
+		return rc < 0 ? -1 : 0;
+	}
+	rc = iw_whois_more_specific(&ctx->whois, wr->server, wr->server_port,
+	    first, last, &l, err);
+	iw_ratelimit_leave_net(ctx->whois.limiter, first);
+	if (rc < 0)
+		return -1;
+	if (l.status != IW_WHOIS_OK || !l.complete) {
+		iw_whois_listing_free(&l);
+		if (wr->leaf)
+			return iw_cache_store_cover(pg, ctx->cache_ttl,
+			    wr->server, wr->net_first, wr->net_last,
+			    "leaf status", err);
+		return 0;	/* no cover: answers stay per IP */
+	}
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		const struct iw_whois_subnet *s = &l.nets[i];
+		struct iw_cache_net n;
+
+		memset(&n, 0, sizeof(n));
+		snprintf(src, sizeof(src), "%.128s (listing '%.160s')",
+		    s->source, l.query);
+		n.registry = wr->server;
+		n.first = s->first;
+		n.last = s->last;
+		n.text = s->text;
+		n.status = s->has_contact ? "ok" : "unknown";
+		n.email = s->has_contact ? s->email : NULL;
+		n.source = s->has_contact ? src : NULL;
+		n.chain = wr->chain;
+		rc = iw_cache_store_net(pg, ctx->cache_ttl, &n, err);
+	}
+	snprintf(how, sizeof(how), "listing '%.160s'", l.query);
+	if (rc == 0)
+		rc = iw_cache_store_cover(pg, ctx->cache_ttl, wr->server,
+		    first, last, how, err);
+	iw_whois_listing_free(&l);
+	return rc;
+}
+
+static int
+remember(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
+    const struct iw_whois_result *wr, const char *hint, struct iw_err *err)
+{
+	struct iw_cache_net n;
+
+	if (wr->status == IW_WHOIS_TRANSIENT || wr->net_first[0] == '\0' ||
+	    wr->net_last[0] == '\0')
+		return 0;
+	memset(&n, 0, sizeof(n));
+	n.registry = wr->server;
+	n.first = wr->net_first;
+	n.last = wr->net_last;
+	n.text = wr->net_text;
+	n.status = wr->status == IW_WHOIS_OK ? "ok" : "none";
+	n.email = wr->status == IW_WHOIS_OK ? wr->email : NULL;
+	n.source = wr->source;
+	n.chain = wr->chain;
+	n.reason = wr->status == IW_WHOIS_OK ? NULL : wr->reason;
+	n.raw = wr->status == IW_WHOIS_OK ? NULL : wr->raw;
+	if (iw_cache_store_net(pg, ctx->cache_ttl, &n, err) < 0)
+		return -1;
+	/* Asked directly because a cover of this registry holds the IP:
+	 * the registration is already known to be the most specific. */
+	if (hint != NULL && strcmp(hint, wr->server) == 0)
+		return 0;
+	return learn_cover(ctx, pg, wr, err);
+}
+
+static int
+resolve_cached(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
+    const char *ip, struct iw_contact *out, struct iw_err *err)
+{
+	struct iw_cache_answer a;
+	struct iw_whois_result wr;
+	const char *hint;
+	int rc;
+
+	if (iw_cache_lookup(pg, ip, &a, err) < 0)
+		return -1;
+	if (a.status == IW_CACHE_HIT) {
+		from_cache(&a, out);
+		out->raw = a.raw;
+		a.raw = NULL;
+		iw_cache_answer_free(&a);
+		return 0;
+	}
+	hint = a.status == IW_CACHE_REGISTRY ? a.registry : NULL;
+	memset(&wr, 0, sizeof(wr));
+	if (iw_whois_lookup_from(&ctx->whois, hint, 0, ip, &wr, err) < 0) {
+		iw_cache_answer_free(&a);
+		return -1;
+	}
+	rc = remember(ctx, pg, &wr, hint, err);
+	take_whois(out, &wr);
+	if (hint != NULL) {
+		char chain[IW_WHOIS_CHAIN_MAX];
+
+		/* The bootstrap step was skipped: say so. */
+		snprintf(chain, sizeof(chain), "(cache: registry) > %.480s",
+		    out->chain);
+		iw_strlcpy(out->chain, chain, sizeof(out->chain));
+	}
+	iw_whois_result_free(&wr);
+	iw_cache_answer_free(&a);
+	return rc;
+}
+
+static int
+from_cache_or_whois(const struct iw_contact_ctx *ctx, struct iw_db *db,
+    const char *ip, struct iw_contact *out, struct iw_err *err)
+{
+	struct pg_conn *pg = db != NULL && ctx->use_cache ?
+	    iw_db_pgconn(db) : NULL;
+	int rc;
+
+	if (pg == NULL)
+		return from_whois(ctx, ip, out, err);
+	/* A neighbour in flight is most likely the same network: wait for
+	 * it and take its answer from the cache instead of asking again. */
+	iw_ratelimit_enter(ctx->whois.limiter, ip);
+	rc = resolve_cached(ctx, pg, ip, out, err);
+	iw_ratelimit_leave(ctx->whois.limiter, ip);
+	return rc;
 }
 
 int
@@ -92,7 +281,7 @@ iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	r = from_override(db, ip, out, err);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	return from_whois(ctx, ip, out, err);
+	return from_cache_or_whois(ctx, db, ip, out, err);
 }
 
 void

@@ -1,7 +1,9 @@
 /*
  * contact: who gets the letter for an IP, and in which language.  An
- * operator override (contact_override table) beats WHOIS; otherwise the
- * registries are asked (whois).  The country comes from the MaxMind
+ * operator override (contact_override table) beats WHOIS; then the
+ * contact cache (cache: registrations the registries told us about, used
+ * only where it provably knows the most specific one); otherwise the
+ * registries are asked (whois) and the answer is remembered.  The country comes from the MaxMind
  * database (geoip) and picks the locale through letters.countries.
  */
 #ifndef IW_CONTACT_H
@@ -32,18 +34,28 @@ struct iw_contact {
 	char network[128];
 	char chain[IW_WHOIS_CHAIN_MAX];
 	char reason[256];
+	int cached;			/* answered from the contact cache */
+	char fetched[40];		/* cached: when the registry said so */
+	char range[100];		/* matched range "first - last" */
+	int refused;			/* LATER because a server refused or
+					   throttled us: wait, never give up */
 	char *raw;			/* registry answer, owned; may be NULL */
 };
 
 struct iw_contact_ctx {
 	const struct iw_config *cfg;
 	struct iw_geoip *geoip;		/* may be NULL: no country */
-	struct iw_whois_conf whois;
+	struct iw_whois_conf whois;	/* whois.limiter: shared pacing */
+	int use_cache;			/* whois.cache */
+	long long cache_ttl;		/* whois.cache_ttl */
 };
 
-/* ctx points into cfg and geoip; both must outlive it. */
+/* ctx points into cfg and geoip; both must outlive it.  limiter (may be
+ * NULL) is shared by every thread of the process and must outlive ctx. */
 void iw_contact_init(struct iw_contact_ctx *ctx, const struct iw_config *cfg,
     struct iw_geoip *geoip);
+void iw_contact_set_limiter(struct iw_contact_ctx *ctx,
+    struct iw_ratelimit *limiter);
 
 /*
  * Resolve ip.  db may be NULL (no overrides).  Returns 0 when out->status

@@ -1,0 +1,200 @@
+/*
+ * cache: the contact cache.  See cache.h.
+ *
+ * The correctness rule, and how it is kept: the cache may answer an IP
+ * only with the most specific registration the registry holds for it.  A
+ * registration learnt from one answer says nothing about other
+ * registrations inside it (ARIN's 198.18.0.0/15 holds a reallocated
+ * 198.18.5.0/24 of another organisation; a RIPE allocation holds /26
+ * assignments), so a network's answer is used for other IPs only inside a
+ * *cover*: a range for which the registry has told us every registration.
+ * A cover is earned in one of two ways (lib/contact.c):
+ *
+ *   - the network's status forbids more specific registrations (RIPE
+ *     ASSIGNED PA/PI/ANYCAST, APNIC ASSIGNED NON-PORTABLE, inet6num
+ *     ASSIGNED, ARIN/LACNIC Reassigned): the network covers itself;
+ *   - otherwise one more-specific listing of the least specific network
+ *     the answer showed (RIPE "-r -M range", ARIN "n + > CIDR") names
+ *     every registration inside it; each is stored ('unknown' contact
+ *     unless the listing itself shows the abuse address) and the range
+ *     becomes a cover.
+ *
+ * A lookup takes the most specific fresh cover containing the IP, then the
+ * most specific registration of that registry inside the cover containing
+ * the IP.  Known contact: a hit.  'unknown' or expired: the registry is
+ * known, ask it directly (no bootstrap query).  No cover: a miss.  Ranges
+ * of one registry nest, so "most specific containing" is the row with the
+ * greatest first address and then the smallest last one.  Every row and
+ * cover expires after whois.cache_ttl.
+ */
+#include "cache.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char lookup_sql[] =
+    "WITH cov AS ("
+    " SELECT registry, first_ip, last_ip FROM whois_cover"
+    " WHERE first_ip <= $1::inet AND last_ip >= $1::inet"
+    "  AND family(first_ip) = family($1::inet) AND expires_at > now()"
+    " ORDER BY first_ip DESC, last_ip ASC LIMIT 1) "
+    "SELECT cov.registry, n.status, n.email, n.source, n.net_text,"
+    " n.chain, n.reason, host(n.first_ip), host(n.last_ip),"
+    " to_char(n.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " n.expires_at > now(), n.raw_answer "
+    "FROM cov LEFT JOIN LATERAL ("
+    " SELECT * FROM whois_net w WHERE w.registry = cov.registry"
+    "  AND w.first_ip <= $1::inet AND w.last_ip >= $1::inet"
+    "  AND family(w.first_ip) = family($1::inet)"
+    "  AND w.first_ip >= cov.first_ip AND w.last_ip <= cov.last_ip"
+    " ORDER BY w.first_ip DESC, w.last_ip ASC LIMIT 1) n ON true";
+
+static void
+col(PGresult *r, int c, char *out, size_t outsz)
+{
+	iw_strlcpy(out, PQgetisnull(r, 0, c) ? "" : PQgetvalue(r, 0, c),
+	    outsz);
+}
+
+int
+iw_cache_lookup(struct pg_conn *pg, const char *ip,
+    struct iw_cache_answer *a, struct iw_err *err)
+{
+	const char *p[1] = { ip };
+	char st[16], fresh[8];
+	PGresult *r;
+
+	memset(a, 0, sizeof(*a));
+	r = PQexecParams(pg, lookup_sql, 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		iw_err_set(err, "contact cache lookup: %s",
+		    PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	col(r, 0, a->registry, sizeof(a->registry));
+	a->status = IW_CACHE_REGISTRY;
+	col(r, 1, st, sizeof(st));
+	col(r, 10, fresh, sizeof(fresh));
+	if (strcmp(fresh, "t") == 0 && (strcmp(st, "ok") == 0 ||
+	    strcmp(st, "none") == 0)) {
+		a->status = IW_CACHE_HIT;
+		a->ok = strcmp(st, "ok") == 0;
+		col(r, 2, a->email, sizeof(a->email));
+		col(r, 3, a->source, sizeof(a->source));
+		col(r, 4, a->network, sizeof(a->network));
+		col(r, 5, a->chain, sizeof(a->chain));
+		col(r, 6, a->reason, sizeof(a->reason));
+		col(r, 7, a->first, sizeof(a->first));
+		col(r, 8, a->last, sizeof(a->last));
+		col(r, 9, a->fetched, sizeof(a->fetched));
+		if (!PQgetisnull(r, 0, 11))
+			a->raw = iw_strdup(PQgetvalue(r, 0, 11));
+	}
+	PQclear(r);
+	return 0;
+}
+
+void
+iw_cache_answer_free(struct iw_cache_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->raw);
+	a->raw = NULL;
+}
+
+static int
+cmd(struct pg_conn *pg, const char *sql, int n, const char *const *p,
+    const char *what, struct iw_err *err)
+{
+	PGresult *r = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		iw_err_set(err, "%s: %s", what, PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int
+iw_cache_store_net(struct pg_conn *pg, long long ttl_s,
+    const struct iw_cache_net *n, struct iw_err *err)
+{
+	static const char sql[] =
+	    "INSERT INTO whois_net (registry, first_ip, last_ip, net_text,"
+	    " status, email, source, chain, reason, raw_answer, expires_at)"
+	    " VALUES ($1, $2::inet, $3::inet, $4, $5, $6, $7, $8, $9, $10,"
+	    " now() + make_interval(secs => $11::double precision))"
+	    " ON CONFLICT (registry, first_ip, last_ip) DO UPDATE SET"
+	    " net_text = EXCLUDED.net_text, status = EXCLUDED.status,"
+	    " email = EXCLUDED.email, source = EXCLUDED.source,"
+	    " chain = EXCLUDED.chain, reason = EXCLUDED.reason,"
+	    " raw_answer = EXCLUDED.raw_answer, fetched_at = now(),"
+	    " expires_at = EXCLUDED.expires_at"
+	    " WHERE EXCLUDED.status <> 'unknown'"
+	    "  OR whois_net.status = 'unknown'"
+	    "  OR whois_net.expires_at <= now()";
+	char ttl[32];
+	const char *p[11];
+
+	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	p[0] = n->registry;
+	p[1] = n->first;
+	p[2] = n->last;
+	p[3] = n->text;
+	p[4] = n->status;
+	p[5] = n->email;
+	p[6] = n->source;
+	p[7] = n->chain;
+	p[8] = n->reason;
+	p[9] = n->raw;
+	p[10] = ttl;
+	return cmd(pg, sql, 11, p, "contact cache store", err);
+}
+
+int
+iw_cache_store_cover(struct pg_conn *pg, long long ttl_s,
+    const char *registry, const char *first, const char *last,
+    const char *how, struct iw_err *err)
+{
+	static const char sql[] =
+	    "INSERT INTO whois_cover (registry, first_ip, last_ip, how,"
+	    " expires_at) VALUES ($1, $2::inet, $3::inet, $4,"
+	    " now() + make_interval(secs => $5::double precision))"
+	    " ON CONFLICT (registry, first_ip, last_ip) DO UPDATE SET"
+	    " how = EXCLUDED.how, fetched_at = now(),"
+	    " expires_at = EXCLUDED.expires_at";
+	char ttl[32];
+	const char *p[5] = { registry, first, last, how, ttl };
+
+	snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+	return cmd(pg, sql, 5, p, "contact cache cover", err);
+}
+
+int
+iw_cache_covered(struct pg_conn *pg, const char *ip, struct iw_err *err)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM whois_cover WHERE first_ip <= $1::inet"
+	    " AND last_ip >= $1::inet AND family(first_ip) = family($1::inet)"
+	    " AND expires_at > now() LIMIT 1";
+	const char *p[1] = { ip };
+	PGresult *r = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+	int n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		iw_err_set(err, "contact cache: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	n = PQntuples(r) > 0;
+	PQclear(r);
+	return n;
+}
