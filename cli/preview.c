@@ -95,9 +95,12 @@ cmd_preview(struct cli *c, int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	printf("ip:       %s\ncountry:  %s\nlocale:   %s\nchain:    %s\n"
-	    "server:   %s\nnetwork:  %s\n", ip,
-	    ct.country[0] != '\0' ? ct.country : "(unknown)", ct.locale,
-	    ct.chain, ct.server, ct.network);
+	    "server:   %s\nnetwork:  %s\nrange:    %s\ncache:    %s%s%s\n",
+	    ip, ct.country[0] != '\0' ? ct.country : "(unknown)", ct.locale,
+	    ct.chain, ct.server, ct.network,
+	    ct.range[0] != '\0' ? ct.range : "-",
+	    ct.cached ? "hit (registry answer of " : "miss",
+	    ct.cached ? ct.fetched : "", ct.cached ? ")" : "");
 	if (ct.status == IW_CONTACT_OK) {
 		printf("contact:  %s\nsource:   %s\n\n", ct.email, ct.source);
 		fflush(stdout);
