@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""make bench-whois: contact resolution with the contact cache against one
+query chain per IP.
+
+Starts a private PostgreSQL, smtp-sink and tests/servers/whoisd.py with
+--latency-ms 20 serving a generated world: 198.18.0.0/15 split into
+IW_BENCH_ALLOCS (400) /24 allocations alternating between RIPE and ARIN,
+each with 4 /27 assignments of other organisations (2,000 registrations,
+realistic nesting: the allocation keeps half its space).  Enqueues
+IW_BENCH_IPS (100,000) IPs spread over them, runs `ipwarnd --once
+--dry-run`, and prints IPs/s, queries issued and queries per registration
+touched.  The baseline (whois.cache = false: one query chain per IP) runs
+on a subsample of IW_BENCH_BASE_IPS (2,000) IPs; its query count is
+extrapolated to the full run, which would take hours at the configured
+rates.  Per-server limits: concurrency 8, 150 queries/s (IW_BENCH_RATE).
+"""
+
+import ipaddress
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
+                                "tests", "integration"))
+import harness  # noqa: E402
+
+ALLOCS = int(os.environ.get("IW_BENCH_ALLOCS", "400"))
+NIPS = int(os.environ.get("IW_BENCH_IPS", "100000"))
+BASE_IPS = int(os.environ.get("IW_BENCH_BASE_IPS", "2000"))
+RATE = float(os.environ.get("IW_BENCH_RATE", "150"))
+
+RIPE_HEAD = "% This is the RIPE Database query service.\n\n"
+ARIN_HEAD = "\n#\n# ARIN WHOIS data and services\n#\n\n\n"
+
+
+def ripe_obj(net, name, status, email):
+    a, b = net[0], net[-1]
+    return ("%% Information related to '%s - %s'\n\n"
+            "%% Abuse contact for '%s - %s' is '%s'\n\n"
+            "inetnum:        %s - %s\nnetname:        %s\ncountry:        "
+            "NL\nstatus:         %s\nmnt-by:         %s-MNT\nsource:       "
+            "  RIPE\n\n" % (a, b, a, b, email, a, b, name, status, name))
+
+
+def arin_rec(net, name, ntype, org, email):
+    return ("# start\n\nNetRange:       %s - %s\nCIDR:           %s\n"
+            "NetName:        %s\nNetHandle:      NET-%s-1\nNetType:    "
+            "    %s\nOrganization:   %s (%s)\n\n\nOrgName:        %s\n"
+            "OrgId:          %s\n\n\nOrgAbuseHandle: %s-ARIN\n"
+            "OrgAbuseEmail:  %s\n\n# end\n\n" % (
+                net[0], net[-1], net, name,
+                str(net[0]).replace(".", "-"), ntype, org, org, org, org,
+                org, email))
+
+
+def make_world(d):
+    os.makedirs(d, exist_ok=True)
+    servers = {
+        "whois.iana.org": {"style": "iana", "networks": []},
+        "whois.ripe.net": {"style": "rpsl", "networks": []},
+        "whois.arin.net": {"style": "arin", "networks": []},
+    }
+    regs = []   # (net, email)
+    base = ipaddress.ip_network("198.18.0.0/15")
+    allocs = list(base.subnets(new_prefix=24))[:ALLOCS]
+
+    def put(server, net, text):
+        fn = "%s-%s.txt" % (server.split(".")[1], str(net).replace("/", "_"))
+        with open(os.path.join(d, fn), "w") as f:
+            f.write(text)
+        servers[server]["networks"].append({"net": str(net), "answer": fn})
+
+    for i, a in enumerate(allocs):
+        ripe = i % 2 == 0
+        server = "whois.ripe.net" if ripe else "whois.arin.net"
+        ref = "refer:        %s\n\ninetnum:      %s - %s\nwhois:        %s\n" \
+            % (server, a[0], a[-1], server)
+        put("whois.iana.org", a, "%% IANA WHOIS server\n\n%s" % ref)
+        lir = "abuse@lir%d.example" % i
+        regs.append((a, lir))
+        subs = list(a.subnets(new_prefix=27))
+        chosen = [subs[1], subs[3], subs[4], subs[6]]
+        if ripe:
+            put(server, a, RIPE_HEAD + ripe_obj(a, "LIR%d" % i,
+                                                "ALLOCATED PA", lir))
+        else:
+            rec = arin_rec(a, "LIR%d" % i, "Direct Allocation",
+                           "LIR%d" % i, lir)
+            put(server, a, ARIN_HEAD + rec)
+        for j, s in enumerate(chosen):
+            em = "abuse@cust%d-%d.example" % (i, j)
+            regs.append((s, em))
+            if ripe:
+                put(server, s, RIPE_HEAD + ripe_obj(
+                    s, "CUST%d-%d" % (i, j), "ASSIGNED PA", em))
+            else:
+                put(server, s, ARIN_HEAD + rec + arin_rec(
+                    s, "CUST%d-%d" % (i, j), "Reallocated",
+                    "CUST%d-%d" % (i, j), em))
+    for s in servers.values():
+        s["notfound"] = "notfound.txt"
+    with open(os.path.join(d, "notfound.txt"), "w") as f:
+        f.write("%ERROR:101: no entries found\n")
+    path = os.path.join(d, "world.json")
+    with open(path, "w") as f:
+        json.dump({"servers": servers}, f)
+    return path, regs
+
+
+def most_specific(regs, ip):
+    best = None
+    for n, e in regs:
+        if ip in n and (best is None or n.prefixlen > best[0].prefixlen):
+            best = (n, e)
+    return best
+
+
+class BenchWhois(harness.Whois):
+    def __init__(self, tmp, world):
+        hosts = os.path.join(tmp, "whois-hosts.json")
+        self.log = os.path.join(tmp, "whois-queries.log")
+        cmd = [harness.PY, os.path.join(harness.SRC,
+               "tests/servers/whoisd.py"), "--world", world, "--hosts-out",
+               hosts, "--log", self.log, "--latency-ms", "20"]
+        self.proc = harness.Proc(cmd, os.path.join(tmp, "whoisd.out"))
+        harness.wait_for(lambda: os.path.exists(hosts), what="whoisd")
+        with open(hosts) as f:
+            self.hosts = json.load(f)
+
+
+def run(pg, world, ips, cache):
+    with harness.Env(pg, whois=False) as env:
+        env.whois = BenchWhois(env.tmp, world)
+        env.servers.append(env.whois)
+        env.write_conf({"workers": 8})
+        with open(env.conf) as f:
+            text = f.read()
+        hosts = ",\n".join(
+            '    { name = "%s"; address = "%s"; concurrency = 8; '
+            'rate = %g; }' % (n, a, RATE)
+            for n, a in sorted(env.whois.hosts.items()))
+        start = text.index("  hosts = (")
+        end = text.index("  );", start)
+        text = text[:start] + "  hosts = (\n" + hosts + "\n" + text[end:]
+        text = text.replace('timeout = "5s";', 'timeout = "5s"; cache = %s;'
+                            % ("true" if cache else "false"), 1)
+        with open(env.conf, "w") as f:
+            f.write(text)
+        env.init_db()
+        env.enqueue("\n".join(str(i) for i in ips) + "\n")
+        t0 = time.time()
+        p = env.run("ipwarnd", "--once", "--dry-run", timeout=7200)
+        dt = time.time() - t0
+        if p.returncode != 0:
+            print(p.stderr[-2000:])
+        rows = env.sql("SELECT host(ip), coalesce(contact_email, '') "
+                       "FROM target")
+        return dt, len(env.whois.queries()), dict(rows)
+
+
+def main():
+    random.seed(7)
+    pg = harness.Postgres()
+    tmp = tempfile.mkdtemp(prefix="iw-bench-whois-")
+    try:
+        world, regs = make_world(os.path.join(tmp, "world"))
+        space = [ipaddress.ip_address(int(regs[0][0][0]) + k)
+                 for k in range(ALLOCS * 256)]
+        ips = random.sample(space, min(NIPS, len(space)))
+        touched = {most_specific(regs, ip)[0] for ip in ips}
+        dt, nq, got = run(pg, world, ips, cache=True)
+        wrong = sum(1 for ip in ips if got.get(str(ip)) !=
+                    most_specific(regs, ip)[1])
+        sub = random.sample(ips, min(BASE_IPS, len(ips)))
+        bdt, bnq, bgot = run(pg, world, sub, cache=False)
+        bwrong = sum(1 for ip in sub if bgot.get(str(ip)) !=
+                     most_specific(regs, ip)[1])
+        scale = len(ips) / len(sub)
+        print()
+        print("%-34s %14s %18s" % ("", "cached", "per-IP baseline"))
+        print("%-34s %14d %18d" % ("IPs resolved", len(ips), len(sub)))
+        print("%-34s %14.1f %18.1f" % ("seconds", dt, bdt))
+        print("%-34s %14.0f %18.0f" % ("IPs/s", len(ips) / dt,
+                                       len(sub) / bdt))
+        print("%-34s %14d %18d" % ("queries issued", nq, bnq))
+        print("%-34s %14s %18d" % ("queries for all IPs (extrapolated)",
+                                   "-", int(bnq * scale)))
+        print("%-34s %14d %18s" % ("registrations touched", len(touched),
+                                   "-"))
+        print("%-34s %14.2f %18.2f" % ("queries per registration", nq /
+                                       len(touched), bnq * scale /
+                                       len(touched)))
+        print("%-34s %14d %18d" % ("wrong contacts", wrong, bwrong))
+        print("%-34s %14.0fx" % ("fewer queries than per-IP",
+                                 bnq * scale / max(nq, 1)))
+        print("per-server limit: concurrency 8, %g queries/s; whoisd "
+              "latency 20 ms; baseline measured on %d IPs" % (RATE,
+                                                             len(sub)))
+    finally:
+        pg.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
