@@ -1,0 +1,759 @@
+/*
+ * Unit tests for the bounce parser: small inline messages for each kind of
+ * bounce and each encoding, plus a few real ones from the shared corpus
+ * (IW_CORPUS, else ../shared/corpus/bounces; skipped when absent).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bounce.h"
+#include "util.h"
+
+static struct iw_bounce *
+parse(const char *msg)
+{
+	struct iw_bounce *b = NULL;
+	struct iw_err err;
+
+	assert_int_equal(iw_bounce_parse(msg, strlen(msg), &b, &err), 0);
+	assert_non_null(b);
+	return b;
+}
+
+static const char postfix_dsn[] =
+    "Return-Path: <>\n"
+    "X-Original-To: bounces+AbC123@example.org\n"
+    "Delivered-To: bounces+AbC123@example.org\n"
+    "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+    "To: bounces+AbC123@example.org\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\n"
+    "\tboundary=\"B1\"\n"
+    "\n"
+    "--B1\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "This is the mail system at host mx.example.net.\n"
+    "\n"
+    "<abuse@example.net>: host mx.example.net said: 550 5.1.1 <abuse@example.net>:\n"
+    "    Recipient address rejected: User unknown in local recipient table (in\n"
+    "    reply to RCPT TO command)\n"
+    "\n"
+    "--B1\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mx.example.net\n"
+    "Original-Envelope-Id: letter-42\n"
+    "\n"
+    "Final-Recipient: rfc822; abuse@example.net\n"
+    "Original-Recipient: rfc822;abuse@example.net\n"
+    "Action: failed\n"
+    "Status: 5.1.1\n"
+    "Remote-MTA: dns; mx.example.net\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <abuse@example.net>: Recipient address\n"
+    "    rejected: User unknown in local recipient table\n"
+    "\n"
+    "--B1\n"
+    "Content-Type: text/rfc822-headers\n"
+    "\n"
+    "From: Secure <secure@example.org>\n"
+    "To: abuse@example.net\n"
+    "Message-ID: <letter-42@example.org>\n"
+    "Subject: open proxy\n"
+    "\n"
+    "--B1--\n";
+
+static void
+test_postfix_dsn_user_unknown_is_hard(void **state)
+{
+	struct iw_bounce *b = parse(postfix_dsn);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	assert_string_equal(iw_bounce_class_name(b->cls), "hard");
+	assert_int_equal(b->kind, IW_BOUNCE_KIND_DSN);
+	assert_true(b->is_dsn);
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->rcpt[0].action, "failed");
+	assert_string_equal(b->rcpt[0].status, "5.1.1");
+	assert_int_equal(b->rcpt[0].reply_code, 550);
+	assert_string_equal(b->rcpt[0].remote_mta, "mx.example.net");
+	assert_non_null(strstr(b->rcpt[0].diagnostic, "User unknown"));
+	assert_string_equal(b->envid, "letter-42");
+	assert_string_equal(b->orig_message_id, "<letter-42@example.org>");
+	assert_true(b->nenvelope >= 1);
+	assert_string_equal(b->envelope[0], "bounces+AbC123@example.org");
+	iw_bounce_free(b);
+}
+
+static void
+test_delayed_dsn_is_transient(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Delayed Mail (still being retried)\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Reporting-MTA: dns; mx.example.net\n"
+	    "\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: delayed\n"
+	    "Status: 4.4.1\n"
+	    "Diagnostic-Code: X-Postfix; connect to mx.example.net: Connection timed out\n"
+	    "\n"
+	    "--b--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_TRANSIENT);
+	assert_string_equal(b->rcpt[0].status, "4.4.1");
+	assert_string_equal(b->rcpt[0].action, "delayed");
+	iw_bounce_free(b);
+}
+
+static void
+test_arf_is_complaint(void **state)
+{
+	static const char msg[] =
+	    "From: feedback@isp.example\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Abuse report\n"
+	    "Content-Type: multipart/report; report-type=feedback-report; boundary=\"f\"\n"
+	    "\n"
+	    "--f\n"
+	    "Content-Type: text/plain\n"
+	    "\n"
+	    "This is an email abuse report.\n"
+	    "--f\n"
+	    "Content-Type: message/feedback-report\n"
+	    "\n"
+	    "Feedback-Type: abuse\n"
+	    "User-Agent: SomeGenerator/1.0\n"
+	    "Version: 1\n"
+	    "Original-Rcpt-To: <abuse@example.net>\n"
+	    "\n"
+	    "--f\n"
+	    "Content-Type: message/rfc822\n"
+	    "\n"
+	    "From: secure@example.org\n"
+	    "To: abuse@example.net\n"
+	    "Message-ID: <m1@example.org>\n"
+	    "\n"
+	    "body\n"
+	    "--f--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_COMPLAINT);
+	assert_true(b->is_arf);
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->orig_message_id, "<m1@example.org>");
+	iw_bounce_free(b);
+}
+
+static void
+test_vacation_is_autoreply(void **state)
+{
+	static const char msg[] =
+	    "From: Kim <abuse@example.net>\n"
+	    "To: secure@example.org\n"
+	    "Subject: Out of Office: open proxy\n"
+	    "Auto-Submitted: auto-replied\n"
+	    "\n"
+	    "I am on vacation until Monday.\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_AUTOREPLY);
+	assert_true(b->is_autoreply);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	iw_bounce_free(b);
+}
+
+static void
+test_dsn_marked_auto_replied_is_still_a_dsn(void **state)
+{
+	static const char msg[] =
+	    "From: postmaster@example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Undeliverable: open proxy\n"
+	    "Auto-Submitted: auto-replied\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=z\n"
+	    "\n"
+	    "--z\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Final-Recipient: rfc822;abuse@example.net\n"
+	    "Action: failed\n"
+	    "Status: 5.1.10\n"
+	    "Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup\n"
+	    "--z--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	assert_false(b->is_autoreply);
+	assert_string_equal(b->rcpt[0].status, "5.1.10");
+	iw_bounce_free(b);
+}
+
+/* The same DSN parsed with CRLF and with bare CR endings. */
+static void
+test_crlf_and_cr_line_endings(void **state)
+{
+	size_t n = strlen(postfix_dsn);
+	char *crlf = malloc(2 * n), *cr = malloc(n);
+	size_t k = 0;
+	struct iw_bounce *b;
+	struct iw_err err;
+
+	(void)state;
+	assert_non_null(crlf);
+	assert_non_null(cr);
+	for (size_t i = 0; i < n; i++) {
+		if (postfix_dsn[i] == '\n')
+			crlf[k++] = '\r';
+		crlf[k++] = postfix_dsn[i];
+		cr[i] = postfix_dsn[i] == '\n' ? '\r' : postfix_dsn[i];
+	}
+	/* exact-size buffers: no NUL terminator is relied upon */
+	assert_int_equal(iw_bounce_parse(crlf, k, &b, &err), 0);
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	assert_string_equal(b->rcpt[0].status, "5.1.1");
+	assert_string_equal(b->envid, "letter-42");
+	iw_bounce_free(b);
+	assert_int_equal(iw_bounce_parse(cr, n, &b, &err), 0);
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	iw_bounce_free(b);
+	free(crlf);
+	free(cr);
+}
+
+static void
+test_base64_dsn(void **state)
+{
+	/* "Final-Recipient: rfc822; abuse@example.net\nAction: failed\n
+	 *  Status: 5.2.2\nDiagnostic-Code: smtp; 552 5.2.2 Mailbox full\n" */
+	static const char msg[] =
+	    "From: MAILER-DAEMON@example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=q\n"
+	    "\n"
+	    "--q\n"
+	    "Content-Type: message/delivery-status\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "\n"
+	    "RmluYWwtUmVjaXBpZW50OiByZmM4MjI7IGFidXNlQGV4YW1wbGUubmV0CkFjdGlvbjogZmFpbGVk\n"
+	    "ClN0YXR1czogNS4yLjIKRGlhZ25vc3RpYy1Db2RlOiBzbXRwOyA1NTIgNS4yLjIgTWFpbGJveCBm\n"
+	    "dWxsCg==\n"
+	    "--q--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->rcpt[0].status, "5.2.2");
+	assert_string_equal(b->rcpt[0].reason, "mailboxfull");
+	assert_int_equal(b->cls, IW_BOUNCE_SOFT);
+	iw_bounce_free(b);
+}
+
+static void
+test_quoted_printable_text_bounce(void **state)
+{
+	static const char msg[] =
+	    "From: Mail Delivery Subsystem <mailer-daemon@example.net>\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Delivery Status Notification (Failure)\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "Delivery to the following recipient failed permanently:\n"
+	    "\n"
+	    "     abuse@example.net\n"
+	    "\n"
+	    "The error that the other server returned was:\n"
+	    "550 5.1.1 The email account that you tried to reach does not exi=\n"
+	    "st. =E2=9C=89\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->rcpt[0].status, "5.1.1");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	assert_non_null(strstr(b->rcpt[0].diagnostic, "does not exist"));
+	iw_bounce_free(b);
+}
+
+static void
+test_qmail_body(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure notice\n"
+	    "\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+	    "This is a permanent error; I've given up. Sorry it didn't work out.\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "Sorry, no mailbox here by that name. (#5.1.1)\n"
+	    "\n"
+	    "--- Below this line is a copy of the message.\n"
+	    "\n"
+	    "Return-Path: <bounces+x@example.org>\n"
+	    "From: secure@example.org\n"
+	    "To: abuse@example.net\n"
+	    "Message-ID: <q1@example.org>\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->kind, IW_BOUNCE_KIND_BODY);
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->rcpt[0].status, "5.1.1");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	assert_string_equal(b->orig_message_id, "<q1@example.org>");
+	iw_bounce_free(b);
+}
+
+static void
+test_exim_body(void **state)
+{
+	static const char msg[] =
+	    "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Mail delivery failed: returning message to sender\n"
+	    "X-Failed-Recipients: abuse@example.net, noc@example.net\n"
+	    "\n"
+	    "This message was created automatically by mail delivery software.\n"
+	    "\n"
+	    "A message that you sent could not be delivered to one or more of its\n"
+	    "recipients. This is a permanent error. The following address(es) failed:\n"
+	    "\n"
+	    "  abuse@example.net\n"
+	    "    SMTP error from remote mail server after RCPT TO:<abuse@example.net>:\n"
+	    "    host mx.example.net [192.0.2.1]: 550 5.1.1 <abuse@example.net>... User unknown\n"
+	    "  noc@example.net\n"
+	    "    SMTP error from remote mail server after RCPT TO:<noc@example.net>:\n"
+	    "    host mx.example.net [192.0.2.1]: 552 5.2.2 <noc@example.net>... Mailbox full\n"
+	    "\n"
+	    "------ This is a copy of the message, including all the headers. ------\n"
+	    "\n"
+	    "From: secure@example.org\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 2);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->rcpt[0].status, "5.1.1");
+	assert_int_equal(b->rcpt[0].cls, IW_BOUNCE_HARD);
+	assert_string_equal(b->rcpt[1].address, "noc@example.net");
+	assert_string_equal(b->rcpt[1].status, "5.2.2");
+	assert_int_equal(b->rcpt[1].cls, IW_BOUNCE_SOFT);
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+static void
+test_sendmail_transcript_user_unknown(void **state)
+{
+	static const char msg[] =
+	    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Returned mail: see transcript for details\n"
+	    "\n"
+	    "The original message was received at Thu, 29 Apr 2010 23:34:45 +0900\n"
+	    "\n"
+	    "   ----- The following addresses had permanent fatal errors -----\n"
+	    "<abuse@example.net>\n"
+	    "    (reason: 550 User unknown)\n"
+	    "\n"
+	    "   ----- Transcript of session follows -----\n"
+	    "... while talking to mx.example.net.:\n"
+	    ">>> RCPT To:<abuse@example.net>\n"
+	    "<<< 550 User unknown\n"
+	    "550 <abuse@example.net>... User unknown\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_int_equal(b->rcpt[0].reply_code, 550);
+	assert_string_equal(b->rcpt[0].reason, "userunknown");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+static void
+test_office365_body(void **state)
+{
+	static const char msg[] =
+	    "From: Microsoft Outlook <postmaster@example.onmicrosoft.com>\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Undeliverable: open proxy\n"
+	    "Content-Type: text/plain\n"
+	    "\n"
+	    "Delivery has failed to these recipients or groups:\n"
+	    "\n"
+	    "abuse@example.net\n"
+	    "The email address you entered couldn't be found.\n"
+	    "\n"
+	    "Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found'\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_string_equal(b->rcpt[0].status, "5.1.10");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+static void
+test_spf_block_is_ours(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=s\n"
+	    "\n"
+	    "--s\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: failed\n"
+	    "Status: 5.7.23\n"
+	    "Diagnostic-Code: smtp; 550 5.7.23 Message rejected due to: SPF fail - not authorized\n"
+	    "--s--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_OURS);
+	assert_string_equal(iw_bounce_class_name(b->cls), "ours");
+	assert_string_equal(b->rcpt[0].reason, "authfailure");
+	iw_bounce_free(b);
+}
+
+static void
+test_blocklisted_ip_is_ours(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure notice\n"
+	    "\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "192.0.2.9 failed after I sent the message.\n"
+	    "Remote host said: 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_OURS);
+	assert_string_equal(b->rcpt[0].status, "5.7.1");
+	iw_bounce_free(b);
+}
+
+static void
+test_no_code_infers_pseudo_status(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure notice\n"
+	    "\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "This mailbox is full, sorry.\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_string_equal(b->rcpt[0].reason, "mailboxfull");
+	assert_string_equal(b->rcpt[0].status, "5.0.922");
+	assert_int_equal(b->cls, IW_BOUNCE_SOFT);
+	iw_bounce_free(b);
+}
+
+static void
+test_delivered_notice(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Successful Mail Delivery Report\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=d\n"
+	    "\n"
+	    "--d\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: delivered\n"
+	    "Status: 2.0.0\n"
+	    "--d--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_DELIVERED);
+	iw_bounce_free(b);
+}
+
+static void
+test_plain_mail_is_undetermined(void **state)
+{
+	static const char msg[] =
+	    "From: Kim <abuse@example.net>\n"
+	    "To: secure@example.org\n"
+	    "Subject: Re: open proxy\n"
+	    "\n"
+	    "Thanks, we fixed it. Write to noc@example.net next time.\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->cls, IW_BOUNCE_UNDETERMINED);
+	assert_int_equal(b->nrcpt, 0);
+	iw_bounce_free(b);
+}
+
+static void
+test_diagnostic_is_sanitised_and_bounded(void **state)
+{
+	char msg[8192];
+	int n = snprintf(msg, sizeof(msg),
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=x\n"
+	    "\n"
+	    "--x\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: failed\n"
+	    "Status: 5.1.1\n"
+	    "Diagnostic-Code: smtp; 550 \x01\x02\xff\xfe bad \x1b[31m");
+	struct iw_bounce *b;
+	struct iw_err err;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++)
+		msg[n++] = 'A';
+	assert_int_equal(iw_bounce_parse(msg, (size_t)n, &b, &err), 0);
+	assert_true(strlen(b->rcpt[0].diagnostic) < IW_BOUNCE_DIAG_MAX);
+	assert_true(iw_utf8_valid(b->rcpt[0].diagnostic,
+	    strlen(b->rcpt[0].diagnostic)));
+	for (const char *p = b->rcpt[0].diagnostic; *p; p++)
+		assert_true((unsigned char)*p >= 0x20);
+	iw_bounce_free(b);
+}
+
+static void
+test_invalid_address_is_left_empty(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=x\n"
+	    "\n"
+	    "--x\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Final-Recipient: rfc822; \"quoted\\\"\"@@example..net\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: failed\n"
+	    "Status: 5.1.1\n"
+	    "--x--\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 2);
+	assert_string_equal(b->rcpt[0].address, "");
+	assert_string_equal(b->rcpt[1].address, "abuse@example.net");
+	iw_bounce_free(b);
+}
+
+static void
+test_empty_and_garbage_input(void **state)
+{
+	struct iw_bounce *b;
+	struct iw_err err;
+	static const char junk[] = "\0\0\r\r\n--\n\x80\xff:";
+
+	(void)state;
+	assert_int_equal(iw_bounce_parse(NULL, 0, &b, &err), 0);
+	assert_int_equal(b->cls, IW_BOUNCE_UNDETERMINED);
+	iw_bounce_free(b);
+	assert_int_equal(iw_bounce_parse(junk, sizeof(junk) - 1, &b, &err), 0);
+	iw_bounce_free(b);
+	assert_int_equal(iw_bounce_parse("x", 1, NULL, &err), -1);
+	iw_bounce_free(NULL);
+}
+
+static void
+test_nested_multipart_and_unterminated_boundary(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Content-Type: multipart/mixed; boundary=outer\n"
+	    "\n"
+	    "--outer\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=inner\n"
+	    "\n"
+	    "--inner\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: failed\n"
+	    "Status: 5.1.2\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].status, "5.1.2");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+/* ------------------------------------------------------------ corpus */
+
+static char *
+corpus_file(const char *name, size_t *len)
+{
+	const char *dir = getenv("IW_CORPUS");
+	char path[4096];
+	FILE *f;
+	char *buf;
+	long n;
+
+	if (dir == NULL)
+		dir = "../shared/corpus/bounces";
+	snprintf(path, sizeof(path), "%s/eml/%s", dir, name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(buf, 1, (size_t)n, f);
+	fclose(f);
+	return buf;
+}
+
+static void
+check_corpus(const char *name, const char *addr, const char *status,
+    enum iw_bounce_class cls)
+{
+	size_t len;
+	char *buf = corpus_file(name, &len);
+	struct iw_bounce *b;
+	struct iw_err err;
+
+	if (buf == NULL) {
+		skip();
+		return;
+	}
+	assert_int_equal(iw_bounce_parse(buf, len, &b, &err), 0);
+	assert_true(b->nrcpt >= 1);
+	if (addr != NULL)
+		assert_string_equal(b->rcpt[0].address, addr);
+	assert_string_equal(b->rcpt[0].status, status);
+	assert_int_equal(b->rcpt[0].cls, cls);
+	iw_bounce_free(b);
+	free(buf);
+}
+
+static void
+test_corpus_exim_two_recipients(void **state)
+{
+	(void)state;
+	check_corpus("lhost-exim-02.eml", "kijitora@example.jp", "5.1.1",
+	    IW_BOUNCE_HARD);
+}
+
+static void
+test_corpus_qmail_sender_rejected_is_ours(void **state)
+{
+	(void)state;
+	check_corpus("lhost-qmail-03.eml", "kijitora@example.org", "5.7.1",
+	    IW_BOUNCE_OURS);
+}
+
+static void
+test_corpus_gmail_user_unknown(void **state)
+{
+	(void)state;
+	check_corpus("lhost-gmail-01.eml", "userunknown@example.jp", "5.1.1",
+	    IW_BOUNCE_HARD);
+}
+
+static void
+test_corpus_dragonfly_dmarc_is_ours(void **state)
+{
+	(void)state;
+	check_corpus("lhost-dragonfly-01.eml", NULL, "5.7.26", IW_BOUNCE_OURS);
+}
+
+static void
+test_corpus_yahoo_mailbox_full_is_soft(void **state)
+{
+	(void)state;
+	check_corpus("lhost-yahoo-02.eml", "kijitora@example.ed.jp", "5.2.2",
+	    IW_BOUNCE_SOFT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_postfix_dsn_user_unknown_is_hard),
+		cmocka_unit_test(test_delayed_dsn_is_transient),
+		cmocka_unit_test(test_arf_is_complaint),
+		cmocka_unit_test(test_vacation_is_autoreply),
+		cmocka_unit_test(test_dsn_marked_auto_replied_is_still_a_dsn),
+		cmocka_unit_test(test_crlf_and_cr_line_endings),
+		cmocka_unit_test(test_base64_dsn),
+		cmocka_unit_test(test_quoted_printable_text_bounce),
+		cmocka_unit_test(test_qmail_body),
+		cmocka_unit_test(test_exim_body),
+		cmocka_unit_test(test_sendmail_transcript_user_unknown),
+		cmocka_unit_test(test_office365_body),
+		cmocka_unit_test(test_spf_block_is_ours),
+		cmocka_unit_test(test_blocklisted_ip_is_ours),
+		cmocka_unit_test(test_no_code_infers_pseudo_status),
+		cmocka_unit_test(test_delivered_notice),
+		cmocka_unit_test(test_plain_mail_is_undetermined),
+		cmocka_unit_test(test_diagnostic_is_sanitised_and_bounded),
+		cmocka_unit_test(test_invalid_address_is_left_empty),
+		cmocka_unit_test(test_empty_and_garbage_input),
+		cmocka_unit_test(test_nested_multipart_and_unterminated_boundary),
+		cmocka_unit_test(test_corpus_exim_two_recipients),
+		cmocka_unit_test(test_corpus_qmail_sender_rejected_is_ours),
+		cmocka_unit_test(test_corpus_gmail_user_unknown),
+		cmocka_unit_test(test_corpus_dragonfly_dmarc_is_ours),
+		cmocka_unit_test(test_corpus_yahoo_mailbox_full_is_soft),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
