@@ -8,7 +8,12 @@
  * denied, connection reset) opens the circuit for 5 s, 10 s, 20 s ... up
  * to 15 min; a timeout counts as half a refusal (it may be our network).
  * While the circuit is open no query is sent to that server at all: the
- * callers put their IPs back in the queue.  One good answer closes it.
+ * callers put their IPs back in the queue.  Then it is half-open: one
+ * query at a time probes the server; a good answer closes the circuit,
+ * a refusal opens it again for twice as long.
+ *
+ * Every wait re-checks at least every 250 ms, so a stop flag (SIGTERM)
+ * ends it within that time.
  */
 #include "ratelimit.h"
 
@@ -62,7 +67,34 @@ struct iw_ratelimit {
 	size_t nsrv;
 	struct hood hoods[MAX_INFLIGHT];
 	long queries;
+	long long (*now_ms)(void *);	/* NULL: iw_now_ms() */
+	void *now_arg;
 };
+
+static long long
+now_of(const struct iw_ratelimit *rl)
+{
+	return rl->now_ms != NULL ? rl->now_ms(rl->now_arg) :
+	    (long long)iw_now_ms();
+}
+
+static int
+stopping(const volatile sig_atomic_t *stop)
+{
+	return stop != NULL && *stop != 0;
+}
+
+void
+iw_ratelimit_set_clock(struct iw_ratelimit *rl, long long (*now_ms)(void *),
+    void *arg)
+{
+	if (rl == NULL)
+		return;
+	pthread_mutex_lock(&rl->mu);
+	rl->now_ms = now_ms;
+	rl->now_arg = arg;
+	pthread_mutex_unlock(&rl->mu);
+}
 
 static long long
 interval_of(double rate)
@@ -151,10 +183,12 @@ static void
 wait_until(struct iw_ratelimit *rl, long long until_ms)
 {
 	struct timespec ts;
-	long long now = iw_now_ms(), d = until_ms - now;
+	long long now = now_of(rl), d = until_ms - now;
 
 	if (d > 250)
-		d = 250;	/* re-check: others may release earlier */
+		d = 250;	/* re-check: others may release, stop is set */
+	if (d < 1)
+		d = 1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += (time_t)(d / 1000);
 	ts.tv_nsec += (long)(d % 1000) * 1000000L;
@@ -165,19 +199,33 @@ wait_until(struct iw_ratelimit *rl, long long until_ms)
 	pthread_cond_timedwait(&rl->cv, &rl->mu, &ts);
 }
 
+/* Queries the server may have in flight now: one while half-open. */
+static int
+slots_of(const struct server *s)
+{
+	return s->failures > 0 && s->open_until > 0 ? 1 : s->concurrency;
+}
+
 int
 iw_ratelimit_acquire(struct iw_ratelimit *rl, const char *server,
-    int max_wait_ms, char *why, size_t whysz)
+    int max_wait_ms, const volatile sig_atomic_t *stop, char *why,
+    size_t whysz)
 {
-	long long start = iw_now_ms(), now;
+	long long start, now;
 	struct server *s;
 
 	if (rl == NULL)
 		return 0;
 	pthread_mutex_lock(&rl->mu);
+	start = now_of(rl);
 	s = server_get(rl, server);
 	for (;;) {
-		now = iw_now_ms();
+		now = now_of(rl);
+		if (stopping(stop)) {
+			snprintf(why, whysz, "shutting down");
+			pthread_mutex_unlock(&rl->mu);
+			return -1;
+		}
 		if (s->open_until > now) {
 			snprintf(why, whysz, "backing off from %s for %lld s "
 			    "after it refused queries", server,
@@ -185,15 +233,15 @@ iw_ratelimit_acquire(struct iw_ratelimit *rl, const char *server,
 			pthread_mutex_unlock(&rl->mu);
 			return -1;
 		}
-		if (s->inflight < s->concurrency && s->next_ms <= now)
+		if (s->inflight < slots_of(s) && s->next_ms <= now)
 			break;
-		if (now - start > max_wait_ms) {
+		if (now - start >= max_wait_ms) {
 			snprintf(why, whysz, "%s: no query slot within %d ms",
 			    server, max_wait_ms);
 			pthread_mutex_unlock(&rl->mu);
 			return -1;
 		}
-		wait_until(rl, s->inflight < s->concurrency ? s->next_ms :
+		wait_until(rl, s->inflight < slots_of(s) ? s->next_ms :
 		    now + 250);
 	}
 	s->inflight++;
@@ -217,6 +265,7 @@ iw_ratelimit_release(struct iw_ratelimit *rl, const char *server,
 		s->inflight--;
 	if (o == IW_RL_OK) {
 		s->failures = 0;
+		s->open_until = 0;
 	} else {
 		long long d = OPEN_BASE_MS;
 
@@ -226,7 +275,7 @@ iw_ratelimit_release(struct iw_ratelimit *rl, const char *server,
 		if (d > OPEN_MAX_MS)
 			d = OPEN_MAX_MS;
 		if (o == IW_RL_REFUSED || s->failures >= 4)
-			s->open_until = iw_now_ms() + d;
+			s->open_until = now_of(rl) + d;
 	}
 	pthread_cond_broadcast(&rl->cv);
 	pthread_mutex_unlock(&rl->mu);
@@ -240,7 +289,7 @@ iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server)
 	if (rl == NULL)
 		return 0;
 	pthread_mutex_lock(&rl->mu);
-	left = server_get(rl, server)->open_until - iw_now_ms();
+	left = server_get(rl, server)->open_until - now_of(rl);
 	pthread_mutex_unlock(&rl->mu);
 	return left > 0 ? left : 0;
 }
@@ -293,17 +342,19 @@ net_key(const char *first, unsigned char key[17])
 	return -1;
 }
 
-static int enter_key(struct iw_ratelimit *, const unsigned char *);
+static int enter_key(struct iw_ratelimit *, const unsigned char *,
+    const volatile sig_atomic_t *);
 static void leave_key(struct iw_ratelimit *, const unsigned char *);
 
 int
-iw_ratelimit_enter(struct iw_ratelimit *rl, const char *ip)
+iw_ratelimit_enter(struct iw_ratelimit *rl, const char *ip,
+    const volatile sig_atomic_t *stop)
 {
 	unsigned char key[17];
 
 	if (rl == NULL || hood_key(ip, key) != 0)
 		return 0;
-	return enter_key(rl, key);
+	return enter_key(rl, key, stop);
 }
 
 void
@@ -317,13 +368,14 @@ iw_ratelimit_leave(struct iw_ratelimit *rl, const char *ip)
 }
 
 int
-iw_ratelimit_enter_net(struct iw_ratelimit *rl, const char *first)
+iw_ratelimit_enter_net(struct iw_ratelimit *rl, const char *first,
+    const volatile sig_atomic_t *stop)
 {
 	unsigned char key[17];
 
 	if (rl == NULL || net_key(first, key) != 0)
 		return 0;
-	return enter_key(rl, key);
+	return enter_key(rl, key, stop);
 }
 
 void
@@ -337,10 +389,15 @@ iw_ratelimit_leave_net(struct iw_ratelimit *rl, const char *first)
 }
 
 static int
-enter_key(struct iw_ratelimit *rl, const unsigned char *key)
+enter_key(struct iw_ratelimit *rl, const unsigned char *key,
+    const volatile sig_atomic_t *stop)
 {
 	pthread_mutex_lock(&rl->mu);
 	for (;;) {
+		if (stopping(stop)) {
+			pthread_mutex_unlock(&rl->mu);
+			return -1;
+		}
 		if (hood_find(rl, key) == NULL) {
 			for (size_t i = 0; i < MAX_INFLIGHT; i++)
 				if (!rl->hoods[i].used) {
@@ -350,7 +407,7 @@ enter_key(struct iw_ratelimit *rl, const unsigned char *key)
 					return 0;
 				}
 		}
-		wait_until(rl, iw_now_ms() + 250);
+		wait_until(rl, now_of(rl) + 250);
 	}
 }
 

@@ -11,6 +11,7 @@
 #ifndef IW_RATELIMIT_H
 #define IW_RATELIMIT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -41,12 +42,25 @@ struct iw_ratelimit *iw_ratelimit_new(const struct iw_ratelimit_limit *l,
 void iw_ratelimit_free(struct iw_ratelimit *rl);
 
 /*
+ * The clock the limiter reads (milliseconds, monotonic); default
+ * iw_now_ms().  For tests: a fake clock makes the pacing deterministic
+ * (waits then return at once instead of sleeping until a time that never
+ * comes, so test with max_wait_ms 0).
+ */
+void iw_ratelimit_set_clock(struct iw_ratelimit *rl,
+    long long (*now_ms)(void *), void *arg);
+
+/*
  * Wait for a slot to query server.  0: go (call _release afterwards);
- * -1: not now (circuit open or the wait would exceed max_wait_ms), why says
- * so and nothing is to be released.
+ * -1: not now (circuit open, the wait would exceed max_wait_ms, or *stop
+ * became non-zero: the process is shutting down), why says so and nothing
+ * is to be released.  stop may be NULL.  After the circuit's delay it is
+ * half-open: one query at a time probes the server; a good answer closes
+ * it, another refusal opens it for twice as long.
  */
 int iw_ratelimit_acquire(struct iw_ratelimit *rl, const char *server,
-    int max_wait_ms, char *why, size_t whysz);
+    int max_wait_ms, const volatile sig_atomic_t *stop, char *why,
+    size_t whysz);
 void iw_ratelimit_release(struct iw_ratelimit *rl, const char *server,
     enum iw_ratelimit_outcome o);
 
@@ -56,14 +70,17 @@ long long iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server);
 /*
  * In-flight de-duplication by neighbourhood (/24 for IPv4, /48 for IPv6):
  * _enter blocks while another thread holds the neighbourhood of ip, then
- * holds it; _leave releases it.  A thread holds at most one.
+ * holds it; _leave releases it.  A thread holds at most one.  -1 (nothing
+ * held) when *stop became non-zero while waiting; stop may be NULL.
  */
-int iw_ratelimit_enter(struct iw_ratelimit *rl, const char *ip);
+int iw_ratelimit_enter(struct iw_ratelimit *rl, const char *ip,
+    const volatile sig_atomic_t *stop);
 void iw_ratelimit_leave(struct iw_ratelimit *rl, const char *ip);
 
 /* The same for one network (keyed by its first address, distinct from the
  * neighbourhoods): one more-specific listing of it at a time. */
-int iw_ratelimit_enter_net(struct iw_ratelimit *rl, const char *first);
+int iw_ratelimit_enter_net(struct iw_ratelimit *rl, const char *first,
+    const volatile sig_atomic_t *stop);
 void iw_ratelimit_leave_net(struct iw_ratelimit *rl, const char *first);
 
 /* Queries started through this limiter (for logs and the benchmark). */

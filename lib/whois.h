@@ -10,6 +10,7 @@
 #ifndef IW_WHOIS_H
 #define IW_WHOIS_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -32,6 +33,8 @@ struct iw_whois_conf {
 	size_t max_answer;		/* bytes; default 1 MiB */
 	int max_referrals;		/* chain depth; default 5 */
 	struct iw_ratelimit *limiter;	/* shared pacing; may be NULL */
+	const volatile sig_atomic_t *stop; /* non-zero: stop waiting for a
+					   query slot (shutdown); may be NULL */
 };
 
 enum iw_whois_status {
