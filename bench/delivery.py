@@ -30,14 +30,16 @@ BASELINE_MAX = 5000
 
 def run_measured(cmd, **kw):
     """Run cmd; return (wall s, cpu s, peak RSS KiB, stdout, stderr)."""
+    import tempfile
+    fo, fe = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         **kw)
-    out, err = b"", b""
-    # communicate() would reap the child; read first, then wait4.
-    out = p.stdout.read()
-    err = p.stderr.read()
+    # Files, not pipes: a chatty child must never block on a full pipe,
+    # and wait4() gives this child's own CPU and peak RSS.
+    p = subprocess.Popen(cmd, stdout=fo, stderr=fe, **kw)
     _, status, ru = os.wait4(p.pid, 0)
+    fo.seek(0)
+    fe.seek(0)
+    out, err = fo.read(), fe.read()
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
     if p.returncode != 0:
@@ -205,7 +207,8 @@ def main():
                 st["letters"]["sent"], n, err.decode()[-2000:]))
 
         # 3. the Python baseline, on fresh targets.
-        env.sql("UPDATE target SET state = 'resolved' WHERE id <= %d" % nb)
+        env.sql("UPDATE target SET state = 'resolved' WHERE id IN (SELECT id "
+                "FROM target ORDER BY id LIMIT %d)" % nb)
         pg0 = pg_cpu(pg)
         w3, c3, r3, out, _ = run_measured(
             [harness.PY, "-c", BASELINE, pg.conninfo(env.db), sink.relay,

@@ -203,18 +203,31 @@ rescue(struct iwd *d)
 static int
 pass(struct iwd *d)
 {
+	int64_t t0, t1, t2;
 	long n;
 
 	rescue(d);
+	t0 = iw_now_ms();
 	if ((n = iwd_resolve(d)) < 0)
 		return -1;
+	if (n > 0)
+		iw_log(IW_LOG_INFO, "resolved %ld IPs in %.1f s", n,
+		    (double)(iw_now_ms() - t0) / 1000);
 	if (iwd_stop)
 		return 0;
+	t1 = iw_now_ms();
 	if (iwd_build(d) < 0)
 		return -1;
+	iw_log(IW_LOG_DEBUG, "build took %.1f s",
+	    (double)(iw_now_ms() - t1) / 1000);
 	if (iwd_stop)
 		return 0;
+	t2 = iw_now_ms();
 	n = d->dry_run ? iwd_print(d) : iwd_send(d);
+	if (n > 0)
+		iw_log(IW_LOG_INFO, "%s %ld letters in %.1f s", d->dry_run ?
+		    "printed" : "attempted", n,
+		    (double)(iw_now_ms() - t2) / 1000);
 	return n < 0 ? -1 : 0;
 }
 

@@ -77,25 +77,21 @@ struct job {
 };
 
 static int
-compose_one(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
-    struct iw_composed *out, struct iw_err *err)
+compose_items(struct iwd *d, const struct iw_db_letter *l,
+    const struct iw_db_item *rows, size_t n, struct iw_composed *out,
+    struct iw_err *err)
 {
 	struct iw_letter_item *items;
-	struct iw_db_item *rows;
 	struct iw_compose_in in;
-	size_t n, i;
+	size_t i;
 	int rc;
 
-	if (iw_db_letter_items(db, l->id, &rows, &n, err) < 0)
-		return -1;
 	if (n == 0) {
-		iw_db_items_free(rows, n);
 		iw_err_set(err, "letter %" PRId64 " has no IPs", l->id);
 		return -1;
 	}
 	items = iw_calloc(n, sizeof(*items));
 	if (items == NULL) {
-		iw_db_items_free(rows, n);
 		iw_err_set(err, "out of memory");
 		return -1;
 	}
@@ -114,8 +110,42 @@ compose_one(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
 	in.date = time(NULL);
 	rc = iw_compose(d->cfg, d->letters, &in, out, err);
 	free(items);
+	return rc;
+}
+
+static int
+compose_one(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
+    struct iw_composed *out, struct iw_err *err)
+{
+	struct iw_db_item *rows;
+	size_t n;
+	int rc;
+
+	if (iw_db_letter_items(db, l->id, &rows, &n, err) < 0)
+		return -1;
+	rc = compose_items(d, l, rows, n, out, err);
 	iw_db_items_free(rows, n);
 	return rc;
+}
+
+/* The slice of rows (sorted by letter id) that belongs to letter id. */
+static const struct iw_db_item *
+items_of(const struct iw_db_item *rows, size_t n, int64_t id, size_t *cnt)
+{
+	size_t lo = 0, hi = n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rows[mid].letter_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < n && rows[end].letter_id == id; end++)
+		;
+	*cnt = end - lo;
+	return rows + lo;
 }
 
 /* Postfix-like: wait about as long as the letter is old, within
@@ -183,19 +213,33 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 	struct iw_db_send_result *res = iw_calloc((size_t)n, sizeof(*res));
 	struct job *jobs = iw_calloc((size_t)n, sizeof(*jobs));
 	struct iw_smtp_msg *live = iw_calloc((size_t)n, sizeof(*live));
+	int64_t *ids = iw_calloc((size_t)n, sizeof(*ids));
+	struct iw_db_item *rows = NULL;
+	size_t nrows = 0;
 	struct iw_smtp_conf sc;
 	struct iw_err err;
 	int i, nlive = 0, rc = -1;
 
-	if (msgs == NULL || res == NULL || jobs == NULL || live == NULL) {
+	if (msgs == NULL || res == NULL || jobs == NULL || live == NULL ||
+	    ids == NULL) {
 		iw_log(IW_LOG_ERR, "out of memory");
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		ids[i] = l[i].id;
+	if (iw_db_letters_items(w->db, ids, (size_t)n, &rows, &nrows,
+	    &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
+		const struct iw_db_item *mine;
+		size_t cnt;
+
 		jobs[i].letter = &l[i];
-		if (compose_one(d, w->db, &l[i], &jobs[i].msg, &err) < 0) {
-			if (iw_db_broken(w->db))
-				goto out;
+		mine = items_of(rows, nrows, l[i].id, &cnt);
+		if (compose_items(d, &l[i], mine, cnt, &jobs[i].msg,
+		    &err) < 0) {
 			/* A letter that cannot be rendered is a bug or a bad
 			 * template: record it as failed, loudly, never drop
 			 * it silently. */
@@ -245,6 +289,8 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 out:
 	for (i = 0; jobs != NULL && i < n; i++)
 		iw_composed_free(&jobs[i].msg);
+	iw_db_items_free(rows, nrows);
+	free(ids);
 	free(msgs);
 	free(res);
 	free(jobs);

@@ -572,6 +572,15 @@ iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
 	    db_cmd(db, "SELECT pg_advisory_xact_lock(7411, 2)", 0, NULL,
 	    "lock", err) < 0)
 		goto fail;
+	/*
+	 * Grouping is bulk work on rows the statistics have often not seen yet
+	 * (just enqueued and resolved): the planner then estimates one row and
+	 * joins by nested loop, 10k letters x 10k IPs.  Hash joins are right
+	 * whatever the estimate.
+	 */
+	if (db_cmd(db, "SET LOCAL enable_nestloop = off", 0, NULL,
+	    "planner setting", err) < 0)
+		goto fail;
 
 	/* A suppressed contact gets no letter: its IPs wait for the
 	 * operator in 'held', with the reason. */
@@ -733,23 +742,18 @@ iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
 	return 0;
 }
 
-int
-iw_db_letter_items(struct iw_db *db, int64_t letter_id,
+static int
+fetch_items(struct iw_db *db, const char *sql, const char *param,
     struct iw_db_item **items, size_t *n, struct iw_err *err)
 {
-	char id[32];
-	const char *p[1] = { id };
+	const char *p[1] = { param };
 	struct iw_db_item *it;
 	PGresult *res;
 	int i, rows;
 
 	*items = NULL;
 	*n = 0;
-	snprintf(id, sizeof(id), "%" PRId64, letter_id);
-	res = db_exec(db, "SELECT host(ip), coalesce(evidence, ''), "
-	    "coalesce(to_char(observed_at AT TIME ZONE 'UTC', "
-	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM target "
-	    "WHERE letter_id = $1 ORDER BY ip", 1, p, "letter items", err);
+	res = db_exec(db, sql, 1, p, "letter items", err);
 	if (res == NULL)
 		return -1;
 	rows = PQntuples(res);
@@ -760,9 +764,10 @@ iw_db_letter_items(struct iw_db *db, int64_t letter_id,
 		return -1;
 	}
 	for (i = 0; i < rows; i++) {
-		get_str(res, i, 0, it[i].ip, sizeof(it[i].ip));
-		it[i].evidence = iw_strdup(PQgetvalue(res, i, 1));
-		get_str(res, i, 2, it[i].observed, sizeof(it[i].observed));
+		it[i].letter_id = get_ll(res, i, 0);
+		get_str(res, i, 1, it[i].ip, sizeof(it[i].ip));
+		it[i].evidence = iw_strdup(PQgetvalue(res, i, 2));
+		get_str(res, i, 3, it[i].observed, sizeof(it[i].observed));
 		if (it[i].evidence == NULL) {
 			PQclear(res);
 			iw_db_items_free(it, (size_t)i);
@@ -774,6 +779,48 @@ iw_db_letter_items(struct iw_db *db, int64_t letter_id,
 	*items = it;
 	*n = (size_t)rows;
 	return 0;
+}
+
+#define ITEM_COLS "letter_id, host(ip), coalesce(evidence, ''), " \
+	"coalesce(to_char(observed_at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+
+int
+iw_db_letter_items(struct iw_db *db, int64_t letter_id,
+    struct iw_db_item **items, size_t *n, struct iw_err *err)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "%" PRId64, letter_id);
+	return fetch_items(db, "SELECT " ITEM_COLS " FROM target "
+	    "WHERE letter_id = $1 ORDER BY ip", id, items, n, err);
+}
+
+int
+iw_db_letters_items(struct iw_db *db, const int64_t *ids, size_t nids,
+    struct iw_db_item **items, size_t *n, struct iw_err *err)
+{
+	struct iw_buf arr = IW_BUF_INIT;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nids; i++)
+		if (iw_buf_printf(&arr, "%c%" PRId64, i == 0 ? '{' : ',',
+		    ids[i]) < 0) {
+			iw_buf_free(&arr);
+			iw_err_set(err, "out of memory");
+			return -1;
+		}
+	if (iw_buf_puts(&arr, nids == 0 ? "{}" : "}") < 0) {
+		iw_buf_free(&arr);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	rc = fetch_items(db, "SELECT " ITEM_COLS " FROM target "
+	    "WHERE letter_id = ANY ($1::bigint[]) ORDER BY letter_id, ip",
+	    arr.data, items, n, err);
+	iw_buf_free(&arr);
+	return rc;
 }
 
 void

@@ -112,6 +112,7 @@ int iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
     struct iw_db_letter *out, int *n, struct iw_err *err);
 
 struct iw_db_item {
+	int64_t letter_id;
 	char ip[48];
 	char *evidence;		/* "" if none */
 	char observed[40];	/* "" if none */
@@ -121,6 +122,10 @@ struct iw_db_item {
 int iw_db_letter_items(struct iw_db *db, int64_t letter_id,
     struct iw_db_item **items, size_t *n, struct iw_err *err);
 void iw_db_items_free(struct iw_db_item *items, size_t n);
+/* The IPs of many letters in one query, ordered by letter id, then
+ * address (a batch costs one round trip, not one per letter). */
+int iw_db_letters_items(struct iw_db *db, const int64_t *ids, size_t nids,
+    struct iw_db_item **items, size_t *n, struct iw_err *err);
 
 enum iw_db_send_state {
 	IW_DB_SENT,
