@@ -19,7 +19,14 @@
 #include "log.h"
 #include "ratelimit.h"
 
-#define IWD_CLAIM_TARGETS 8
+/*
+ * Claims grow from IWD_CLAIM_FIRST to IWD_CLAIM_MAX IPs: a small campaign
+ * still spreads over every thread (WHOIS chains in parallel), a large one
+ * pays the claim and the contact-cache lookup once per IWD_CLAIM_MAX IPs
+ * (the cache answers most of them in that one statement).
+ */
+#define IWD_CLAIM_FIRST 16
+#define IWD_CLAIM_MAX 256
 
 /* The process's limiter and the configuration it was built from. */
 static struct iw_ratelimit *resolve_limiter;
@@ -51,7 +58,11 @@ resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
 		r->state = IW_DB_UNRESOLVED;
 		break;
 	case IW_CONTACT_LATER:
-		if (ct->refused) {
+		if (iwd_stop) {
+			/* Shutting down: offer it again at once. */
+			r->state = IW_DB_RETRY;
+			r->retry_in_s = 0;
+		} else if (ct->refused) {
 			r->state = IW_DB_RETRY;
 			r->retry_in_s = iw_contact_retry_delay(t->attempts);
 		} else if (t->attempts >= cfg->whois_retries) {
@@ -68,33 +79,53 @@ resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
 }
 
 static int
-resolve_one(struct iwd_worker *w, const struct iw_contact_ctx *ctx,
-    const struct iw_db_target *t)
+record_one(struct iwd_worker *w, const struct iw_db_target *t,
+    const struct iw_contact *ct)
 {
 	struct iw_db_resolution r;
-	struct iw_contact ct;
 	struct iw_err err;
 	char why[300];
 
-	if (iw_contact_resolve(ctx, w->db, t->ip, &ct, &err) < 0) {
-		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
-		return -1;
-	}
-	resolution_of(w->d->cfg, t, &ct, &r, why, sizeof(why));
+	resolution_of(w->d->cfg, t, ct, &r, why, sizeof(why));
 	if (r.state == IW_DB_RESOLVED)
 		iw_log(IW_LOG_INFO, "%s: %s (%s, %s, locale %s)", t->ip,
-		    ct.email, ct.source, ct.chain, ct.locale);
+		    ct->email, ct->source, ct->chain, ct->locale);
 	else
 		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
 		    r.state == IW_DB_RETRY ? "retry later" : "unresolved",
 		    r.reason != NULL ? r.reason : "");
 	if (iw_db_target_done(w->db, w->d->owner, t->id, &r, &err) < 0) {
 		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
-		iw_contact_free(&ct);
 		return -1;
 	}
-	iw_contact_free(&ct);
 	return 0;
+}
+
+/* Resolve and record a claimed batch (address order). */
+static int
+resolve_batch(struct iwd_worker *w, const struct iw_contact_ctx *ctx,
+    const struct iw_db_target *t, int n, struct iw_contact *ct,
+    const char **ips)
+{
+	struct iw_err err;
+	int i, rc = 0;
+
+	for (i = 0; i < n; i++)
+		ips[i] = t[i].ip;
+	if (iw_contact_resolve_many(ctx, w->db, ips, (size_t)n, ct,
+	    &err) < 0) {
+		iw_log(IW_LOG_ERR, "resolve: %s", err.msg);
+		rc = -1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		if (record_one(w, &t[i], &ct[i]) < 0)
+			rc = -1;
+		else
+			w->done++;
+	}
+	for (i = 0; i < n; i++)
+		iw_contact_free(&ct[i]);
+	return rc;
 }
 
 /* Address order: IPs of one network come one after the other, so the
@@ -118,17 +149,24 @@ static void *
 resolve_worker(void *arg)
 {
 	struct iwd_worker *w = arg;
-	struct iw_db_target t[IWD_CLAIM_TARGETS];
+	struct iw_db_target *t = calloc(IWD_CLAIM_MAX, sizeof(*t));
+	struct iw_contact *ct = calloc(IWD_CLAIM_MAX, sizeof(*ct));
+	const char **ips = calloc(IWD_CLAIM_MAX, sizeof(*ips));
 	struct iw_contact_ctx ctx;
 	struct iw_err err;
-	int i, n;
+	int n, want = IWD_CLAIM_FIRST;
 
+	if (t == NULL || ct == NULL || ips == NULL) {
+		iw_log(IW_LOG_ERR, "resolve: out of memory");
+		w->failed = 1;
+		goto out;
+	}
 	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
 	iw_contact_set_limiter(&ctx, resolve_limiter);
+	iw_contact_set_stop(&ctx, &iwd_stop);
 	while (!iwd_stop) {
 		if (iw_db_claim_targets(w->db, w->d->owner,
-		    w->d->cfg->delivery_lease, IWD_CLAIM_TARGETS, t, &n,
-		    &err) < 0) {
+		    w->d->cfg->delivery_lease, want, t, &n, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);
 			w->failed = 1;
 			break;
@@ -136,14 +174,17 @@ resolve_worker(void *arg)
 		if (n == 0)
 			break;
 		qsort(t, (size_t)n, sizeof(t[0]), addr_cmp);
-		for (i = 0; i < n && !iwd_stop; i++) {
-			if (resolve_one(w, &ctx, &t[i]) < 0) {
-				w->failed = 1;
-				return NULL;
-			}
-			w->done++;
+		if (resolve_batch(w, &ctx, t, n, ct, ips) < 0) {
+			w->failed = 1;
+			break;
 		}
+		if (want < IWD_CLAIM_MAX)
+			want *= 2;
 	}
+out:
+	free(t);
+	free(ct);
+	free(ips);
 	return NULL;
 }
 

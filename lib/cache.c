@@ -29,6 +29,7 @@
  */
 #include "cache.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +52,137 @@ static const char lookup_sql[] =
     "  AND w.first_ip >= cov.first_ip AND w.last_ip <= cov.last_ip"
     " ORDER BY w.first_ip DESC, w.last_ip ASC LIMIT 1) n ON true";
 
+/*
+ * lookup_sql for a whole batch: $1 is an inet[] (ordinality i says which
+ * IP a row is for), plus whether an operator override covers the IP (the
+ * override itself, most specific first, is db.c's to find).
+ */
+static const char lookup_many_sql[] =
+    "SELECT ip.i, EXISTS (SELECT 1 FROM contact_override o"
+    "  WHERE o.network >>= ip.a),"
+    " cov.registry, n.status, n.email, n.source, n.net_text,"
+    " n.chain, n.reason, host(n.first_ip), host(n.last_ip),"
+    " to_char(n.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " n.expires_at > now(), n.raw_answer "
+    "FROM unnest($1::inet[]) WITH ORDINALITY AS ip(a, i) "
+    "LEFT JOIN LATERAL ("
+    " SELECT c.registry, c.first_ip, c.last_ip FROM whois_cover c"
+    " WHERE c.first_ip <= ip.a AND c.last_ip >= ip.a"
+    "  AND family(c.first_ip) = family(ip.a) AND c.expires_at > now()"
+    " ORDER BY c.first_ip DESC, c.last_ip ASC LIMIT 1) cov ON true "
+    "LEFT JOIN LATERAL ("
+    " SELECT * FROM whois_net w WHERE w.registry = cov.registry"
+    "  AND w.first_ip <= ip.a AND w.last_ip >= ip.a"
+    "  AND family(w.first_ip) = family(ip.a)"
+    "  AND w.first_ip >= cov.first_ip AND w.last_ip <= cov.last_ip"
+    " ORDER BY w.first_ip DESC, w.last_ip ASC LIMIT 1) n ON true";
+
 static void
-col(PGresult *r, int c, char *out, size_t outsz)
+colr(PGresult *r, int row, int c, char *out, size_t outsz)
 {
-	iw_strlcpy(out, PQgetisnull(r, 0, c) ? "" : PQgetvalue(r, 0, c),
+	iw_strlcpy(out, PQgetisnull(r, row, c) ? "" : PQgetvalue(r, row, c),
 	    outsz);
+}
+
+/* Row row of a lookup result, columns from c0 on (registry first). */
+static void
+answer_of(PGresult *r, int row, int c0, struct iw_cache_answer *a)
+{
+	char st[16], fresh[8];
+
+	if (PQgetisnull(r, row, c0))
+		return;		/* no cover: a miss */
+	colr(r, row, c0, a->registry, sizeof(a->registry));
+	a->status = IW_CACHE_REGISTRY;
+	colr(r, row, c0 + 1, st, sizeof(st));
+	colr(r, row, c0 + 10, fresh, sizeof(fresh));
+	if (strcmp(fresh, "t") != 0 || (strcmp(st, "ok") != 0 &&
+	    strcmp(st, "none") != 0))
+		return;
+	a->status = IW_CACHE_HIT;
+	a->ok = strcmp(st, "ok") == 0;
+	colr(r, row, c0 + 2, a->email, sizeof(a->email));
+	colr(r, row, c0 + 3, a->source, sizeof(a->source));
+	colr(r, row, c0 + 4, a->network, sizeof(a->network));
+	colr(r, row, c0 + 5, a->chain, sizeof(a->chain));
+	colr(r, row, c0 + 6, a->reason, sizeof(a->reason));
+	colr(r, row, c0 + 7, a->first, sizeof(a->first));
+	colr(r, row, c0 + 8, a->last, sizeof(a->last));
+	colr(r, row, c0 + 9, a->fetched, sizeof(a->fetched));
+	if (!PQgetisnull(r, row, c0 + 11))
+		a->raw = iw_strdup(PQgetvalue(r, row, c0 + 11));
+}
+
+/* '{a,b,...}' of the IPs that are addresses (others become NULL so
+ * that ordinality still matches).  NULL when out of memory. */
+static char *
+inet_array(const char *const *ips, size_t n)
+{
+	size_t cap = 2 + n * 48, len = 0;
+	char *s = malloc(cap);
+	unsigned char b[16];
+
+	if (s == NULL)
+		return NULL;
+	s[len++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		const char *v = ips[i] != NULL && strlen(ips[i]) < 46 &&
+		    (inet_pton(AF_INET, ips[i], b) == 1 ||
+		    inet_pton(AF_INET6, ips[i], b) == 1) ? ips[i] : "NULL";
+
+		len += (size_t)snprintf(s + len, cap - len, "%s%s",
+		    i > 0 ? "," : "", v);
+	}
+	s[len++] = '}';
+	s[len] = '\0';
+	return s;
+}
+
+int
+iw_cache_lookup_many(struct pg_conn *pg, const char *const *ips, size_t n,
+    struct iw_cache_answer *a, struct iw_err *err)
+{
+	const char *p[1];
+	char *arr;
+	PGresult *r;
+	int rows;
+
+	if (n > IW_CACHE_BATCH_MAX) {
+		iw_err_set(err, "contact cache: batch of %zu IPs", n);
+		return -1;
+	}
+	memset(a, 0, n * sizeof(*a));
+	if (n == 0)
+		return 0;
+	if ((arr = inet_array(ips, n)) == NULL) {
+		iw_err_set(err, "contact cache: out of memory");
+		return -1;
+	}
+	p[0] = arr;
+	r = PQexecParams(pg, lookup_many_sql, 1, NULL, p, NULL, NULL, 0);
+	free(arr);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		iw_err_set(err, "contact cache lookup: %s",
+		    PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	rows = PQntuples(r);
+	for (int row = 0; row < rows; row++) {
+		long i = strtol(PQgetvalue(r, row, 0), NULL, 10) - 1;
+		char ov[8];
+
+		if (i < 0 || (size_t)i >= n)
+			continue;
+		colr(r, row, 1, ov, sizeof(ov));
+		if (strcmp(ov, "t") == 0) {
+			a[i].overridden = 1;
+			continue;
+		}
+		answer_of(r, row, 2, &a[i]);
+	}
+	PQclear(r);
+	return 0;
 }
 
 int
@@ -63,7 +190,6 @@ iw_cache_lookup(struct pg_conn *pg, const char *ip,
     struct iw_cache_answer *a, struct iw_err *err)
 {
 	const char *p[1] = { ip };
-	char st[16], fresh[8];
 	PGresult *r;
 
 	memset(a, 0, sizeof(*a));
@@ -78,25 +204,7 @@ iw_cache_lookup(struct pg_conn *pg, const char *ip,
 		PQclear(r);
 		return 0;
 	}
-	col(r, 0, a->registry, sizeof(a->registry));
-	a->status = IW_CACHE_REGISTRY;
-	col(r, 1, st, sizeof(st));
-	col(r, 10, fresh, sizeof(fresh));
-	if (strcmp(fresh, "t") == 0 && (strcmp(st, "ok") == 0 ||
-	    strcmp(st, "none") == 0)) {
-		a->status = IW_CACHE_HIT;
-		a->ok = strcmp(st, "ok") == 0;
-		col(r, 2, a->email, sizeof(a->email));
-		col(r, 3, a->source, sizeof(a->source));
-		col(r, 4, a->network, sizeof(a->network));
-		col(r, 5, a->chain, sizeof(a->chain));
-		col(r, 6, a->reason, sizeof(a->reason));
-		col(r, 7, a->first, sizeof(a->first));
-		col(r, 8, a->last, sizeof(a->last));
-		col(r, 9, a->fetched, sizeof(a->fetched));
-		if (!PQgetisnull(r, 0, 11))
-			a->raw = iw_strdup(PQgetvalue(r, 0, 11));
-	}
+	answer_of(r, 0, 0, a);
 	PQclear(r);
 	return 0;
 }

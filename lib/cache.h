@@ -38,6 +38,9 @@ struct iw_cache_answer {
 	char reason[256];
 	char fetched[40];		/* when the registry said so */
 	char *raw;			/* HIT without contact: the answer */
+	int overridden;			/* _lookup_many: an operator override
+					   covers the IP (contact_override);
+					   the rest is then not filled in */
 };
 
 /* Registration to remember. */
@@ -52,6 +55,16 @@ struct iw_cache_net {
 int iw_cache_lookup(struct pg_conn *pg, const char *ip,
     struct iw_cache_answer *a, struct iw_err *err);
 void iw_cache_answer_free(struct iw_cache_answer *a);	/* raw only */
+
+/*
+ * The same for n IPs in one statement (a claimed batch costs one round
+ * trip, not n), and whether an operator override covers each.  a[] has n
+ * elements; an IP that is not an address gets IW_CACHE_MISS.  At most
+ * IW_CACHE_BATCH_MAX IPs.
+ */
+#define IW_CACHE_BATCH_MAX 1024
+int iw_cache_lookup_many(struct pg_conn *pg, const char *const *ips,
+    size_t n, struct iw_cache_answer *a, struct iw_err *err);
 
 /* Remember a registration for ttl_s seconds.  An 'unknown' row never
  * replaces a fresh known one. */

@@ -29,6 +29,23 @@ iw_contact_set_limiter(struct iw_contact_ctx *ctx,
 	ctx->whois.limiter = limiter;
 }
 
+void
+iw_contact_set_stop(struct iw_contact_ctx *ctx,
+    const volatile sig_atomic_t *stop)
+{
+	ctx->stop = stop;
+	ctx->whois.stop = stop;
+}
+
+/* Shutting down while waiting: ask again later, not a failure. */
+static void
+stopped(struct iw_contact *out)
+{
+	out->status = IW_CONTACT_LATER;
+	out->refused = 1;
+	iw_strlcpy(out->reason, "shutting down", sizeof(out->reason));
+}
+
 static int
 country(const struct iw_contact_ctx *ctx, const char *ip,
     struct iw_contact *out, struct iw_err *err)
@@ -139,7 +156,8 @@ learn_cover(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 		    wr->net_first, wr->net_last, "leaf status", err);
 	/* Another thread listing the same network: wait, then find its
 	 * cover instead of listing again. */
-	iw_ratelimit_enter_net(ctx->whois.limiter, first);
+	if (iw_ratelimit_enter_net(ctx->whois.limiter, first, ctx->stop) != 0)
+		return 0;	/* shutting down: no cover this time */
 	rc = iw_cache_covered(pg, wr->net_first, err);
 	if (rc != 0) {
 		iw_ratelimit_leave_net(ctx->whois.limiter, first);
@@ -263,7 +281,10 @@ from_cache_or_whois(const struct iw_contact_ctx *ctx, struct iw_db *db,
 		return from_whois(ctx, ip, out, err);
 	/* A neighbour in flight is most likely the same network: wait for
 	 * it and take its answer from the cache instead of asking again. */
-	iw_ratelimit_enter(ctx->whois.limiter, ip);
+	if (iw_ratelimit_enter(ctx->whois.limiter, ip, ctx->stop) != 0) {
+		stopped(out);
+		return 0;
+	}
 	rc = resolve_cached(ctx, pg, ip, out, err);
 	iw_ratelimit_leave(ctx->whois.limiter, ip);
 	return rc;
@@ -282,6 +303,67 @@ iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	return from_cache_or_whois(ctx, db, ip, out, err);
+}
+
+/* One IP of a batch, given what the batch lookup said about it. */
+static int
+resolve_from(const struct iw_contact_ctx *ctx, struct iw_db *db,
+    const char *ip, struct iw_cache_answer *a, struct iw_contact *out,
+    struct iw_err *err)
+{
+	int r;
+
+	if (country(ctx, ip, out, err) < 0)
+		return -1;
+	if (a->status == IW_CACHE_HIT && !a->overridden) {
+		/* Inside a cover the answer stays right whatever other
+		 * threads learn meanwhile: no need to wait for them. */
+		from_cache(a, out);
+		out->raw = a->raw;
+		a->raw = NULL;
+		return 0;
+	}
+	if (a->overridden) {
+		r = from_override(db, ip, out, err);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
+	/* A miss may be filled by now (a neighbour earlier in the batch):
+	 * the one-IP path looks again after waiting for neighbours. */
+	return from_cache_or_whois(ctx, db, ip, out, err);
+}
+
+int
+iw_contact_resolve_many(const struct iw_contact_ctx *ctx, struct iw_db *db,
+    const char *const *ips, size_t n, struct iw_contact *out,
+    struct iw_err *err)
+{
+	struct pg_conn *pg = db != NULL && ctx->use_cache ?
+	    iw_db_pgconn(db) : NULL;
+	struct iw_cache_answer *a;
+	int rc = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (n > IW_CONTACT_BATCH_MAX) {
+		iw_err_set(err, "contact: batch of %zu IPs", n);
+		return -1;
+	}
+	if (pg == NULL) {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = iw_contact_resolve(ctx, db, ips[i], &out[i], err);
+		return rc;
+	}
+	if ((a = iw_calloc(n ? n : 1, sizeof(*a))) == NULL) {
+		iw_err_set(err, "contact: out of memory");
+		return -1;
+	}
+	rc = iw_cache_lookup_many(pg, ips, n, a, err);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = resolve_from(ctx, db, ips[i], &a[i], &out[i], err);
+	for (size_t i = 0; i < n; i++)
+		iw_cache_answer_free(&a[i]);
+	free(a);
+	return rc;
 }
 
 void

@@ -9,6 +9,7 @@
 #ifndef IW_CONTACT_H
 #define IW_CONTACT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -48,6 +49,9 @@ struct iw_contact_ctx {
 	struct iw_whois_conf whois;	/* whois.limiter: shared pacing */
 	int use_cache;			/* whois.cache */
 	long long cache_ttl;		/* whois.cache_ttl */
+	const volatile sig_atomic_t *stop; /* non-zero: shutting down, stop
+					   waiting (rate limits, neighbours
+					   in flight); may be NULL */
 };
 
 /* ctx points into cfg and geoip; both must outlive it.  limiter (may be
@@ -56,6 +60,10 @@ void iw_contact_init(struct iw_contact_ctx *ctx, const struct iw_config *cfg,
     struct iw_geoip *geoip);
 void iw_contact_set_limiter(struct iw_contact_ctx *ctx,
     struct iw_ratelimit *limiter);
+/* The flag a signal handler sets to stop the process: waits end within
+ * 250 ms and the IP is LATER (refused: not counted as a failure). */
+void iw_contact_set_stop(struct iw_contact_ctx *ctx,
+    const volatile sig_atomic_t *stop);
 
 /*
  * Resolve ip.  db may be NULL (no overrides).  Returns 0 when out->status
@@ -64,6 +72,19 @@ void iw_contact_set_limiter(struct iw_contact_ctx *ctx,
 int iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
     const char *ip, struct iw_contact *out, struct iw_err *err);
 void iw_contact_free(struct iw_contact *c);	/* frees raw only */
+
+/*
+ * Resolve n IPs (at most IW_CONTACT_BATCH_MAX): the same answers as n
+ * calls of iw_contact_resolve, but the IPs the contact cache answers cost
+ * one database round trip for the whole batch.  The rest are resolved one
+ * by one in the order given (address order lets the first IP of a network
+ * fill the cache for the next).  out[] has n elements; on -1 every element
+ * is still safe to iw_contact_free.
+ */
+#define IW_CONTACT_BATCH_MAX 1024
+int iw_contact_resolve_many(const struct iw_contact_ctx *ctx,
+    struct iw_db *db, const char *const *ips, size_t n,
+    struct iw_contact *out, struct iw_err *err);
 
 /* Seconds to wait before asking again after the attempts-th transient
  * failure: 1m, 2m, 4m ... capped at 1h. */

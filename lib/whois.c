@@ -1389,7 +1389,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	}
 	lk->refused = 0;
 	if (iw_ratelimit_acquire(lk->conf->limiter, name,
-	    IW_RATELIMIT_MAX_WAIT_MS, why, wsz) != 0) {
+	    IW_RATELIMIT_MAX_WAIT_MS, lk->conf->stop, why, wsz) != 0) {
 		lk->refused = 1;
 		return -1;
 	}
