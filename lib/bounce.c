@@ -1185,8 +1185,37 @@ is_after_data(const char *text)
 	return 0;
 }
 
+/*
+ * "user unknown" proves a dead address only when it answered RCPT (or came
+ * with a *.1.x status).  Said after DATA, or where the command is unknown,
+ * it is often a content filter's wording; Sisimai, whose labels the corpus
+ * follows, calls that "filtered" (not hard), and so do we: such an address
+ * is suppressed only after bounces.soft_limit soft bounces.
+ */
+static int
+is_after_data_near(const char *near)
+{
+	return near != NULL && is_after_data(near);
+}
+
+static int
+said_at_rcpt(const char *text)
+{
+	static const char *const rcpt[] = { "in reply to rcpt", "after rcpt",
+	    "rcpt to command", ">>> rcpt", "rcpt to:<", "rcpt to: <",
+	    "[rcpt_to]", "smtp:rcpt" };
+
+	if (text == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(rcpt) / sizeof(rcpt[0]); i++)
+		if (find_ci(text, rcpt[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 static void
-finish_rcpt(struct iw_bounce_rcpt *r, const char *context, const char *near)
+finish_rcpt_at(struct iw_bounce_rcpt *r, const char *context,
+    const char *near, int at_rcpt)
 {
 	char code[IW_BOUNCE_STATUS_MAX] = "";
 	const char *at, *reason = NULL;
@@ -1230,8 +1259,10 @@ finish_rcpt(struct iw_bounce_rcpt *r, const char *context, const char *near)
 		}
 	}
 	if (reason != NULL && strcmp(reason, "userunknown") == 0 &&
-	    strncmp(r->status, "5.1.", 4) != 0 && (is_after_data(r->diagnostic) || (near != NULL &&
-	    is_after_data(near))))
+	    strncmp(r->status, "5.1.", 4) != 0 && !at_rcpt &&
+	    (is_after_data(r->diagnostic) || is_after_data_near(near) ||
+	    (!said_at_rcpt(r->diagnostic) && !said_at_rcpt(near) &&
+	    !said_at_rcpt(context))))
 		reason = "filtered";
 	if (reason == NULL && r->status[0] != '\0' &&
 	    strcmp(r->status + 1, ".0.0") != 0)
@@ -1275,6 +1306,16 @@ finish_rcpt(struct iw_bounce_rcpt *r, const char *context, const char *near)
 	if (r->cls == IW_BOUNCE_UNDETERMINED && r->status[0] == '4' &&
 	    r->action[0] == '\0')
 		r->cls = IW_BOUNCE_TRANSIENT;
+	/* A body bounce names no Action: say what it reported. */
+	if (r->action[0] == '\0')
+		iw_strlcpy(r->action, r->cls == IW_BOUNCE_TRANSIENT ?
+		    "delayed" : "failed", sizeof(r->action));
+}
+
+static void
+finish_rcpt(struct iw_bounce_rcpt *r, const char *context, const char *near)
+{
+	finish_rcpt_at(r, context, near, 0);
 }
 
 /* ---------------------------------------------------------------- DSN */
@@ -2396,4 +2437,120 @@ iw_bounce_class_name(enum iw_bounce_class cls)
 	case IW_BOUNCE_UNDETERMINED:	return "undetermined";
 	}
 	return "undetermined";
+}
+
+/* ------------------------------------------------- synchronous replies */
+
+enum iw_bounce_class
+iw_bounce_classify_status(int code, const char *enhanced, const char *text)
+{
+	struct iw_bounce_rcpt r;
+	size_t elen;
+
+	memset(&r, 0, sizeof(r));
+	iw_strlcpy(r.action, "failed", sizeof(r.action));
+
+	if (enhanced != NULL && is_status_code(enhanced, &elen) &&
+	    enhanced[elen] == '\0')
+		iw_strlcpy(r.status, enhanced, sizeof(r.status));
+	r.reply_code = code;
+	set_diag(r.diagnostic, sizeof(r.diagnostic), text != NULL ? text : "",
+	    text != NULL ? strlen(text) : 0);
+	/* It is the reply to RCPT: no filter after DATA can have said it. */
+	finish_rcpt_at(&r, NULL, NULL, 1);
+	if (code / 100 == 4 && r.cls == IW_BOUNCE_HARD)
+		r.cls = IW_BOUNCE_SOFT;
+	if (r.cls == IW_BOUNCE_UNDETERMINED || r.cls == IW_BOUNCE_DELIVERED ||
+	    r.cls == IW_BOUNCE_TRANSIENT)
+		r.cls = code / 100 == 4 ? IW_BOUNCE_TRANSIENT : IW_BOUNCE_SOFT;
+	return r.cls;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t
+utf8_seq(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+	    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+
+	for (size_t k = 1; k < n; k++)
+		if (s[k] == '\0')
+			return 0;
+	return n != 0 && iw_utf8_valid(s, n) ? n : 0;
+}
+
+int
+iw_bounce_json_str(struct iw_buf *out, const char *s)
+{
+	if (iw_buf_putc(out, '"') < 0)
+		return -1;
+	while (*s != '\0') {
+		unsigned char ch = (unsigned char)*s;
+		size_t n;
+		int r;
+
+		if (ch == '"' || ch == '\\')
+			r = iw_buf_printf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			r = iw_buf_printf(out, "\\u%04x", ch);
+		else if ((n = utf8_seq(s)) == 0)
+			r = iw_buf_puts(out, "\\ufffd");
+		else {
+			r = iw_buf_append(out, s, n);
+			s += n;
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		if (r < 0)
+			return -1;
+		s++;
+	}
+	return iw_buf_putc(out, '"');
+}
+
+int
+iw_bounce_json(const struct iw_bounce *b, int verified, long long letter_id,
+    struct iw_buf *out)
+{
+	int r = iw_buf_printf(out, "{\"verified\": %s, \"letter\": ",
+	    verified ? "true" : "false");
+
+	if (r == 0)
+		r = letter_id > 0 ? iw_buf_printf(out, "%lld", letter_id) :
+		    iw_buf_puts(out, "null");
+	if (r == 0)
+		r = iw_buf_puts(out, ", \"class\": ");
+	if (r == 0)
+		r = iw_bounce_json_str(out, iw_bounce_class_name(b->cls));
+	if (r == 0)
+		r = iw_buf_puts(out, ", \"recipients\": [");
+	for (size_t i = 0; r == 0 && i < b->nrcpt; i++) {
+		const struct iw_bounce_rcpt *p = &b->rcpt[i];
+
+		r = iw_buf_puts(out, i > 0 ? ", {\"address\": " :
+		    "{\"address\": ");
+		if (r == 0)
+			r = iw_bounce_json_str(out, p->address);
+		if (r == 0)
+			r = iw_buf_puts(out, ", \"action\": ");
+		if (r == 0)
+			r = iw_bounce_json_str(out, p->action);
+		if (r == 0)
+			r = iw_buf_puts(out, ", \"status\": ");
+		if (r == 0)
+			r = iw_bounce_json_str(out, p->status);
+		if (r == 0)
+			r = iw_buf_puts(out, ", \"diagnostic\": ");
+		if (r == 0)
+			r = iw_bounce_json_str(out, p->diagnostic);
+		if (r == 0)
+			r = iw_buf_putc(out, '}');
+	}
+	if (r == 0)
+		r = iw_buf_puts(out, "]}");
+	return r < 0 ? -1 : 0;
 }

@@ -98,4 +98,26 @@ void iw_bounce_free(struct iw_bounce *b);
  * "delivered", "undetermined". */
 const char *iw_bounce_class_name(enum iw_bounce_class c);
 
+/*
+ * Class of a synchronous SMTP rejection (the relay's reply to RCPT):
+ * code 550, enhanced "5.1.1" or "" and the reply text, classified by the
+ * same rules as a bounce's recipient.  HARD only when the reply says the
+ * address is dead; a 5.7.x policy refusal is OURS; 4xx never HARD.
+ */
+enum iw_bounce_class iw_bounce_classify_status(int code, const char *enhanced,
+    const char *text);
+
+/*
+ * Append the `bounce --dry-run` JSON object to out:
+ * {"verified": bool, "letter": id|null, "class": "...", "recipients":
+ * [{"address", "action", "status", "diagnostic"}]}.  Every string is
+ * escaped and made valid UTF-8 (invalid bytes become U+FFFD).
+ * letter_id <= 0 prints null.  0, or -1 when out of memory.
+ */
+int iw_bounce_json(const struct iw_bounce *b, int verified,
+    long long letter_id, struct iw_buf *out);
+
+/* Append s as a JSON string literal, valid UTF-8 whatever s holds. */
+int iw_bounce_json_str(struct iw_buf *out, const char *s);
+
 #endif
