@@ -25,6 +25,8 @@ static const char usage_text[] =
     "  contact set CIDR EMAIL           operator override, beats WHOIS\n"
     "  contact del CIDR\n"
     "  contact list\n"
+    "  bounce [--dry-run] [--recipient ADDR] < MESSAGE\n"
+    "                                   record a returned message (MTA pipe)\n"
     "\n"
     "options:\n"
     "  -c, --config FILE   configuration (default etc/ipwarn.conf, then\n"
@@ -107,6 +109,7 @@ static const struct {
 	{ "preview", cmd_preview },
 	{ "suppress", cmd_suppress },
 	{ "contact", cmd_contact },
+	{ "bounce", cmd_bounce },
 };
 
 int
