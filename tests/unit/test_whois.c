@@ -428,6 +428,413 @@ test_lacnic_without_abuse_c_has_no_contact(void **state)
 	assert_string_equal(p.net_last, "200.7.85.255");
 }
 
+/* ---------- more-specific listings and leaf statuses ---------- */
+
+static void
+parse_listing_file(enum iw_whois_format fmt, const char *file,
+    const char *first, const char *last, struct iw_whois_listing *l)
+{
+	size_t len;
+	char *buf = load(file, &len);
+
+	assert_int_equal(iw_whois_parse_listing(fmt, first, last, buf, len,
+	    l), 0);
+	free(buf);
+}
+
+static uint32_t
+v4(const char *ip)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, ip, &a), 1);
+	return ntohl(a.s_addr);
+}
+
+/* What the contact cache answers for ip from a listing: the most specific
+ * listed network holding it (lib/cache.c's rule), or NULL. */
+static const struct iw_whois_subnet *
+most_specific_listed(const struct iw_whois_listing *l, const char *ip)
+{
+	const struct iw_whois_subnet *best = NULL;
+	uint32_t a = v4(ip);
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct iw_whois_subnet *s = &l->nets[i];
+
+		if (v4(s->first) > a || v4(s->last) < a)
+			continue;
+		if (best == NULL || v4(s->last) - v4(s->first) <
+		    v4(best->last) - v4(best->first))
+			best = s;
+	}
+	return best;
+}
+
+static void
+expect_listed(const struct iw_whois_listing *l, const char *ip,
+    const char *first, const char *email)
+{
+	const struct iw_whois_subnet *s = most_specific_listed(l, ip);
+
+	if (s == NULL)
+		fail_msg("%s: no listed network", ip);
+	if (strcmp(s->first, first) != 0)
+		fail_msg("%s: network %s, want %s", ip, s->first, first);
+	if (email == NULL) {
+		if (s->has_contact)
+			fail_msg("%s: contact %s, want none", ip, s->email);
+		return;
+	}
+	if (!s->has_contact || strcmp(s->email, email) != 0)
+		fail_msg("%s: contact '%s' (%d), want %s", ip, s->email,
+		    s->has_contact, email);
+}
+
+static void
+test_listing_query_per_registry(void **state)
+{
+	char q[160];
+
+	(void)state;
+	assert_int_equal(iw_whois_listing_query(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.255", q, sizeof(q)), 0);
+	assert_string_equal(q, "-r -M 192.0.2.0/24");
+	assert_int_equal(iw_whois_listing_query(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.99", q, sizeof(q)), 0);
+	assert_string_equal(q, "-r -M 192.0.2.0 - 192.0.2.99");
+	assert_int_equal(iw_whois_listing_query(IW_WHOIS_FMT_ARIN,
+	    "198.18.0.0", "198.19.255.255", q, sizeof(q)), 0);
+	assert_string_equal(q, "n + > 198.18.0.0/15");
+	assert_int_equal(iw_whois_listing_query(IW_WHOIS_FMT_ARIN,
+	    "198.18.0.0", "198.18.2.255", q, sizeof(q)), -1);
+	assert_int_equal(iw_whois_listing_query(IW_WHOIS_FMT_LACNIC,
+	    "198.19.0.0", "198.19.255.255", q, sizeof(q)), -1);
+	assert_int_equal(iw_whois_listing_query(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.9", "192.0.2.1", q, sizeof(q)), -1);
+}
+
+static void
+test_ripe_listing_assignments_inside_allocation(void **state)
+{
+	struct iw_whois_listing l;
+
+	(void)state;
+	parse_listing_file(IW_WHOIS_FMT_RIPE, "ripe-listing-192.0.2.0.txt",
+	    "192.0.2.0", "192.0.2.255", &l);
+	assert_int_equal(l.status, IW_WHOIS_OK);
+	assert_int_equal(l.complete, 1);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.nets[0].text, "192.0.2.0 - 192.0.2.63");
+	/* The /24 allocation has abuse@ripe-lir.example; its /26
+	   assignments decide for their addresses. */
+	expect_listed(&l, "192.0.2.10", "192.0.2.0", "abuse-dk@ripe-dk.example");
+	expect_listed(&l, "192.0.2.130", "192.0.2.128",
+	    "abuse@ripe-de.example");
+	iw_whois_listing_free(&l);
+}
+
+static void
+test_ripe_listing_inherited_abuse_contact(void **state)
+{
+	struct iw_whois_listing l;
+	struct iw_whois_parsed p;
+
+	(void)state;
+	/* 192.0.2.64/26 has no abuse-c: the "% Abuse contact for" line
+	   names the allocation's, which RIPE inherits down. */
+	parse_listing_file(IW_WHOIS_FMT_RIPE, "ripe-listing-192.0.2.0.txt",
+	    "192.0.2.0", "192.0.2.255", &l);
+	expect_listed(&l, "192.0.2.70", "192.0.2.64", "abuse@ripe-lir.example");
+	assert_string_equal(most_specific_listed(&l, "192.0.2.70")->source,
+	    "abuse contact comment");
+	iw_whois_listing_free(&l);
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-listing-192.0.2.0.txt",
+	    "192.0.2.100", &p);
+	assert_string_equal(p.email, "abuse@ripe-lir.example");
+	assert_string_equal(p.net_first, "192.0.2.64");
+	assert_string_equal(p.net_last, "192.0.2.127");
+}
+
+static void
+test_ripe_listing_irt_only_network_has_no_listed_contact(void **state)
+{
+	struct iw_whois_listing l;
+
+	(void)state;
+	/* "No abuse contact registered" and only an mnt-irt: the listing
+	   stores the network without a contact, so the cache asks RIPE for
+	   it, and that answer's irt object gives the address. */
+	parse_listing_file(IW_WHOIS_FMT_RIPE, "ripe-listing-192.0.2.0.txt",
+	    "192.0.2.0", "192.0.2.255", &l);
+	expect_listed(&l, "192.0.2.200", "192.0.2.192", NULL);
+	iw_whois_listing_free(&l);
+	{
+		/* The network's answer and then its irt object ("-r -T irt
+		   IRT-RO-EXAMPLE"), as the lookup puts them together. */
+		size_t n1, n2;
+		char *a = load("ripe-192.0.2.192.txt", &n1);
+		char *b = load("ripe-irt-ro.txt", &n2);
+		char *both = malloc(n1 + n2 + 1);
+		struct iw_whois_parsed p;
+
+		assert_non_null(both);
+		memcpy(both, a, n1);
+		both[n1] = '\n';
+		memcpy(both + n1 + 1, b, n2);
+		assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE,
+		    "192.0.2.200", both, n1 + n2 + 1, &p), 0);
+		assert_string_equal(p.email, "irt@ripe-ro.example");
+		assert_non_null(strstr(p.source, "irt"));
+		free(a);
+		free(b);
+		free(both);
+	}
+}
+
+static void
+test_ripe_listing_no_entries_is_complete(void **state)
+{
+	static const char a[] = "% This is the RIPE Database query service."
+	    "\n\n%ERROR:101: no entries found\n%\n% No entries found in "
+	    "source RIPE.\n\n";
+	struct iw_whois_listing l;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.63", a, sizeof(a) - 1, &l), 0);
+	assert_int_equal(l.status, IW_WHOIS_OK);
+	assert_int_equal(l.complete, 1);
+	assert_int_equal(l.n, 0);
+	iw_whois_listing_free(&l);
+}
+
+static void
+test_listing_unclear_or_throttled_is_not_complete(void **state)
+{
+	static const char junk[] = "% This is the RIPE Database query "
+	    "service.\n\n% Something unexpected\n";
+	struct iw_whois_listing l;
+	size_t len;
+	char *buf;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.255", junk, sizeof(junk) - 1, &l), 0);
+	assert_int_equal(l.complete, 0);
+	iw_whois_listing_free(&l);
+	buf = load("ripe-throttle.txt", &len);
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.255", buf, len, &l), 0);
+	free(buf);
+	assert_int_equal(l.status, IW_WHOIS_TRANSIENT);
+	assert_int_equal(l.refused, 1);
+	assert_int_equal(l.complete, 0);
+	iw_whois_listing_free(&l);
+	buf = load("arin-throttle.txt", &len);
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_ARIN,
+	    "198.18.0.0", "198.19.255.255", buf, len, &l), 0);
+	free(buf);
+	assert_int_equal(l.refused, 1);
+	assert_int_equal(l.complete, 0);
+	iw_whois_listing_free(&l);
+}
+
+static void
+test_arin_listing_reallocation_inside_allocation(void **state)
+{
+	struct iw_whois_listing l;
+
+	(void)state;
+	/* "n + > 198.18.0.0/15": full records with their POCs. */
+	parse_listing_file(IW_WHOIS_FMT_ARIN,
+	    "arin-listing-198.18.0.0-full.txt", "198.18.0.0",
+	    "198.19.255.255", &l);
+	assert_int_equal(l.status, IW_WHOIS_OK);
+	assert_int_equal(l.complete, 1);
+	assert_int_equal(l.n, 4);
+	/* Another organisation's /24 inside the /15: its own contact. */
+	expect_listed(&l, "198.18.5.77", "198.18.5.0",
+	    "abuse@realloc-5.example");
+	/* Outside every /24: the /15's. */
+	expect_listed(&l, "198.18.9.1", "198.18.0.0", "abuse@bench.example");
+	expect_listed(&l, "198.19.255.1", "198.18.0.0", "abuse@bench.example");
+	/* Reassigned with an RAbuseEmail; reassigned without POCs. */
+	expect_listed(&l, "198.18.6.1", "198.18.6.0",
+	    "abuse@customer-6.example");
+	expect_listed(&l, "198.18.7.200", "198.18.7.0", "abuse@bench.example");
+	iw_whois_listing_free(&l);
+}
+
+static void
+test_arin_listing_summary_lines(void **state)
+{
+	struct iw_whois_listing l;
+
+	(void)state;
+	/* "n > CIDR": one line per network, customers with their own
+	   (C...) handle before the NET handle; no POCs, so no contacts. */
+	parse_listing_file(IW_WHOIS_FMT_ARIN,
+	    "arin-listing-198.18.0.0-summary.txt", "198.18.0.0",
+	    "198.19.255.255", &l);
+	assert_int_equal(l.status, IW_WHOIS_OK);
+	assert_int_equal(l.complete, 1);
+	assert_int_equal(l.n, 4);
+	expect_listed(&l, "198.18.5.77", "198.18.5.0", NULL);
+	expect_listed(&l, "198.18.6.77", "198.18.6.0", NULL);
+	expect_listed(&l, "198.18.9.1", "198.18.0.0", NULL);
+	assert_string_equal(most_specific_listed(&l, "198.18.5.1")->last,
+	    "198.18.5.255");
+	iw_whois_listing_free(&l);
+}
+
+static void
+test_arin_listing_keeps_only_networks_inside(void **state)
+{
+	struct iw_whois_listing l;
+
+	(void)state;
+	/* Asked for 198.18.5.0/24: the /15 and the other /24s are outside
+	   the range listed and are not part of its cover. */
+	parse_listing_file(IW_WHOIS_FMT_ARIN,
+	    "arin-listing-198.18.0.0-full.txt", "198.18.5.0", "198.18.5.255",
+	    &l);
+	assert_int_equal(l.complete, 1);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.nets[0].first, "198.18.5.0");
+	assert_string_equal(l.nets[0].email, "abuse@realloc-5.example");
+	iw_whois_listing_free(&l);
+}
+
+static void
+test_parse_listing_rejects_bad_arguments(void **state)
+{
+	struct iw_whois_listing l;
+
+	(void)state;
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "2001:db8::1", "", 0, &l), -1);
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE, NULL,
+	    "192.0.2.1", "", 0, &l), -1);
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.1", NULL, 3, &l), -1);
+	assert_int_equal(iw_whois_parse_listing(IW_WHOIS_FMT_RIPE,
+	    "192.0.2.0", "192.0.2.1", "x", 1, NULL), -1);
+	iw_whois_listing_free(NULL);
+}
+
+static void
+expect_leaf(enum iw_whois_format fmt, const char *file, const char *ip,
+    int leaf)
+{
+	struct iw_whois_parsed p;
+
+	parse_file(fmt, file, ip, &p);
+	if (p.leaf != leaf)
+		fail_msg("%s %s (network %s): leaf %d, want %d", file, ip,
+		    p.net_text, p.leaf, leaf);
+}
+
+static void
+expect_leaf_status(enum iw_whois_format fmt, const char *status, int leaf)
+{
+	char a[400];
+	struct iw_whois_parsed p;
+	int n;
+
+	if (fmt == IW_WHOIS_FMT_ARIN)
+		n = snprintf(a, sizeof(a), "NetRange:  192.0.2.0 - 192.0.2.255"
+		    "\nCIDR:      192.0.2.0/24\nNetName:   X\nNetType:   %s\n"
+		    "OrgAbuseEmail: abuse@x.example\n", status);
+	else
+		n = snprintf(a, sizeof(a), "inetnum:  192.0.2.0 - 192.0.2.255"
+		    "\nnetname:  X\nstatus:   %s\nsource:   RIPE\n", status);
+	assert_true(n > 0 && (size_t)n < sizeof(a));
+	assert_int_equal(iw_whois_parse(fmt, "192.0.2.1", a, (size_t)n, &p),
+	    0);
+	if (p.leaf != leaf)
+		fail_msg("status '%s': leaf %d, want %d", status, p.leaf, leaf);
+}
+
+static void
+test_leaf_status_per_registry(void **state)
+{
+	(void)state;
+	/* RIPE, AFRINIC: assignments are leaves, allocations are not. */
+	expect_leaf(IW_WHOIS_FMT_RIPE, "ripe-192.0.2.64.txt", "192.0.2.70", 1);
+	expect_leaf(IW_WHOIS_FMT_RIPE, "ripe-192.0.2.0-alloc.txt",
+	    "192.0.2.1", 0);
+	expect_leaf(IW_WHOIS_FMT_RIPE, "afrinic-203.0.113.192.txt",
+	    "203.0.113.200", 1);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "ASSIGNED PI", 1);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "ASSIGNED ANYCAST", 1);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "assigned pa", 1);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "SUB-ALLOCATED PA", 0);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "LIR-PARTITIONED PA", 0);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "LEGACY", 0);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "AGGREGATED-BY-LIR", 0);
+	/* inet6num ASSIGNED. */
+	expect_leaf(IW_WHOIS_FMT_RIPE, "ripe-2001-db8-1.txt", "2001:db8:1::5",
+	    1);
+	/* APNIC. */
+	expect_leaf(IW_WHOIS_FMT_RIPE, "apnic-203.0.113.0.txt", "203.0.113.9",
+	    1);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "ASSIGNED NON-PORTABLE", 1);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "ALLOCATED PORTABLE", 0);
+	expect_leaf_status(IW_WHOIS_FMT_RIPE, "ALLOCATED NON-PORTABLE", 0);
+	/* ARIN: only a reassignment can hold nothing more specific. */
+	expect_leaf(IW_WHOIS_FMT_ARIN, "arin-198.18.6.0.txt", "198.18.6.1", 1);
+	expect_leaf(IW_WHOIS_FMT_ARIN, "arin-198.18.5.0.txt", "198.18.5.1", 0);
+	expect_leaf(IW_WHOIS_FMT_ARIN, "arin-198.18.5.0.txt", "198.18.9.1", 0);
+	expect_leaf_status(IW_WHOIS_FMT_ARIN, "Reassigned", 1);
+	expect_leaf_status(IW_WHOIS_FMT_ARIN, "Reallocated", 0);
+	expect_leaf_status(IW_WHOIS_FMT_ARIN, "Direct Allocation", 0);
+	expect_leaf_status(IW_WHOIS_FMT_ARIN, "Direct Assignment", 0);
+	/* LACNIC. */
+	expect_leaf(IW_WHOIS_FMT_LACNIC, "lacnic-203.0.113.128.txt",
+	    "203.0.113.130", 1);
+	expect_leaf(IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.200.1",
+	    0);
+	expect_leaf(IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.85.1", 1);
+}
+
+static void
+test_top_network_is_least_specific_shown(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	/* The listing asked after an ARIN answer covers the /15 (top), not
+	   just the /24 that matched. */
+	parse_file(IW_WHOIS_FMT_ARIN, "arin-198.18.5.0.txt", "198.18.5.9", &p);
+	assert_string_equal(p.net_first, "198.18.5.0");
+	assert_string_equal(p.top_first, "198.18.0.0");
+	assert_string_equal(p.top_last, "198.19.255.255");
+	parse_file(IW_WHOIS_FMT_RIPE, "ripe-several-inetnums.txt",
+	    "192.0.2.165", &p);
+	assert_string_equal(p.top_first, "192.0.2.0");
+	assert_string_equal(p.top_last, "192.0.2.255");
+}
+
+static void
+test_lacnic_short_form_handles_and_leaf(void **state)
+{
+	struct iw_whois_parsed p;
+
+	(void)state;
+	/* "198.19.84/23" with abuse-c -> nic-hdl-br e-mail; the reassigned
+	   /23 is a leaf, the allocated /16 is not (LACNIC has no listing:
+	   its addresses outside leaves are asked one by one). */
+	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.84.1", &p);
+	assert_string_equal(p.net_text, "198.19.84/23");
+	assert_string_equal(p.top_first, "198.19.84.0");
+	assert_int_equal(p.leaf, 1);
+	assert_non_null(strstr(p.source, "abuse-c"));
+	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-short.txt", "198.19.0.1", &p);
+	assert_string_equal(p.net_text, "198.19/16");
+	assert_int_equal(p.leaf, 0);
+}
+
 /* ---------- robustness ---------- */
 
 static void
@@ -890,6 +1297,20 @@ main(void)
 		cmocka_unit_test(test_lacnic_abuse_handle),
 		cmocka_unit_test(test_lacnic_short_inetnum),
 		cmocka_unit_test(test_lacnic_without_abuse_c_has_no_contact),
+		cmocka_unit_test(test_listing_query_per_registry),
+		cmocka_unit_test(test_ripe_listing_assignments_inside_allocation),
+		cmocka_unit_test(test_ripe_listing_inherited_abuse_contact),
+		cmocka_unit_test(
+		    test_ripe_listing_irt_only_network_has_no_listed_contact),
+		cmocka_unit_test(test_ripe_listing_no_entries_is_complete),
+		cmocka_unit_test(test_listing_unclear_or_throttled_is_not_complete),
+		cmocka_unit_test(test_arin_listing_reallocation_inside_allocation),
+		cmocka_unit_test(test_arin_listing_summary_lines),
+		cmocka_unit_test(test_arin_listing_keeps_only_networks_inside),
+		cmocka_unit_test(test_parse_listing_rejects_bad_arguments),
+		cmocka_unit_test(test_leaf_status_per_registry),
+		cmocka_unit_test(test_top_network_is_least_specific_shown),
+		cmocka_unit_test(test_lacnic_short_form_handles_and_leaf),
 		cmocka_unit_test(test_throttle_detected),
 		cmocka_unit_test(test_crlf_and_nonutf8),
 		cmocka_unit_test(test_every_truncation_is_safe),
