@@ -13,6 +13,13 @@ touched.  The baseline (whois.cache = false: one query chain per IP) runs
 on a subsample of IW_BENCH_BASE_IPS (2,000) IPs; its query count is
 extrapolated to the full run, which would take hours at the configured
 rates.  Per-server limits: concurrency 8, 150 queries/s (IW_BENCH_RATE).
+
+To show what bounds the cached run it prints, per run, the queries each
+server got and the time those queries alone need at the configured rate
+(the busiest server's count / rate), next to the elapsed time.  A second
+cached run with a low per-server rate (IW_BENCH_SLOW_RATE, 10 queries/s;
+0 skips it) on a fresh database should take about that long: the rate,
+not the daemon, bounds it.
 """
 
 import ipaddress
@@ -31,6 +38,7 @@ ALLOCS = int(os.environ.get("IW_BENCH_ALLOCS", "400"))
 NIPS = int(os.environ.get("IW_BENCH_IPS", "100000"))
 BASE_IPS = int(os.environ.get("IW_BENCH_BASE_IPS", "2000"))
 RATE = float(os.environ.get("IW_BENCH_RATE", "150"))
+SLOW_RATE = float(os.environ.get("IW_BENCH_SLOW_RATE", "10"))
 
 RIPE_HEAD = "% This is the RIPE Database query service.\n\n"
 ARIN_HEAD = "\n#\n# ARIN WHOIS data and services\n#\n\n\n"
@@ -110,12 +118,15 @@ def make_world(d):
     return path, regs
 
 
-def most_specific(regs, ip):
-    best = None
-    for n, e in regs:
-        if ip in n and (best is None or n.prefixlen > best[0].prefixlen):
-            best = (n, e)
-    return best
+def most_specific(regs, ip, index={}):
+    """(network, contact) of the most specific registration holding ip."""
+    if not index:
+        index.update({n: (n, e) for n, e in regs})
+    for plen in range(ip.max_prefixlen, -1, -1):
+        hit = index.get(ipaddress.ip_network((ip, plen), strict=False))
+        if hit is not None:
+            return hit
+    return None
 
 
 class BenchWhois(harness.Whois):
@@ -131,7 +142,7 @@ class BenchWhois(harness.Whois):
             self.hosts = json.load(f)
 
 
-def run(pg, world, ips, cache):
+def run(pg, world, ips, cache, rate=RATE):
     with harness.Env(pg, whois=False) as env:
         env.whois = BenchWhois(env.tmp, world)
         env.servers.append(env.whois)
@@ -140,7 +151,7 @@ def run(pg, world, ips, cache):
             text = f.read()
         hosts = ",\n".join(
             '    { name = "%s"; address = "%s"; concurrency = 8; '
-            'rate = %g; }' % (n, a, RATE)
+            'rate = %g; }' % (n, a, rate)
             for n, a in sorted(env.whois.hosts.items()))
         start = text.index("  hosts = (")
         end = text.index("  );", start)
@@ -158,7 +169,26 @@ def run(pg, world, ips, cache):
             print(p.stderr[-2000:])
         rows = env.sql("SELECT host(ip), coalesce(contact_email, '') "
                        "FROM target")
-        return dt, len(env.whois.queries()), dict(rows)
+        per = {}
+        for server, _ in env.whois.queries():
+            per[server] = per.get(server, 0) + 1
+        return dt, per, dict(rows)
+
+
+def rate_bound(per, rate):
+    """Seconds the queries alone need at rate per server (the busiest)."""
+    return max(per.values()) / rate if per and rate > 0 else 0.0
+
+
+def show_bound(label, n, dt, per, rate):
+    need = rate_bound(per, rate)
+    print("%s: %d IPs in %.1f s = %.0f IPs/s; per-server rate %g/s; "
+          "queries %s; the queries alone need %.1f s at that rate "
+          "(elapsed / that = %.2f)" % (
+              label, n, dt, n / dt, rate,
+              ", ".join("%s %d" % (k.split(".")[1], v)
+                        for k, v in sorted(per.items())),
+              need, dt / need if need else 0))
 
 
 def main():
@@ -171,11 +201,13 @@ def main():
                  for k in range(ALLOCS * 256)]
         ips = random.sample(space, min(NIPS, len(space)))
         touched = {most_specific(regs, ip)[0] for ip in ips}
-        dt, nq, got = run(pg, world, ips, cache=True)
+        dt, per, got = run(pg, world, ips, cache=True)
+        nq = sum(per.values())
         wrong = sum(1 for ip in ips if got.get(str(ip)) !=
                     most_specific(regs, ip)[1])
         sub = random.sample(ips, min(BASE_IPS, len(ips)))
-        bdt, bnq, bgot = run(pg, world, sub, cache=False)
+        bdt, bper, bgot = run(pg, world, sub, cache=False)
+        bnq = sum(bper.values())
         bwrong = sum(1 for ip in sub if bgot.get(str(ip)) !=
                      most_specific(regs, ip)[1])
         scale = len(ips) / len(sub)
@@ -199,6 +231,17 @@ def main():
         print("per-server limit: concurrency 8, %g queries/s; whoisd "
               "latency 20 ms; baseline measured on %d IPs" % (RATE,
                                                              len(sub)))
+        print()
+        show_bound("cached", len(ips), dt, per, RATE)
+        show_bound("baseline", len(sub), bdt, bper, RATE)
+        if SLOW_RATE > 0:
+            sdt, sper, sgot = run(pg, world, ips, cache=True,
+                                  rate=SLOW_RATE)
+            swrong = sum(1 for ip in ips if sgot.get(str(ip)) !=
+                         most_specific(regs, ip)[1])
+            show_bound("cached, slow rate", len(ips), sdt, sper,
+                       SLOW_RATE)
+            print("cached, slow rate: %d wrong contacts" % swrong)
     finally:
         pg.stop()
     return 0
