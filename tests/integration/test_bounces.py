@@ -211,3 +211,28 @@ def test_database_down_exits_75(pg):
 def env_bin():
     from harness import BIN
     return BIN
+
+
+def test_daemon_takes_bounces_from_maildir(pg):
+    with Env(pg, extra=BOUNCES) as env:
+        env.init_db()
+        lt = send_one(env)
+        md = os.path.join(env.tmp, "maildir")
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+        with open(os.path.join(md, "new", "1.M1P1.host"), "w") as f:
+            f.write(render("postfix-hard.eml", lt))
+        with open(os.path.join(md, "new", "2.M2P2.host"), "wb") as f:
+            f.write(b"\x00\xffnot a message at all\r\r\n")
+        env.ipwarnd("--once", check=0)
+        assert letter_row(env, lt["id"])[:2] == ["bounced", "hard"]
+        assert suppressed(env) == {lt["rcpt"]: "bounce"}
+        assert os.listdir(os.path.join(md, "new")) == []
+        assert os.listdir(os.path.join(md, ".done", "cur")) == \
+            ["1.M1P1.host:2,S"]
+        assert os.listdir(os.path.join(md, ".failed", "cur")) == \
+            ["2.M2P2.host:2,"]
+        rows = env.sql("SELECT via, class, raw IS NOT NULL FROM bounce "
+                       "ORDER BY id")
+        assert rows == [["maildir", "hard", "f"],
+                        ["maildir", "undetermined", "t"]], rows
