@@ -49,6 +49,9 @@ struct ctx {
 	/* addresses of the bounce's own recipient: never a failed one */
 	char excl[IW_BOUNCE_MAX_ENVELOPE][IW_BOUNCE_ADDR_MAX];
 	size_t nexcl;
+	/* the reporting MTA is known to say "user unknown" only for dead
+	 * addresses (see mta_rules) */
+	int strong_userunknown;
 };
 
 /* ---------------------------------------------------------------- text */
@@ -1355,6 +1358,12 @@ parse_dsn(struct ctx *c, const char *p, const char *end)
 				iw_strlcpy(c->b->envid, v, sizeof(c->b->envid));
 				continue;
 			}
+			/* PowerMTA's own verdict on the address */
+			if (strcasecmp(n, "X-PowerMTA-BounceCategory") == 0 &&
+			    strcasecmp(v, "bad-mailbox") == 0) {
+				c->strong_userunknown = 1;
+				continue;
+			}
 			if (strcasecmp(n, "Reporting-MTA") == 0) {
 				iw_strlcpy(c->b->reporting_mta, after_type(v),
 				    sizeof(c->b->reporting_mta));
@@ -2088,6 +2097,72 @@ inline_dsn(struct ctx *c, const char *t, size_t len)
 	}
 }
 
+/*
+ * Per-MTA rules.  The "filtered" rule above (user unknown not said at
+ * RCPT) is right for generic MTAs, but some systems word a dead address
+ * so that nothing else can be meant, or are known to reject only at RCPT;
+ * Sisimai's MTA modules (whose labels the corpus carries) call those
+ * userunknown, and so do we: Lotus Domino's directory lookup, Exchange
+ * 2003's IMS message, IMail (X-Mailer SMTP32), McAfee's appliance
+ * (X-NAI-Header), PowerMTA's bad-mailbox category, Yahoo's and Orange's
+ * (France PTT) own "no such account" replies.
+ */
+static const char *const strong_phrases[] = {
+	"not listed in domino directory",
+	"not listed in public name & address book",
+	"the recipient name is not recognized",
+	"adresse destinataire invalide",
+	"doesn't have a yahoo.com account",
+	"doesn't have a ymail.com account",
+};
+
+static int
+strong_mta(const struct hdrs *top)
+{
+	const char *x = hdr_get(top, "X-Mailer");
+
+	return hdr_get(top, "X-NAI-Header") != NULL ||
+	    (x != NULL && find_ci(x, "SMTP32") != NULL);
+}
+
+static int
+strong_phrase(const char *diag)
+{
+	for (size_t i = 0; i < sizeof(strong_phrases) /
+	    sizeof(strong_phrases[0]); i++)
+		if (find_ci(diag, strong_phrases[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+mta_rules(struct ctx *c, const struct hdrs *top)
+{
+	int strong = c->strong_userunknown || strong_mta(top);
+
+	for (size_t i = 0; i < c->b->nrcpt; i++) {
+		struct iw_bounce_rcpt *r = &c->b->rcpt[i];
+		char *lower;
+		const char *why;
+
+		if (strcmp(r->reason, "filtered") != 0 || r->status[0] != '5')
+			continue;
+		if (!strong && !strong_phrase(r->diagnostic))
+			continue;
+		if ((lower = lower_dup(r->diagnostic,
+		    strlen(r->diagnostic))) == NULL)
+			continue;
+		why = reason_from_text(lower);
+		free(lower);
+		if (why == NULL || strcmp(why, "userunknown") != 0)
+			continue;
+		iw_strlcpy(r->reason, "userunknown", sizeof(r->reason));
+		if (strcmp(r->status, "5.0.910") == 0)
+			iw_strlcpy(r->status, "5.0.911", sizeof(r->status));
+		r->cls = IW_BOUNCE_HARD;
+	}
+}
+
 static enum iw_bounce_class
 message_class(const struct iw_bounce *b)
 {
@@ -2364,6 +2439,7 @@ analyse(struct ctx *c, const struct hdrs *top)
 	}
 	if (b->nrcpt > 0) {
 		b->kind = b->is_dsn ? IW_BOUNCE_KIND_DSN : IW_BOUNCE_KIND_BODY;
+		mta_rules(c, top);
 		b->cls = message_class(b);
 	}
 }

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the bounce parser: any bytes in, no crash, no leak,
  * no read outside the input, and every string in the result terminated
- * within its field and (for diagnostics) valid UTF-8.
+ * within its field and (for diagnostics) valid UTF-8; the dry-run JSON
+ * valid UTF-8; the RCPT reply classifier safe on any text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +40,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		(void)iw_bounce_class_name(b->cls);
+		{
+			/* the dry-run JSON must be valid UTF-8 whatever came in */
+			struct iw_buf j = IW_BUF_INIT;
+
+			if (iw_bounce_json(b, 0, 0, &j) == 0 &&
+			    !iw_utf8_valid(j.data, j.len))
+				abort();
+			iw_buf_free(&j);
+		}
 		iw_bounce_free(b);
+	}
+	{
+		/* a relay's reply to RCPT, as the send path classifies it */
+		char *t = malloc(size + 1);
+
+		if (t != NULL) {
+			memcpy(t, data, size);
+			t[size] = '\0';
+			(void)iw_bounce_classify_status(550, "5.1.1", t);
+			(void)iw_bounce_classify_status(0, t, t);
+			free(t);
+		}
 	}
 	free(copy);
 	return 0;

@@ -723,6 +723,93 @@ test_corpus_yahoo_mailbox_full_is_soft(void **state)
 	    IW_BOUNCE_SOFT);
 }
 
+static void
+test_rcpt_reply_user_unknown_is_hard_policy_is_ours(void **state)
+{
+	(void)state;
+	assert_int_equal(iw_bounce_classify_status(550, "5.1.1",
+	    "5.1.1 <a@b.example>: Recipient address rejected: User unknown"),
+	    IW_BOUNCE_HARD);
+	/* without an enhanced code: said at RCPT, so not "filtered" */
+	assert_int_equal(iw_bounce_classify_status(550, "", "User unknown"),
+	    IW_BOUNCE_HARD);
+	assert_int_equal(iw_bounce_classify_status(554, "5.7.1",
+	    "Service unavailable; client host blocked using zen"),
+	    IW_BOUNCE_OURS);
+	assert_int_equal(iw_bounce_classify_status(552, "5.2.2",
+	    "Mailbox full"), IW_BOUNCE_SOFT);
+	/* a temporary reply never proves an address dead */
+	assert_int_equal(iw_bounce_classify_status(450, "4.1.1",
+	    "User unknown"), IW_BOUNCE_SOFT);
+	assert_int_equal(iw_bounce_classify_status(550, "junk<>",
+	    NULL), IW_BOUNCE_SOFT);
+}
+
+static const char body_user_unknown[] =
+    "From: MAILER-DAEMON@mx.example.net\n"
+    "To: bounces+1.x@example.org\n"
+    "Subject: Returned mail: see transcript for details\n"
+    "\n"
+    "The original message was received at Mon, 2 Nov 2026 10:00:00\n"
+    "   ----- The following addresses had permanent fatal errors -----\n"
+    "<abuse@example.net>\n"
+    "\n"
+    "   ----- Transcript of session follows -----\n"
+    "550 <abuse@example.net>... User unknown\n";
+
+static void
+test_user_unknown_without_rcpt_is_filtered_not_hard(void **state)
+{
+	struct iw_bounce *b = parse(body_user_unknown);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].reason, "filtered");
+	assert_int_not_equal(b->cls, IW_BOUNCE_HARD);
+	assert_string_equal(b->rcpt[0].action, "failed");
+	iw_bounce_free(b);
+}
+
+static void
+test_mcafee_user_unknown_is_hard(void **state)
+{
+	char msg[2048];
+	struct iw_bounce *b;
+
+	(void)state;
+	snprintf(msg, sizeof(msg), "X-NAI-Header: Modified by McAfee Email "
+	    "and Web Security Appliance\n%s", body_user_unknown);
+	b = parse(msg);
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].reason, "userunknown");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+static void
+test_dry_run_json_is_escaped_valid_utf8(void **state)
+{
+	struct iw_bounce *b = parse(postfix_dsn);
+	struct iw_buf j = IW_BUF_INIT;
+
+	(void)state;
+	/* a hostile diagnostic: quotes, backslash, control, bad UTF-8 */
+	iw_strlcpy(b->rcpt[0].diagnostic, "a\"b\\c\x01" "d\xff\xc3\xa9",
+	    sizeof(b->rcpt[0].diagnostic));
+	assert_int_equal(iw_bounce_json(b, 1, 42, &j), 0);
+	assert_true(iw_utf8_valid(j.data, j.len));
+	assert_non_null(strstr(j.data, "{\"verified\": true, \"letter\": 42, "
+	    "\"class\": \"hard\", \"recipients\": [{\"address\": "
+	    "\"abuse@example.net\", \"action\": \"failed\", \"status\": "
+	    "\"5.1.1\", \"diagnostic\": "
+	    "\"a\\\"b\\\\c\\u0001d\\ufffd\xc3\xa9\"}]}"));
+	iw_buf_reset(&j);
+	assert_int_equal(iw_bounce_json(b, 0, 0, &j), 0);
+	assert_non_null(strstr(j.data, "\"verified\": false, \"letter\": null"));
+	iw_buf_free(&j);
+	iw_bounce_free(b);
+}
+
 int
 main(void)
 {
@@ -753,6 +840,10 @@ main(void)
 		cmocka_unit_test(test_corpus_gmail_user_unknown),
 		cmocka_unit_test(test_corpus_dragonfly_dmarc_is_ours),
 		cmocka_unit_test(test_corpus_yahoo_mailbox_full_is_soft),
+		cmocka_unit_test(test_rcpt_reply_user_unknown_is_hard_policy_is_ours),
+		cmocka_unit_test(test_user_unknown_without_rcpt_is_filtered_not_hard),
+		cmocka_unit_test(test_mcafee_user_unknown_is_hard),
+		cmocka_unit_test(test_dry_run_json_is_escaped_valid_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
