@@ -13,6 +13,7 @@
 #include "db.h"
 #include "geoip.h"
 #include "letter.h"
+#include "throttle.h"
 
 struct iwd {
 	struct iw_config *cfg;
@@ -25,7 +26,17 @@ struct iwd {
 	struct iw_db **pool;		/* one per worker thread */
 	int npool;
 	pthread_mutex_t out_lock;	/* --dry-run output */
+	struct iwd_throttle throttle;	/* delivery.rate, domain_rate */
+	/* The relay's circuit breaker: when a session cannot be used at all
+	 * (connect, greeting, TLS, AUTH), the whole sender waits, not the
+	 * letters one by one. */
+	pthread_mutex_t breaker_lock;
+	int breaker_failures;
+	int64_t breaker_until_ms;	/* monotonic; 0: closed */
 };
+
+/* 1 while the relay's circuit breaker is open. */
+int iwd_breaker_open(struct iwd *d);
 
 /* Set by the signal handlers; read by every stage between units of work. */
 extern volatile sig_atomic_t iwd_stop;

@@ -123,6 +123,8 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 	d->cfg = cfg;
 	d->letters = letters;
 	d->geoip = geoip;
+	iwd_throttle_set(&d->throttle, cfg->delivery_rate,
+	    cfg->delivery_domain_rate);
 	return 0;
 }
 
@@ -249,6 +251,16 @@ sleep_until_work(struct iwd *d)
 		ms = (int)(due * 1000);
 	if (ms <= 0)
 		ms = 200;	/* due now but leased elsewhere: look again */
+	pthread_mutex_lock(&d->breaker_lock);
+	if (d->breaker_until_ms > iw_now_ms()) {
+		/* Letters are due but the relay is resting. */
+		int64_t rest = d->breaker_until_ms - iw_now_ms();
+
+		if (ms < rest)
+			ms = rest > IWD_MAX_SLEEP_MS ? IWD_MAX_SLEEP_MS :
+			    (int)rest;
+	}
+	pthread_mutex_unlock(&d->breaker_lock);
 	if (iw_db_wait(d->db, ms, &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 }
@@ -280,6 +292,13 @@ run(struct iwd *d, const char *path)
 		failures = 0;
 		if (d->dry_run)
 			break;
+		if (d->once && iwd_breaker_open(d)) {
+			/* The relay is unusable: what is left waits for the
+			 * next run, like a deferred letter. */
+			iw_log(IW_LOG_WARNING, "relay unusable; letters left "
+			    "queued for a later run");
+			break;
+		}
 		if (d->once) {
 			if (iw_db_work_due(d->db, &due, &err) < 0) {
 				iw_log(IW_LOG_ERR, "%s", err.msg);
@@ -325,6 +344,8 @@ cleanup(struct iwd *d)
 	iw_geoip_close(d->geoip);
 	iw_config_free(d->cfg);
 	pthread_mutex_destroy(&d->out_lock);
+	pthread_mutex_destroy(&d->breaker_lock);
+	iwd_throttle_free(&d->throttle);
 }
 
 int
@@ -369,6 +390,8 @@ main(int argc, char **argv)
 		foreground = 1;
 	iw_log_open("ipwarnd", 0, verbose ? IW_LOG_DEBUG : IW_LOG_INFO);
 	pthread_mutex_init(&d.out_lock, NULL);
+	pthread_mutex_init(&d.breaker_lock, NULL);
+	iwd_throttle_init(&d.throttle, 0, 0);
 	if (load(&d, path, &err) < 0) {
 		fprintf(stderr, "ipwarnd: %s\n", err.msg);
 		cleanup(&d);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "compose.h"
+#include "feedback.h"
 #include "ipwarnd.h"
 #include "log.h"
 #include "smtp.h"
@@ -73,8 +74,71 @@ struct job {
 	struct iw_db_letter *letter;
 	struct iw_composed msg;
 	int composed;
+	int postponed;
+	long long postpone_s;
 	char fail[600];
 };
+
+/* A letter the rate limits would hold longer than this goes back to the
+ * queue instead of holding its batch (and the relay session) open. */
+#define IWD_RATE_MAX_WAIT_US (30LL * 1000000)
+
+int
+iwd_breaker_open(struct iwd *d)
+{
+	int open;
+
+	pthread_mutex_lock(&d->breaker_lock);
+	open = d->breaker_until_ms > iw_now_ms();
+	pthread_mutex_unlock(&d->breaker_lock);
+	return open;
+}
+
+/* The relay could not be used: open the breaker for 30 s, doubling with
+ * each failure in a row up to delivery.max_backoff.  Returns the delay. */
+static long long
+breaker_trip(struct iwd *d)
+{
+	long long delay = 30;
+	int64_t now = iw_now_ms();
+	int i;
+
+	pthread_mutex_lock(&d->breaker_lock);
+	if (d->breaker_until_ms <= now)
+		d->breaker_failures++;
+	for (i = 1; i < d->breaker_failures && delay < 86400; i++)
+		delay *= 2;
+	if (delay > d->cfg->delivery_max_backoff)
+		delay = d->cfg->delivery_max_backoff;
+	if (delay < 1)
+		delay = 1;
+	d->breaker_until_ms = now + delay * 1000;
+	pthread_mutex_unlock(&d->breaker_lock);
+	return delay;
+}
+
+static void
+breaker_reset(struct iwd *d)
+{
+	pthread_mutex_lock(&d->breaker_lock);
+	d->breaker_failures = 0;
+	d->breaker_until_ms = 0;
+	pthread_mutex_unlock(&d->breaker_lock);
+}
+
+/* Sleep up to us, in short steps so SIGTERM is seen; 0 if interrupted. */
+static int
+nap(int64_t us)
+{
+	while (us > 0 && !iwd_stop) {
+		int64_t step = us > 100000 ? 100000 : us;
+		struct timespec ts = { 0, (long)step * 1000 };
+
+		nanosleep(&ts, NULL);
+		us -= step;
+	}
+	return !iwd_stop;
+}
 
 static int
 compose_items(struct iwd *d, const struct iw_db_letter *l,
@@ -168,8 +232,8 @@ backoff(const struct iw_config *cfg, long long age, unsigned *seed)
 
 static void
 result_of(struct iwd_worker *w, const struct iw_db_letter *l,
-    const struct iw_smtp_msg *m, struct iw_db_send_result *r,
-    char *fail, size_t failsz)
+    const struct iw_smtp_msg *m, long long relay_delay,
+    struct iw_db_send_result *r, char *fail, size_t failsz)
 {
 	const struct iw_config *cfg = w->d->cfg;
 
@@ -193,7 +257,10 @@ result_of(struct iwd_worker *w, const struct iw_db_letter *l,
 	default:
 		break;
 	}
-	r->retry_in_s = backoff(cfg, l->age_s, &w->seed);
+	/* A relay that could not be used at all says nothing about the
+	 * letter: it waits for the breaker, not for its own back-off. */
+	r->retry_in_s = relay_delay > 0 ? relay_delay :
+	    backoff(cfg, l->age_s, &w->seed);
 	if (l->age_s + r->retry_in_s > cfg->delivery_max_age) {
 		r->state = IW_DB_FAILED;
 		snprintf(fail, failsz, "expired after %d attempts: %s%s%s",
@@ -218,7 +285,9 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 	size_t nrows = 0;
 	struct iw_smtp_conf sc;
 	struct iw_err err;
-	int i, nlive = 0, rc = -1;
+	int64_t wait_us, max_wait_us = 0;
+	long long relay_delay = 0;
+	int i, nlive = 0, rc = -1, sent_any;
 
 	if (msgs == NULL || res == NULL || jobs == NULL || live == NULL ||
 	    ids == NULL) {
@@ -248,6 +317,15 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 			continue;
 		}
 		jobs[i].composed = 1;
+		wait_us = iwd_throttle_reserve(&d->throttle, l[i].email,
+		    iw_now_ms() * 1000);
+		if (wait_us > IWD_RATE_MAX_WAIT_US) {
+			jobs[i].postponed = 1;
+			jobs[i].postpone_s = wait_us / 1000000 + 1;
+			continue;
+		}
+		if (wait_us > max_wait_us)
+			max_wait_us = wait_us;
 		live[nlive].reverse_path = jobs[i].msg.reverse_path;
 		live[nlive].rcpt = l[i].email;
 		live[nlive].envid = jobs[i].msg.envid;
@@ -256,13 +334,29 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 		nlive++;
 	}
 	iw_config_smtp(d->cfg, &sc);
-	if (nlive > 0 && iw_smtp_send_batch(&sc, live, (size_t)nlive,
-	    &err) < 0)
-		iw_log(IW_LOG_WARNING, "relay %s: %s", d->cfg->smtp_relay,
-		    err.msg);
+	/* The rate limits: wait for the last letter's slot, or give the
+	 * batch back when asked to stop meanwhile. */
+	sent_any = nlive > 0 && nap(max_wait_us);
+	if (sent_any && iw_smtp_send_batch(&sc, live, (size_t)nlive,
+	    &err) < 0) {
+		relay_delay = breaker_trip(d);
+		iw_log(IW_LOG_WARNING, "relay %s: %s; no sending for %lld s",
+		    d->cfg->smtp_relay, err.msg, relay_delay);
+	} else if (sent_any)
+		breaker_reset(d);
 	for (i = 0, nlive = 0; i < n; i++) {
 		char *fail = jobs[i].fail;
 
+		if (jobs[i].composed && (jobs[i].postponed || !sent_any)) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].letter_id = l[i].id;
+			res[i].state = IW_DB_POSTPONED;
+			res[i].retry_in_s = jobs[i].postponed ?
+			    jobs[i].postpone_s : 0;
+			if (!jobs[i].postponed)
+				nlive++;
+			continue;
+		}
 		if (!jobs[i].composed) {
 			memset(&res[i], 0, sizeof(res[i]));
 			res[i].letter_id = l[i].id;
@@ -271,7 +365,7 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 			continue;
 		}
 		msgs[i] = live[nlive++];
-		result_of(w, &l[i], &msgs[i], &res[i], fail,
+		result_of(w, &l[i], &msgs[i], relay_delay, &res[i], fail,
 		    sizeof(jobs[i].fail));
 		iw_log(res[i].state == IW_DB_SENT ? IW_LOG_INFO :
 		    IW_LOG_NOTICE, "letter %" PRId64 " to %s: %s (%s)",
@@ -284,6 +378,17 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 		goto out;
 	}
+	/* A 5xx at RCPT is a bounce we got at once: a dead address is
+	 * suppressed like after a hard DSN. */
+	for (i = 0; i < n; i++)
+		if (jobs[i].composed && !jobs[i].postponed && sent_any &&
+		    msgs[i].outcome == IW_SMTP_PERMFAIL &&
+		    strcmp(msgs[i].stage, "rcpt") == 0 &&
+		    iw_feedback_smtp_reject(w->db, l[i].id, l[i].email,
+		    msgs[i].code, msgs[i].enhanced, msgs[i].reply, &err) < 0) {
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			goto out;
+		}
 	w->done += n;
 	rc = 0;
 out:
@@ -314,7 +419,7 @@ send_worker(void *arg)
 		w->failed = 1;
 		return NULL;
 	}
-	while (!iwd_stop) {
+	while (!iwd_stop && !iwd_breaker_open(d)) {
 		if (iw_db_claim_letters(w->db, d->owner, d->cfg->delivery_lease,
 		    batch, l, &n, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);

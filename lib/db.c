@@ -869,7 +869,8 @@ int
 iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
     const struct iw_db_send_result *r, size_t n, struct iw_err *err)
 {
-	static const char *const names[] = { "sent", "deferred", "failed" };
+	static const char *const names[] = { "sent", "deferred", "failed",
+		"postponed" };
 	struct iw_buf col[R_NCOL];
 	const char *p[R_NCOL + 2];
 	char num[32];
@@ -920,13 +921,19 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	    "a AS (INSERT INTO attempt (letter_id, daemon, relay, outcome, "
 	    "stage, code, enhanced, reply) SELECT id, $1, $2, state, stage, "
 	    "code, enhanced, reply FROM r WHERE rec), "
-	    "l AS (UPDATE letter SET state = r.state, "
+	    "l AS (UPDATE letter SET state = CASE WHEN r.state <> 'postponed' "
+	    "THEN r.state WHEN EXISTS (SELECT 1 FROM attempt x WHERE "
+	    "x.letter_id = letter.id) THEN 'deferred' ELSE 'queued' END, "
+	    "attempts = CASE WHEN r.state = 'postponed' THEN "
+	    "greatest(letter.attempts - 1, 0) ELSE letter.attempts END, "
 	    "last_code = coalesce(r.code, letter.last_code), "
 	    "last_reply = coalesce(r.reply, letter.last_reply), "
 	    "sent_at = CASE WHEN r.state = 'sent' THEN now() ELSE sent_at END, "
-	    "next_attempt_at = CASE WHEN r.state = 'deferred' THEN now() + "
+	    "next_attempt_at = CASE WHEN r.state IN ('deferred', 'postponed') "
+	    "THEN now() + "
 	    "r.retry_in * interval '1 second' ELSE next_attempt_at END, "
-	    "fail_reason = r.fail_reason, locked_by = NULL, "
+	    "fail_reason = CASE WHEN r.state = 'postponed' THEN "
+	    "letter.fail_reason ELSE r.fail_reason END, locked_by = NULL, "
 	    "locked_until = NULL FROM r WHERE letter.id = r.id AND "
 	    "(letter.locked_by = $1 OR (r.state = 'sent' AND letter.state IN "
 	    "('queued', 'deferred', 'sending'))) RETURNING letter.id, "

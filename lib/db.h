@@ -131,6 +131,8 @@ enum iw_db_send_state {
 	IW_DB_SENT,
 	IW_DB_DEFERRED,
 	IW_DB_FAILED,
+	IW_DB_POSTPONED,	/* not tried (rate limit, shutdown): back to
+				   the queue after retry_in_s, no attempt */
 };
 
 struct iw_db_send_result {
