@@ -268,25 +268,30 @@ insert_bounce(PGconn *c, const struct rec *r, const char *email,
 }
 
 /* 'bounced' with class, status and diagnostic; a later, weaker bounce
- * (soft after hard) does not overwrite a stronger one.  1 if changed. */
+ * (soft after hard) does not overwrite a stronger one.  1 if changed.
+ * A synchronous RCPT rejection keeps the letter 'failed' (the relay never
+ * took it) and only notes the class: the send state says what happened in
+ * the session, the bounce columns what it means for the address. */
 static int
 bounce_letter(PGconn *c, const struct rec *r, struct iw_err *err)
 {
 	char sid[24];
-	const char *v[4];
+	const char *v[5];
 	PGresult *res;
 	int n;
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)r->letter_id);
+	v[4] = r->via == IW_FEEDBACK_SMTP ? "t" : "f";
 	v[0] = sid;
 	v[1] = iw_bounce_class_name(r->cls);
 	v[2] = r->status[0] != '\0' ? r->status : NULL;
 	v[3] = r->diagnostic[0] != '\0' ? r->diagnostic : NULL;
-	res = px(c, "UPDATE letter SET state = 'bounced', bounce_class = $2, "
+	res = px(c, "UPDATE letter SET state = CASE WHEN $5::bool THEN state "
+	    "ELSE 'bounced' END, bounce_class = $2, "
 	    "bounce_status = $3, bounce_diagnostic = $4 WHERE id = $1 AND "
 	    "state IN ('sent', 'sending', 'deferred', 'failed', 'bounced') "
 	    "AND (bounce_class IS NULL OR bounce_class NOT IN ('hard', "
-	    "'complaint') OR $2 IN ('hard', 'complaint'))", 4, v, NULL, NULL,
+	    "'complaint') OR $2 IN ('hard', 'complaint'))", 5, v, NULL, NULL,
 	    "bounce letter", err);
 	if (res == NULL)
 		return -1;
