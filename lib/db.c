@@ -910,7 +910,8 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	}
 	/*
 	 * One statement per batch: attempts, letter states and the targets
-	 * of sent letters move together.  A result whose lease was lost
+	 * of sent letters move together.  A bounce can overtake the result
+	 * of its own send (a relay that bounces at once): 'bounced' stays.  A result whose lease was lost
 	 * (a rescuer gave the letter back) still counts when it says 'sent',
 	 * so that a letter the relay took is never sent again.
 	 */
@@ -921,7 +922,8 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	    "a AS (INSERT INTO attempt (letter_id, daemon, relay, outcome, "
 	    "stage, code, enhanced, reply) SELECT id, $1, $2, state, stage, "
 	    "code, enhanced, reply FROM r WHERE rec), "
-	    "l AS (UPDATE letter SET state = CASE WHEN r.state <> 'postponed' "
+	    "l AS (UPDATE letter SET state = CASE WHEN letter.state = "
+	    "'bounced' THEN 'bounced' WHEN r.state <> 'postponed' "
 	    "THEN r.state WHEN EXISTS (SELECT 1 FROM attempt x WHERE "
 	    "x.letter_id = letter.id) THEN 'deferred' ELSE 'queued' END, "
 	    "attempts = CASE WHEN r.state = 'postponed' THEN "

@@ -321,7 +321,8 @@ soft_count(PGconn *c, const char *email, long *n, struct iw_err *err)
 }
 
 /* Suppress email (an operator's entry is kept as it is) and hold the
- * IPs of the bounced letter: its contact was never reached. */
+ * IPs of the bounced letter: its contact was never reached.  They may
+ * still be 'resolved' when the bounce overtook its send's result. */
 static int
 suppress(PGconn *c, const struct rec *r, const char *email,
     const char *why, struct iw_err *err)
@@ -341,8 +342,8 @@ suppress(PGconn *c, const struct rec *r, const char *email,
 		return 0;	/* the letter arrived: its IPs were notified */
 	snprintf(sid, sizeof(sid), "%lld", (long long)r->letter_id);
 	return pcmd(c, "UPDATE target SET state = 'held', reason = "
-	    "'letter bounced: ' || $2 WHERE letter_id = $1 AND state = "
-	    "'notified'", 2, h, "hold IPs", err);
+	    "'letter bounced: ' || $2 WHERE letter_id = $1 AND state IN "
+	    "('notified', 'resolved')", 2, h, "hold IPs", err);
 }
 
 static int
