@@ -168,7 +168,10 @@ learn_cover(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 	iw_ratelimit_leave_net(ctx->whois.limiter, first);
 	if (rc < 0)
 		return -1;
-	if (l.status != IW_WHOIS_OK || !l.complete) {
+	if (l.status == IW_WHOIS_OK && l.complete && l.n > 0)
+		iw_ratelimit_listing_seen(ctx->whois.limiter, wr->server, 1);
+	if (l.status != IW_WHOIS_OK || !l.complete || (l.n == 0 &&
+	    !iw_ratelimit_listing_seen(ctx->whois.limiter, wr->server, 0))) {
 		iw_whois_listing_free(&l);
 		if (wr->leaf)
 			return iw_cache_store_cover(pg, ctx->cache_ttl,

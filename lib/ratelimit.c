@@ -53,6 +53,7 @@ struct server {
 	long long next_ms;	/* earliest start of the next query */
 	int failures;		/* consecutive, in half refusals */
 	long long open_until;
+	int listing_seen;	/* has answered a more-specific listing */
 };
 
 struct hood {
@@ -434,4 +435,22 @@ iw_ratelimit_queries(struct iw_ratelimit *rl)
 	n = rl->queries;
 	pthread_mutex_unlock(&rl->mu);
 	return n;
+}
+
+int
+iw_ratelimit_listing_seen(struct iw_ratelimit *rl, const char *server,
+    int seen)
+{
+	struct server *s;
+	int was;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	s = server_get(rl, server);
+	was = s->listing_seen;
+	if (seen)
+		s->listing_seen = 1;
+	pthread_mutex_unlock(&rl->mu);
+	return was;
 }

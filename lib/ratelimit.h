@@ -86,4 +86,14 @@ void iw_ratelimit_leave_net(struct iw_ratelimit *rl, const char *first);
 /* Queries started through this limiter (for logs and the benchmark). */
 long iw_ratelimit_queries(struct iw_ratelimit *rl);
 
+/*
+ * Whether server has answered a more-specific listing with networks in
+ * it; seen=1 records that it has.  An empty listing ("no entries found")
+ * is only believed from such a server: one that does not understand the
+ * listing query may say exactly that, and believing it would let an
+ * allocation's contact answer for its reassignments.
+ */
+int iw_ratelimit_listing_seen(struct iw_ratelimit *rl, const char *server,
+    int seen);
+
 #endif

@@ -117,6 +117,22 @@ def test_scale_traps_every_contact_right_few_queries(pg):
         assert len(q) <= len(ips) // 4, (len(q), len(ips), q)
 
 
+def test_server_without_listings_still_gets_every_contact_right(pg):
+    # "no entries found" to a listing query from a server that never
+    # listed anything must not be read as "nothing more specific here".
+    with Env(pg, whois=False) as env:
+        setup(env, "--no-listing")
+        # The ARIN /15 with its reallocated /24 is the trap here.
+        ips = [ip for ip in campaign_ips() if ip.startswith("198.1")][:40]
+        assert any(ip.startswith("198.18.5.") for ip in ips), ips
+        env.enqueue("\n".join(ips) + "\n")
+        env.ipwarnd("--once", "--dry-run", check=0)
+        got = contacts(env)
+        wrong = {ip: (got.get(ip), truth(ip)) for ip in ips
+                 if got.get(ip, ("", "", ""))[1] != truth(ip)}
+        assert not wrong, wrong
+
+
 def test_more_specific_listing_is_asked_once_per_allocation(pg):
     with Env(pg, whois=False) as env:
         setup(env)

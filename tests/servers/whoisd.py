@@ -225,8 +225,15 @@ class Server:
                         arin_field(rec, "NetHandle"), rng))
         return "\n#\n# ARIN WHOIS data\n#\n\n\n" + "".join(out) + "\n"
 
+    # --no-listing: a server that does not understand more-specific
+    # queries and says "no entries found" to them, as a naive mirror might.
+    no_listing = False
+
     def answer(self, query):
         more = self.more_query(query)
+        if more is not None and Server.no_listing:
+            return self.notfound.replace("{query}", query).replace(
+                "{key}", query)
         if more is not None:
             return self.answer_more(query, *more)
         key, obj = self.key_of(query)
@@ -341,9 +348,12 @@ def main():
     ap.add_argument("--hosts-out", required=True)
     ap.add_argument("--log")
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--no-listing", action="store_true",
+                    help="answer more-specific listings with 'no entries'")
     ap.add_argument("--throttle", action="append",
                     help="SERVER=N: refuse the first N queries to SERVER")
     args = ap.parse_args()
+    Server.no_listing = args.no_listing
     world = World(args)
 
     socks, hosts = [], {}
