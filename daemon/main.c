@@ -6,6 +6,7 @@
  * hand and exit 0; SIGHUP reloads the configuration.  See ipwarnd(8).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,28 @@
 
 volatile sig_atomic_t iwd_stop;
 static volatile sig_atomic_t reload_wanted;
+/* Self-pipe: a signal caught by any thread wakes the main thread's wait
+ * at once, even when it arrives just before poll() starts. */
+static int wake_pipe[2] = { -1, -1 };
+
+static void
+wake(void)
+{
+	int saved = errno;
+
+	if (wake_pipe[1] >= 0)
+		(void)!write(wake_pipe[1], "x", 1);
+	errno = saved;
+}
+
+static void
+drain_wake(void)
+{
+	char buf[64];
+
+	while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
 
 static const char usage_text[] =
     "usage: ipwarnd [-c FILE] [--foreground] [--once] [--dry-run] "
@@ -47,6 +70,7 @@ on_stop(int sig)
 {
 	(void)sig;
 	iwd_stop = 1;
+	wake();
 }
 
 static void
@@ -54,6 +78,7 @@ on_hup(int sig)
 {
 	(void)sig;
 	reload_wanted = 1;
+	wake();
 }
 
 static void
@@ -261,7 +286,9 @@ sleep_until_work(struct iwd *d)
 			    (int)rest;
 	}
 	pthread_mutex_unlock(&d->breaker_lock);
-	if (iw_db_wait(d->db, ms, &err) < 0)
+	if (reload_wanted || iwd_stop)
+		return;
+	if (iw_db_wait(d->db, ms, wake_pipe[0], &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 }
 
@@ -272,6 +299,7 @@ run(struct iwd *d, const char *path)
 	int passes = 0, due, failures = 0;
 
 	while (!iwd_stop) {
+		drain_wake();
 		if (reload_wanted) {
 			reload_wanted = 0;
 			if (load(d, path, &err) < 0)
@@ -416,6 +444,13 @@ main(int argc, char **argv)
 		/* The connection survived the fork in the child only. */
 	}
 	make_owner(&d);
+	if (pipe(wake_pipe) != 0 ||
+	    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
+		fprintf(stderr, "ipwarnd: pipe: %s\n", strerror(errno));
+		cleanup(&d);
+		return EX_OSERR;
+	}
 	signals();
 	iw_log(IW_LOG_INFO, "started as %s%s%s", d.owner,
 	    d.once ? " (once)" : "", d.dry_run ? " (dry run)" : "");

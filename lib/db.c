@@ -1067,9 +1067,9 @@ drain_notifies(struct iw_db *db)
 }
 
 int
-iw_db_wait(struct iw_db *db, int timeout_ms, struct iw_err *err)
+iw_db_wait(struct iw_db *db, int timeout_ms, int wake_fd, struct iw_err *err)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	int r;
 
 	if (PQconsumeInput(db->conn) == 0) {
@@ -1078,21 +1078,23 @@ iw_db_wait(struct iw_db *db, int timeout_ms, struct iw_err *err)
 	}
 	if (drain_notifies(db))
 		return 1;
-	pfd.fd = PQsocket(db->conn);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (pfd.fd < 0) {
+	memset(pfd, 0, sizeof(pfd));
+	pfd[0].fd = PQsocket(db->conn);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = wake_fd;
+	pfd[1].events = POLLIN;
+	if (pfd[0].fd < 0) {
 		iw_err_set(err, "database: wait: no connection");
 		return -1;
 	}
-	r = poll(&pfd, 1, timeout_ms);
+	r = poll(pfd, wake_fd >= 0 ? 2 : 1, timeout_ms);
 	if (r < 0) {
 		if (errno == EINTR)
 			return 0;
 		iw_err_set(err, "database: wait: %s", strerror(errno));
 		return -1;
 	}
-	if (r == 0)
+	if (r == 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 		return 0;
 	if (PQconsumeInput(db->conn) == 0) {
 		db_error(db, NULL, err, "wait");

@@ -166,8 +166,10 @@ int iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err);
 /* --- wake-ups --- */
 int iw_db_listen(struct iw_db *db, struct iw_err *err);
 int iw_db_notify(struct iw_db *db, struct iw_err *err);
-/* Wait up to timeout_ms for a notification; 1 notified, 0 timeout. */
-int iw_db_wait(struct iw_db *db, int timeout_ms, struct iw_err *err);
+/* Wait up to timeout_ms for a notification, or for wake_fd (if >= 0) to
+ * become readable (the daemon's signal self-pipe); 1 notified, 0 not. */
+int iw_db_wait(struct iw_db *db, int timeout_ms, int wake_fd,
+    struct iw_err *err);
 
 /* --- status --- */
 struct iw_db_status {
