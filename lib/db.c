@@ -19,6 +19,7 @@
 #include "sql_embed.h"
 
 #define IW_DB_CHANNEL "ipwarn_work"
+#define IW_DB_ANALYZE_AFTER 1000	/* IPs grouped in one build */
 
 struct iw_db {
 	PGconn *conn;
@@ -594,6 +595,18 @@ iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
 	*held = cmd_tuples(res);
 	PQclear(res);
 
+	/* A contact suppressed after its letter was built gets nothing;
+	 * the letter fails and its IPs are held for the operator.  (The
+	 * claim skips such letters, so they wait here at most a pass.) */
+	if (db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
+	    "fail_reason = 'contact suppressed: ' || "
+	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
+	    "l.state IN ('queued', 'deferred') AND l.contact_email = s.email "
+	    "RETURNING l.id) UPDATE target t SET state = 'held', "
+	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
+	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err) < 0)
+		goto fail;
+
 	/* Late IPs join their contact's letter while it is untouched. */
 	if (iw_buf_printf(&sql, "WITH %s, open AS (SELECT l.id, "
 	    "l.campaign_id, l.contact_email FROM letter l WHERE "
@@ -646,7 +659,18 @@ iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
 	if (*letters > 0 && db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL,
 	    "notify", err) < 0)
 		goto fail;
-	return db_cmd(db, "COMMIT", 0, NULL, "commit", err);
+	if (db_cmd(db, "COMMIT", 0, NULL, "commit", err) < 0)
+		return -1;
+	/*
+	 * Thousands of new letters and re-pointed IPs: without fresh
+	 * statistics the claims and item queries that follow scan and sort
+	 * whole tables (23 ms a batch at 50k letters) until autovacuum
+	 * catches up.  ANALYZE samples, so this costs well under a second.
+	 */
+	if (*targets >= IW_DB_ANALYZE_AFTER &&
+	    db_cmd(db, "ANALYZE letter, target", 0, NULL, "analyze", err) < 0)
+		return -1;
+	return 0;
 oom:
 	iw_err_set(err, "out of memory");
 fail:
@@ -690,33 +714,21 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	*n = 0;
 	snprintf(lease, sizeof(lease), "%lld", lease_s);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0)
-		return -1;
-	/* A contact suppressed after its letter was built gets nothing;
-	 * the letter fails and its IPs are held for the operator. */
-	if (db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
-	    "fail_reason = 'contact suppressed: ' || "
-	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
-	    "l.state IN ('queued', 'deferred') AND l.contact_email = s.email "
-	    "RETURNING l.id) UPDATE target t SET state = 'held', "
-	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
-	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err) < 0)
-		goto fail;
+	/* Letters to suppressed contacts are skipped here and failed by the
+	 * next build (iw_db_build_letters). */
 	res = db_exec(db, "UPDATE letter l SET state = 'sending', "
 	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
-	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM letter "
+	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM letter x "
 	    "WHERE state IN ('queued', 'deferred') AND next_attempt_at <= "
-	    "now() ORDER BY next_attempt_at, id LIMIT $3 "
-	    "FOR UPDATE SKIP LOCKED) RETURNING " LETTER_COLS, 3, p,
+	    "now() AND NOT EXISTS (SELECT 1 FROM suppression s WHERE "
+	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
+	    "LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " LETTER_COLS, 3, p,
 	    "claim letters", err);
 	if (res == NULL)
-		goto fail;
+		return -1;
 	fill_letters(res, out, limit, n);
 	PQclear(res);
-	return db_cmd(db, "COMMIT", 0, NULL, "commit", err);
-fail:
-	db_rollback(db);
-	return -1;
+	return 0;
 }
 
 int
