@@ -661,6 +661,9 @@ qp_token(const unsigned char *p, size_t j, size_t n, size_t col, char *t,
 static int
 qp_line(const unsigned char *p, size_t n, struct iw_buf *out)
 {
+	/* One output line is gathered here and appended whole: appending
+	 * token by token was a fifth of the daemon's CPU time. */
+	char line[QP_LINE_MAX + 16];
 	size_t j = 0, col = 0;
 
 	while (j < n) {
@@ -669,17 +672,17 @@ qp_line(const unsigned char *p, size_t n, struct iw_buf *out)
 		size_t limit = j + k == n ? QP_LINE_MAX : QP_LINE_MAX - 1;
 
 		if (col + tl > limit) {
-			if (iw_buf_puts(out, "=\r\n") != 0)
+			memcpy(line + col, "=\r\n", 3);
+			if (iw_buf_append(out, line, col + 3) != 0)
 				return -1;
 			col = 0;
 			tl = qp_token(p, j, n, col, t, &k);
 		}
-		if (iw_buf_append(out, t, tl) != 0)
-			return -1;
+		memcpy(line + col, t, tl);
 		col += tl;
 		j += k;
 	}
-	return 0;
+	return col > 0 ? iw_buf_append(out, line, col) : 0;
 }
 
 int
