@@ -78,38 +78,39 @@ resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
 	}
 }
 
-static int
-record_one(struct iwd_worker *w, const struct iw_db_target *t,
-    const struct iw_contact *ct)
+static void
+log_one(const struct iw_db_target *t, const struct iw_contact *ct,
+    const struct iw_db_resolution *r)
 {
-	struct iw_db_resolution r;
-	struct iw_err err;
-	char why[300];
-
-	resolution_of(w->d->cfg, t, ct, &r, why, sizeof(why));
-	if (r.state == IW_DB_RESOLVED)
+	if (r->state == IW_DB_RESOLVED)
 		iw_log(IW_LOG_INFO, "%s: %s (%s, %s, locale %s)", t->ip,
 		    ct->email, ct->source, ct->chain, ct->locale);
 	else
 		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
-		    r.state == IW_DB_RETRY ? "retry later" : "unresolved",
-		    r.reason != NULL ? r.reason : "");
-	if (iw_db_target_done(w->db, w->d->owner, t->id, &r, &err) < 0) {
-		iw_log(IW_LOG_ERR, "%s: %s", t->ip, err.msg);
-		return -1;
-	}
-	return 0;
+		    r->state == IW_DB_RETRY ? "retry later" : "unresolved",
+		    r->reason != NULL ? r->reason : "");
 }
 
-/* Resolve and record a claimed batch (address order). */
+/* Resolve and record a claimed batch (address order); the results go to
+ * the database in one statement. */
 static int
 resolve_batch(struct iwd_worker *w, const struct iw_contact_ctx *ctx,
     const struct iw_db_target *t, int n, struct iw_contact *ct,
     const char **ips)
 {
+	struct iw_db_resolution *r = iw_calloc((size_t)n, sizeof(*r));
+	int64_t *ids = iw_calloc((size_t)n, sizeof(*ids));
+	char (*why)[300] = iw_calloc((size_t)n, sizeof(*why));
 	struct iw_err err;
 	int i, rc = 0;
 
+	if (r == NULL || ids == NULL || why == NULL) {
+		iw_log(IW_LOG_ERR, "resolve: out of memory");
+		free(r);
+		free(ids);
+		free(why);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		ips[i] = t[i].ip;
 	if (iw_contact_resolve_many(ctx, w->db, ips, (size_t)n, ct,
@@ -118,13 +119,23 @@ resolve_batch(struct iwd_worker *w, const struct iw_contact_ctx *ctx,
 		rc = -1;
 	}
 	for (i = 0; i < n && rc == 0; i++) {
-		if (record_one(w, &t[i], &ct[i]) < 0)
-			rc = -1;
-		else
-			w->done++;
+		resolution_of(w->d->cfg, &t[i], &ct[i], &r[i], why[i],
+		    sizeof(why[i]));
+		ids[i] = t[i].id;
+		log_one(&t[i], &ct[i], &r[i]);
 	}
+	if (rc == 0 && iw_db_targets_done(w->db, w->d->owner, ids, r,
+	    (size_t)n, &err) < 0) {
+		iw_log(IW_LOG_ERR, "resolve: %s", err.msg);
+		rc = -1;
+	}
+	if (rc == 0)
+		w->done += n;
 	for (i = 0; i < n; i++)
 		iw_contact_free(&ct[i]);
+	free(r);
+	free(ids);
+	free(why);
 	return rc;
 }
 

@@ -518,6 +518,81 @@ iw_db_target_done(struct iw_db *db, const char *owner, int64_t id,
 	    "store resolution", err);
 }
 
+enum { T_ID, T_STATE, T_COUNTRY, T_LOCALE, T_EMAIL, T_SOURCE, T_SERVER,
+	T_NETWORK, T_CHAIN, T_REASON, T_RAW, T_RETRY, T_NCOL };
+
+static int arr_add(struct iw_buf *b, const char *s);
+static int arr_close(struct iw_buf *b);
+
+int
+iw_db_targets_done(struct iw_db *db, const char *owner, const int64_t *ids,
+    const struct iw_db_resolution *r, size_t n, struct iw_err *err)
+{
+	struct iw_buf col[T_NCOL];
+	const char *p[T_NCOL + 1];
+	char num[32];
+	size_t i;
+	int k, rc = -1;
+
+	if (n == 0)
+		return 0;
+	for (k = 0; k < T_NCOL; k++)
+		col[k] = (struct iw_buf)IW_BUF_INIT;
+	for (i = 0; i < n; i++) {
+		int ok = 0;
+		const char *state = r[i].state == IW_DB_RESOLVED ? "resolved" :
+		    r[i].state == IW_DB_UNRESOLVED ? "unresolved" : "new";
+
+		snprintf(num, sizeof(num), "%" PRId64, ids[i]);
+		ok |= arr_add(&col[T_ID], num);
+		ok |= arr_add(&col[T_STATE], state);
+		ok |= arr_add(&col[T_COUNTRY], nz(r[i].country));
+		ok |= arr_add(&col[T_LOCALE], nz(r[i].locale));
+		ok |= arr_add(&col[T_EMAIL], r[i].state == IW_DB_RESOLVED ?
+		    nz(r[i].email) : NULL);
+		ok |= arr_add(&col[T_SOURCE], nz(r[i].source));
+		ok |= arr_add(&col[T_SERVER], nz(r[i].server));
+		ok |= arr_add(&col[T_NETWORK], nz(r[i].network));
+		ok |= arr_add(&col[T_CHAIN], nz(r[i].chain));
+		ok |= arr_add(&col[T_REASON], nz(r[i].reason));
+		ok |= arr_add(&col[T_RAW], r[i].state == IW_DB_UNRESOLVED ?
+		    nz(r[i].raw) : NULL);
+		snprintf(num, sizeof(num), "%lld", r[i].retry_in_s);
+		ok |= arr_add(&col[T_RETRY], num);
+		if (ok < 0) {
+			iw_err_set(err, "out of memory");
+			goto out;
+		}
+	}
+	p[0] = owner;
+	for (k = 0; k < T_NCOL; k++) {
+		if (arr_close(&col[k]) < 0) {
+			iw_err_set(err, "out of memory");
+			goto out;
+		}
+		p[k + 1] = col[k].data;
+	}
+	rc = db_cmd(db, "UPDATE target t SET state = r.state, "
+	    "country = r.country, locale = r.locale, "
+	    "contact_email = r.email, contact_source = r.source, "
+	    "whois_server = r.server, whois_network = r.network, "
+	    "whois_chain = r.chain, reason = r.reason, raw_answer = r.raw, "
+	    "resolved_at = CASE WHEN r.state = 'new' THEN NULL ELSE now() END, "
+	    "next_attempt_at = CASE WHEN r.state = 'new' THEN now() + "
+	    "r.retry_in * interval '1 second' ELSE t.next_attempt_at END, "
+	    "locked_by = NULL, locked_until = NULL "
+	    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], "
+	    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
+	    "$11::text[], $12::text[], $13::bigint[]) AS r(id, state, country, "
+	    "locale, email, source, server, network, chain, reason, raw, "
+	    "retry_in) WHERE t.id = r.id AND t.locked_by = $1 AND "
+	    "t.state = 'new'", T_NCOL + 1, p, "store resolutions", err);
+out:
+	for (k = 0; k < T_NCOL; k++)
+		iw_buf_free(&col[k]);
+	return rc;
+}
+
 int
 iw_db_override_find(struct iw_db *db, const char *ip, char *email,
     size_t emailsz, char *network, size_t netsz, struct iw_err *err)

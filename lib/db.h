@@ -78,6 +78,12 @@ struct iw_db_resolution {
 int iw_db_target_done(struct iw_db *db, const char *owner, int64_t id,
     const struct iw_db_resolution *r, struct iw_err *err);
 
+/* Store the results of a whole claimed batch in one statement
+ * (ids[i] with r[i]); rows whose lease was lost are left alone. */
+int iw_db_targets_done(struct iw_db *db, const char *owner,
+    const int64_t *ids, const struct iw_db_resolution *r, size_t n,
+    struct iw_err *err);
+
 /* Operator override for ip, if any (most specific network wins). */
 int iw_db_override_find(struct iw_db *db, const char *ip, char *email,
     size_t emailsz, char *network, size_t netsz, struct iw_err *err);
