@@ -780,7 +780,7 @@ set_defaults(struct iw_config *c)
 	c->delivery_max_age = 5 * 86400;
 	c->delivery_lease = 300;
 	c->delivery_rate = 0;
-	c->delivery_domain_rate = 10;
+	c->delivery_domain_rate = 0;
 	c->bounces_soft_limit = 3;
 }
 
