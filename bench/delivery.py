@@ -89,35 +89,6 @@ def queue(env, n):
         FROM generate_series(1, %d) i""" % n)
 
 
-class Sink:
-    """smtp-sink counting only (no dump files: the sink must not be the
-    bottleneck)."""
-
-    def __init__(self, tmp):
-        self.port = harness.free_port()
-        cmd = ["smtp-sink"]
-        if os.geteuid() == 0:
-            cmd += ["-u", "nobody"]
-        cmd += ["-c", "127.0.0.1:%d" % self.port, "256"]
-        self.proc = harness.Proc(cmd, os.path.join(tmp, "sink.log"))
-        harness.wait_for(self._up, what="smtp-sink")
-
-    def _up(self):
-        import socket
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 1).close()
-            return True
-        except OSError:
-            return False
-
-    @property
-    def relay(self):
-        return "127.0.0.1:%d" % self.port
-
-    def stop(self):
-        self.proc.stop()
-
-
 BASELINE = r'''
 import sys, smtplib, psycopg2, time, email.utils
 from email.message import EmailMessage
@@ -171,7 +142,7 @@ def main():
                           delivery={"workers": 4, "batch": 200})
         # Replace the dumping sink by a counting one on the same config.
         env.smtp.stop()
-        sink = Sink(env.tmp)
+        sink = harness.SmtpSink(env.tmp, dump=False)
         env.servers.append(sink)
         with open(env.conf) as f:
             conf = f.read()

@@ -157,16 +157,21 @@ class Proc:
 class SmtpSink:
     """Postfix's smtp-sink on loopback, dumping each message to a file."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, dump=True):
+        """dump=False: count only (benchmarks: the sink must not be the
+        bottleneck)."""
         self.dir = os.path.join(tmp, "sink")
-        os.mkdir(self.dir)
+        os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o777)
         self.port = free_port()
         cmd = ["smtp-sink"]
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]
-        cmd += ["-d", os.path.join(self.dir, "msg."), "-h", "sink.test",
-                "127.0.0.1:%d" % self.port, "100"]
+        if dump:
+            cmd += ["-d", os.path.join(self.dir, "msg."), "-h", "sink.test"]
+        else:
+            cmd += ["-c"]
+        cmd += ["127.0.0.1:%d" % self.port, "256"]
         self.proc = Proc(cmd, os.path.join(tmp, "smtp-sink.log"))
         wait_for(self._up, what="smtp-sink")
 
@@ -254,7 +259,7 @@ class SmtpFault:
 class Whois:
     """The loopback WHOIS world: one port per registry server."""
 
-    def __init__(self, tmp, world=None, latency_ms=0):
+    def __init__(self, tmp, world=None, latency_ms=0, extra=()):
         self.world_path = world or os.path.join(
             SRC, "tests/fixtures/whois/world.json")
         with open(self.world_path) as f:
@@ -265,6 +270,7 @@ class Whois:
                self.world_path, "--hosts-out", hosts, "--log", self.log]
         if latency_ms:
             cmd += ["--latency-ms", str(latency_ms)]
+        cmd += list(extra)
         self.proc = Proc(cmd, os.path.join(tmp, "whoisd.out"))
         wait_for(lambda: os.path.exists(hosts), what="whoisd")
         with open(hosts) as f:

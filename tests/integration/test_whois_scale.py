@@ -13,7 +13,7 @@ assignments (one of them with an IRT only).
 import ipaddress
 import os
 
-from harness import PY, SRC, Env, Proc, wait_for, json
+from harness import Env, Whois
 
 # Most specific registration -> contact, as the registries hold them.
 TRUTH = [
@@ -57,33 +57,8 @@ def campaign_ips():
     return ips
 
 
-class LoopWhois:
-    """whoisd with extra options (throttling) for one Env."""
-
-    def __init__(self, tmp, *extra):
-        self.world_path = os.path.join(SRC, "tests/fixtures/whois/world.json")
-        hosts = os.path.join(tmp, "whois-hosts-x.json")
-        self.log = os.path.join(tmp, "whois-queries-x.log")
-        cmd = [PY, os.path.join(SRC, "tests/servers/whoisd.py"), "--world",
-               self.world_path, "--hosts-out", hosts, "--log",
-               self.log] + list(extra)
-        self.proc = Proc(cmd, os.path.join(tmp, "whoisd-x.out"))
-        wait_for(lambda: os.path.exists(hosts), what="whoisd")
-        with open(hosts) as f:
-            self.hosts = json.load(f)
-
-    def queries(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [line.rstrip("\n").split("\t", 1) for line in f]
-
-    def stop(self):
-        self.proc.stop()
-
-
 def setup(env, *whoisd_args, whois_extra=""):
-    env.whois = LoopWhois(env.tmp, *whoisd_args)
+    env.whois = Whois(env.tmp, extra=whoisd_args)
     env.servers.append(env.whois)
     env.write_conf({"workers": 4})
     if whois_extra:
