@@ -25,6 +25,8 @@
  * pays the claim and the contact-cache lookup once per IWD_CLAIM_MAX IPs
  * (the cache answers most of them in that one statement).
  */
+#define IWD_MIRROR_RATE 50.0	/* queries/s to a mapped whois.hosts entry */
+#define IWD_MIRROR_CONCURRENCY 4
 #define IWD_CLAIM_FIRST 16
 #define IWD_CLAIM_MAX 256
 
@@ -212,9 +214,19 @@ limiter_ready(const struct iw_config *cfg)
 	if (l == NULL)
 		return -1;
 	for (size_t i = 0; i < cfg->whois_nhosts; i++) {
-		l[i].name = cfg->whois_hosts[i].name;
-		l[i].concurrency = cfg->whois_hosts[i].concurrency;
-		l[i].rate = cfg->whois_hosts[i].rate;
+		const struct iw_whois_host *h = &cfg->whois_hosts[i];
+
+		l[i].name = h->name;
+		l[i].concurrency = h->concurrency;
+		l[i].rate = h->rate;
+		/* A server reached at an address of the operator's (a local
+		 * mirror, a test stand-in) is not the registry whose limits
+		 * the defaults respect: unless the entry says otherwise it
+		 * gets a mirror's pace. */
+		if (h->address != NULL && h->rate < 0)
+			l[i].rate = IWD_MIRROR_RATE;
+		if (h->address != NULL && h->concurrency <= 0)
+			l[i].concurrency = IWD_MIRROR_CONCURRENCY;
 	}
 	iw_ratelimit_free(resolve_limiter);
 	resolve_limiter = iw_ratelimit_new(l, cfg->whois_nhosts, &err);
