@@ -27,8 +27,8 @@ print_json(const struct iw_db_status *s)
 static void
 print_table(const struct iw_db_status *s)
 {
-	printf("%-10s %10s %10s %10s %10s %10s %10s\n", "targets", "new",
-	    "resolved", "unresolved", "notified", "held", "");
+	printf("%-10s %10s %10s %10s %10s %10s\n", "targets", "new",
+	    "resolved", "unresolved", "notified", "held");
 	printf("%-10s %10ld %10ld %10ld %10ld %10ld\n", "", s->targets_new,
 	    s->targets_resolved, s->targets_unresolved, s->targets_notified,
 	    s->targets_held);
