@@ -17,6 +17,7 @@
 
 struct iwd {
 	struct iw_config *cfg;
+	unsigned cfg_gen;		/* bumped by every (re)load */
 	struct iw_letters *letters;
 	struct iw_geoip *geoip;
 	char owner[160];		/* host:pid:random, the lease holder */

@@ -146,6 +146,7 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 	}
 	iw_config_free(d->cfg);
 	d->cfg = cfg;
+	d->cfg_gen++;
 	d->letters = letters;
 	d->geoip = geoip;
 	iwd_throttle_set(&d->throttle, cfg->delivery_rate,

@@ -32,7 +32,7 @@
 
 /* The process's limiter and the configuration it was built from. */
 static struct iw_ratelimit *resolve_limiter;
-static const struct iw_config *resolve_limiter_cfg;
+static unsigned resolve_limiter_gen;	/* iwd.cfg_gen it was built for */
 
 /* --- resolve --- */
 
@@ -203,12 +203,12 @@ out:
 
 /* (Re)build the limiter when the configuration changed (SIGHUP). */
 static int
-limiter_ready(const struct iw_config *cfg)
+limiter_ready(const struct iw_config *cfg, unsigned gen)
 {
 	struct iw_ratelimit_limit *l;
 	struct iw_err err;
 
-	if (resolve_limiter != NULL && resolve_limiter_cfg == cfg)
+	if (resolve_limiter != NULL && resolve_limiter_gen == gen)
 		return 0;
 	l = calloc(cfg->whois_nhosts + 1, sizeof(*l));
 	if (l == NULL)
@@ -235,7 +235,7 @@ limiter_ready(const struct iw_config *cfg)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 		return -1;
 	}
-	resolve_limiter_cfg = cfg;
+	resolve_limiter_gen = gen;
 	return 0;
 }
 
@@ -244,7 +244,7 @@ iwd_resolve(struct iwd *d)
 {
 	long n;
 
-	if (limiter_ready(d->cfg) < 0)
+	if (limiter_ready(d->cfg, d->cfg_gen) < 0)
 		return -1;
 	n = iwd_run_workers(d, resolve_worker);
 	if (n > 0)
