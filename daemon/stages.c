@@ -71,7 +71,6 @@ iwd_build(struct iwd *d)
 /* --- send --- */
 
 struct job {
-	struct iw_db_letter *letter;
 	struct iw_composed msg;
 	int composed;
 	int postponed;
@@ -174,21 +173,6 @@ compose_items(struct iwd *d, const struct iw_db_letter *l,
 	in.date = time(NULL);
 	rc = iw_compose(d->cfg, d->letters, &in, out, err);
 	free(items);
-	return rc;
-}
-
-static int
-compose_one(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
-    struct iw_composed *out, struct iw_err *err)
-{
-	struct iw_db_item *rows;
-	size_t n;
-	int rc;
-
-	if (iw_db_letter_items(db, l->id, &rows, &n, err) < 0)
-		return -1;
-	rc = compose_items(d, l, rows, n, out, err);
-	iw_db_items_free(rows, n);
 	return rc;
 }
 
@@ -305,7 +289,6 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 		const struct iw_db_item *mine;
 		size_t cnt;
 
-		jobs[i].letter = &l[i];
 		mine = items_of(rows, nrows, l[i].id, &cnt);
 		if (compose_items(d, &l[i], mine, cnt, &jobs[i].msg,
 		    &err) < 0) {
@@ -449,21 +432,32 @@ long
 iwd_print(struct iwd *d)
 {
 	struct iw_db_letter l[64];
+	int64_t ids[64];
+	struct iw_db_item *rows;
 	struct iw_composed msg;
 	struct iw_buf out = IW_BUF_INIT;
 	struct iw_err err;
 	int64_t after = 0;
 	long done = 0;
+	size_t nrows;
 	int i, n;
 
 	do {
-		if (iw_db_peek_letters(d->db, after, 64, l, &n, &err) < 0) {
-			iw_log(IW_LOG_ERR, "%s", err.msg);
-			return -1;
-		}
+		if (iw_db_peek_letters(d->db, after, 64, l, &n, &err) < 0)
+			goto fail;
+		for (i = 0; i < n; i++)
+			ids[i] = l[i].id;
+		if (iw_db_letters_items(d->db, ids, (size_t)n, &rows, &nrows,
+		    &err) < 0)
+			goto fail;
 		for (i = 0; i < n && !iwd_stop; i++) {
+			const struct iw_db_item *mine;
+			size_t cnt;
+
 			after = l[i].id;
-			if (compose_one(d, d->db, &l[i], &msg, &err) < 0) {
+			mine = items_of(rows, nrows, l[i].id, &cnt);
+			if (compose_items(d, &l[i], mine, cnt, &msg,
+			    &err) < 0) {
 				iw_log(IW_LOG_ERR, "%s", err.msg);
 				continue;
 			}
@@ -473,8 +467,13 @@ iwd_print(struct iwd *d)
 			iw_composed_free(&msg);
 			done++;
 		}
+		iw_db_items_free(rows, nrows);
 	} while (n > 0 && !iwd_stop);
 	fflush(stdout);
 	iw_buf_free(&out);
 	return done;
+fail:
+	iw_log(IW_LOG_ERR, "%s", err.msg);
+	iw_buf_free(&out);
+	return -1;
 }

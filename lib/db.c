@@ -478,46 +478,6 @@ nz(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
-int
-iw_db_target_done(struct iw_db *db, const char *owner, int64_t id,
-    const struct iw_db_resolution *r, struct iw_err *err)
-{
-	char sid[32], retry[32];
-	const char *state;
-	const char *p[13];
-
-	switch (r->state) {
-	case IW_DB_RESOLVED: state = "resolved"; break;
-	case IW_DB_UNRESOLVED: state = "unresolved"; break;
-	default: state = "new"; break;
-	}
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	snprintf(retry, sizeof(retry), "%lld", r->retry_in_s);
-	p[0] = sid;
-	p[1] = owner;
-	p[2] = state;
-	p[3] = nz(r->country);
-	p[4] = nz(r->locale);
-	p[5] = r->state == IW_DB_RESOLVED ? nz(r->email) : NULL;
-	p[6] = nz(r->source);
-	p[7] = nz(r->server);
-	p[8] = nz(r->network);
-	p[9] = nz(r->chain);
-	p[10] = nz(r->reason);
-	p[11] = r->state == IW_DB_UNRESOLVED ? nz(r->raw) : NULL;
-	p[12] = retry;
-	return db_cmd(db, "UPDATE target SET state = $3, country = $4, "
-	    "locale = $5, contact_email = $6, contact_source = $7, "
-	    "whois_server = $8, whois_network = $9, whois_chain = $10, "
-	    "reason = $11, raw_answer = $12, "
-	    "resolved_at = CASE WHEN $3 = 'new' THEN NULL ELSE now() END, "
-	    "next_attempt_at = CASE WHEN $3 = 'new' THEN now() + "
-	    "$13 * interval '1 second' ELSE next_attempt_at END, "
-	    "locked_by = NULL, locked_until = NULL "
-	    "WHERE id = $1 AND locked_by = $2 AND state = 'new'", 13, p,
-	    "store resolution", err);
-}
-
 enum { T_ID, T_STATE, T_COUNTRY, T_LOCALE, T_EMAIL, T_SOURCE, T_SERVER,
 	T_NETWORK, T_CHAIN, T_REASON, T_RAW, T_RETRY, T_NCOL };
 
@@ -873,17 +833,6 @@ fetch_items(struct iw_db *db, const char *sql, const char *param,
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
 
 int
-iw_db_letter_items(struct iw_db *db, int64_t letter_id,
-    struct iw_db_item **items, size_t *n, struct iw_err *err)
-{
-	char id[32];
-
-	snprintf(id, sizeof(id), "%" PRId64, letter_id);
-	return fetch_items(db, "SELECT " ITEM_COLS " FROM target "
-	    "WHERE letter_id = $1 ORDER BY ip", id, items, n, err);
-}
-
-int
 iw_db_letters_items(struct iw_db *db, const int64_t *ids, size_t nids,
     struct iw_db_item **items, size_t *n, struct iw_err *err)
 {
@@ -1132,12 +1081,6 @@ int
 iw_db_listen(struct iw_db *db, struct iw_err *err)
 {
 	return db_cmd(db, "LISTEN " IW_DB_CHANNEL, 0, NULL, "listen", err);
-}
-
-int
-iw_db_notify(struct iw_db *db, struct iw_err *err)
-{
-	return db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL, "notify", err);
 }
 
 static int

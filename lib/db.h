@@ -74,10 +74,6 @@ struct iw_db_resolution {
 	long long retry_in_s;
 };
 
-/* Store one result; 0 also when the lease was lost (row not ours now). */
-int iw_db_target_done(struct iw_db *db, const char *owner, int64_t id,
-    const struct iw_db_resolution *r, struct iw_err *err);
-
 /* Store the results of a whole claimed batch in one statement
  * (ids[i] with r[i]); rows whose lease was lost are left alone. */
 int iw_db_targets_done(struct iw_db *db, const char *owner,
@@ -124,12 +120,10 @@ struct iw_db_item {
 	char observed[40];	/* "" if none */
 };
 
-/* The letter's IPs, ordered by address.  Free with iw_db_items_free. */
-int iw_db_letter_items(struct iw_db *db, int64_t letter_id,
-    struct iw_db_item **items, size_t *n, struct iw_err *err);
 void iw_db_items_free(struct iw_db_item *items, size_t n);
 /* The IPs of many letters in one query, ordered by letter id, then
- * address (a batch costs one round trip, not one per letter). */
+ * address (a batch costs one round trip, not one per letter).  Free with
+ * iw_db_items_free. */
 int iw_db_letters_items(struct iw_db *db, const int64_t *ids, size_t nids,
     struct iw_db_item **items, size_t *n, struct iw_err *err);
 
@@ -171,7 +165,6 @@ int iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err);
 
 /* --- wake-ups --- */
 int iw_db_listen(struct iw_db *db, struct iw_err *err);
-int iw_db_notify(struct iw_db *db, struct iw_err *err);
 /* Wait up to timeout_ms for a notification, or for wake_fd (if >= 0) to
  * become readable (the daemon's signal self-pipe); 1 notified, 0 not. */
 int iw_db_wait(struct iw_db *db, int timeout_ms, int wake_fd,
