@@ -57,6 +57,15 @@ def free_port():
     return port
 
 
+def port_open(port):
+    """True while something accepts TCP connections on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_for(pred, timeout=20.0, what="condition"):
     end = time.time() + timeout
     while time.time() < end:
@@ -173,14 +182,7 @@ class SmtpSink:
             cmd += ["-c"]
         cmd += ["127.0.0.1:%d" % self.port, "256"]
         self.proc = Proc(cmd, os.path.join(tmp, "smtp-sink.log"))
-        wait_for(self._up, what="smtp-sink")
-
-    def _up(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 1).close()
-            return True
-        except OSError:
-            return False
+        wait_for(lambda: port_open(self.port), what="smtp-sink")
 
     @property
     def relay(self):

@@ -14,12 +14,11 @@ removed at the end.  Postfix must be started by root; the test is skipped
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
-from harness import BIN, Env, free_port, wait_for
+from harness import BIN, Env, free_port, port_open, wait_for
 
 DOMAIN = "contact.test"          # Postfix's own mail domain (mydestination)
 RETURN_DOMAIN = "regulator.example"  # the letters' return_path domain
@@ -120,11 +119,7 @@ class Postfix:
                 " ".join(args), p.stdout, p.stderr, self.log()))
 
     def _up(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 1).close()
-            return True
-        except OSError:
-            return False
+        return port_open(self.port)
 
     @property
     def relay(self):
