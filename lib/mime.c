@@ -658,6 +658,15 @@ qp_token(const unsigned char *p, size_t j, size_t n, size_t col, char *t,
 	return 3 * k;
 }
 
+/* Bytes that stand for themselves anywhere but at the start of an output
+ * line (where "." and "From " need care) and at the end of the input line
+ * (where whitespace must be encoded). */
+static int
+qp_plain(unsigned char c)
+{
+	return (c >= 0x21 && c <= 0x7e && c != '=') || c == ' ' || c == '\t';
+}
+
 static int
 qp_line(const unsigned char *p, size_t n, struct iw_buf *out)
 {
@@ -668,8 +677,30 @@ qp_line(const unsigned char *p, size_t n, struct iw_buf *out)
 
 	while (j < n) {
 		char t[12];
-		size_t k, tl = qp_token(p, j, n, col, t, &k);
-		size_t limit = j + k == n ? QP_LINE_MAX : QP_LINE_MAX - 1;
+		size_t k, tl, limit;
+
+		/* Runs of plain bytes are copied as they are, up to the last
+		 * column a non-final token may take (a letter is mostly such
+		 * runs; token by token was most of the cost of composing). */
+		if (col > 0 && qp_plain(p[j])) {
+			size_t r = j, take;
+
+			while (r < n && qp_plain(p[r]))
+				r++;
+			if (r == n && (p[r - 1] == ' ' || p[r - 1] == '\t'))
+				r--;
+			take = r - j;
+			if (take > QP_LINE_MAX - 1 - col)
+				take = QP_LINE_MAX - 1 - col;
+			if (take > 0) {
+				memcpy(line + col, p + j, take);
+				col += take;
+				j += take;
+				continue;
+			}
+		}
+		tl = qp_token(p, j, n, col, t, &k);
+		limit = j + k == n ? QP_LINE_MAX : QP_LINE_MAX - 1;
 
 		if (col + tl > limit) {
 			memcpy(line + col, "=\r\n", 3);

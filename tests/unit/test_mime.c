@@ -321,6 +321,45 @@ test_qp_lines_at_most_76(void **state)
 	iw_buf_free(&b);
 }
 
+/* Random lines of every kind of byte the encoder treats apart: each must
+ * round-trip, and a soft break may only come when the next token would
+ * not have fitted (at most 12 columns: one 4-byte character). */
+static void
+test_qp_random_lines(void **state)
+{
+	static const char *const piece[] = { "a", "Z", "0", " ", "\t", "=",
+		".", "From ", "ø", "€", "\xf0\x9f\x93\xa7", "\x7f", "~", "\n" };
+	unsigned seed = 20261123;
+
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		struct iw_buf b = IW_BUF_INIT, out = IW_BUF_INIT;
+		int n = rand_r(&seed) % 200;
+		const char *p;
+
+		for (int i = 0; i < n; i++) {
+			/* mostly plain letters, as in a real letter */
+			int k = rand_r(&seed) % 40;
+
+			iw_buf_puts(&b, k < 14 ? piece[k] : "x");
+		}
+		check_qp(b.data != NULL ? b.data : "");
+		assert_int_equal(iw_mime_qp_encode(b.data != NULL ? b.data : "",
+		    b.len, &out), 0);
+		for (p = out.data; p != NULL && *p != '\0';) {
+			const char *eol = strstr(p, "\r\n");
+			size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+
+			if (len > 0 && p[len - 1] == '=' && len - 1 + 12 <= 75)
+				fail_msg("early soft break after %zu columns: "
+				    "%.*s", len - 1, (int)len, p);
+			p = eol != NULL ? eol + 2 : p + len;
+		}
+		iw_buf_free(&b);
+		iw_buf_free(&out);
+	}
+}
+
 static void
 test_qp_special_cases(void **state)
 {
@@ -630,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_header_encode_api_folds),
 		cmocka_unit_test(test_qp_lines_at_most_76),
 		cmocka_unit_test(test_qp_special_cases),
+		cmocka_unit_test(test_qp_random_lines),
 		cmocka_unit_test(test_header_injection_rejected),
 		cmocka_unit_test(test_crlf_everywhere),
 		cmocka_unit_test(test_required_headers_present),
