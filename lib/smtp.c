@@ -447,13 +447,16 @@ static void
 nodelay_relay_sockets(int port)
 {
 	long maxfd = sysconf(_SC_OPEN_MAX);
-	int fd, one = 1;
+	int fd, one = 1, unused = 0;
 
 	if (port <= 0)
 		return;
 	if (maxfd < 0 || maxfd > 65536)
 		maxfd = 65536;
-	for (fd = 0; fd < maxfd; fd++) {
+	/* The kernel hands out the lowest free descriptor, so the new
+	 * socket sits among the open ones: a long run of unused numbers
+	 * means we are past them all. */
+	for (fd = 0; fd < maxfd && unused < 64; fd++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int type;
@@ -461,10 +464,11 @@ nodelay_relay_sockets(int port)
 		int pport;
 
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0) {
-			if (errno == EBADF && fd > 1024)
-				break;
+			if (errno == EBADF)
+				unused++;
 			continue;
 		}
+		unused = 0;
 		if (type != SOCK_STREAM ||
 		    getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
 			continue;
