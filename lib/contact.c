@@ -135,6 +135,10 @@ from_cache(const struct iw_cache_answer *a, struct iw_contact *out)
 	return 0;
 }
 
+static int store_listing(const struct iw_contact_ctx *ctx,
+    struct pg_conn *pg, const struct iw_whois_result *wr, const char *first,
+    const char *last, struct iw_err *err);
+
 /*
  * Earn a cover for the network just learnt (see lib/cache.c): its status
  * forbids more specifics, or one listing of the least specific network of
@@ -146,26 +150,36 @@ learn_cover(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 {
 	const char *first = wr->top_first[0] ? wr->top_first : wr->net_first;
 	const char *last = wr->top_first[0] ? wr->top_last : wr->net_last;
-	struct iw_whois_listing l;
-	char src[320], how[200];
-	int rc = 0;
+	int rc;
 
 	if (wr->leaf && strcmp(first, wr->net_first) == 0 &&
 	    strcmp(last, wr->net_last) == 0)
 		return iw_cache_store_cover(pg, ctx->cache_ttl, wr->server,
 		    wr->net_first, wr->net_last, "leaf status", err);
 	/* Another thread listing the same network: wait, then find its
-	 * cover instead of listing again. */
+	 * cover instead of listing again.  The network stays entered until
+	 * the cover is stored, or the next thread would not find it. */
 	if (iw_ratelimit_enter_net(ctx->whois.limiter, first, ctx->stop) != 0)
 		return 0;	/* shutting down: no cover this time */
 	rc = iw_cache_covered(pg, wr->net_first, err);
-	if (rc != 0) {
-		iw_ratelimit_leave_net(ctx->whois.limiter, first);
-		return rc < 0 ? -1 : 0;
-	}
+	if (rc == 0)
+		rc = store_listing(ctx, pg, wr, first, last, err);
+	iw_ratelimit_leave_net(ctx->whois.limiter, first);
+	return rc < 0 ? -1 : 0;
+}
+
+/* List the network first..last and store what it names, with the cover. */
+static int
+store_listing(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
+    const struct iw_whois_result *wr, const char *first, const char *last,
+    struct iw_err *err)
+{
+	struct iw_whois_listing l;
+	char src[320], how[200];
+	int rc;
+
 	rc = iw_whois_more_specific(&ctx->whois, wr->server, wr->server_port,
 	    first, last, &l, err);
-	iw_ratelimit_leave_net(ctx->whois.limiter, first);
 	if (rc < 0)
 		return -1;
 	if (l.status == IW_WHOIS_OK && l.complete && l.n > 0)
