@@ -262,3 +262,30 @@ def test_unknown_config_key_is_an_error_naming_file_and_line(pg):
         assert re.search(r"ipwarn\.conf:\d+: smtp2", p.stderr), p.stderr
         p = env.ipwarnd("--once")
         assert p.returncode == 78
+
+
+def test_ips_found_after_the_letter_went_out_get_letters_of_their_own(pg):
+    """A contact already written to in the campaign gets a further letter
+    (seq 2, 3, ...) for IPs enqueued later, naming only those IPs."""
+    with Env(pg) as env:
+        env.init_db()
+        by_contact = collections.defaultdict(list)
+        for ip, email in expected_contacts(env.whois.world).items():
+            if email:
+                by_contact[email.lower()].append(ip)
+        email, ips = max(by_contact.items(), key=lambda kv: len(kv[1]))
+        assert len(ips) >= 3, by_contact
+        for ip in ips[:3]:
+            env.enqueue(ip + "\n", "--campaign", "late")
+            env.ipwarnd("--once", check=0)
+        got = by_recipient(env.smtp.messages())
+        letters = {k.lower(): v for k, v in got.items()}[email]
+        assert len(letters) == 3, [body_text(m["msg"]) for m in letters]
+        texts = [body_text(m["msg"]) for m in letters]
+        for ip in ips[:3]:
+            assert sum(ip in t.split() for t in texts) == 1, (ip, texts)
+        rows = env.sql("SELECT seq FROM letter ORDER BY seq")
+        assert [r[0] for r in rows] == ["1", "2", "3"], rows
+        st = env.status()
+        assert st["letters"]["sent"] == 3 and \
+            st["targets"]["notified"] == 3, st
