@@ -31,6 +31,7 @@ int cmd_preview(struct cli *c, int argc, char **argv);
 int cmd_suppress(struct cli *c, int argc, char **argv);
 int cmd_contact(struct cli *c, int argc, char **argv);
 int cmd_bounce(struct cli *c, int argc, char **argv);
+int cmd_build(struct cli *c, int argc, char **argv);
 
 /* JSON string literal of s (UTF-8 kept, controls escaped). */
 int cli_json_str(struct iw_buf *b, const char *s);

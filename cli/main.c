@@ -20,6 +20,8 @@ static const char usage_text[] =
     "[,observed]])\n"
     "  status [--json]                  counts of IPs and letters by state\n"
     "  preview IP                       resolve and render; send nothing\n"
+    "  build                            group resolved IPs into queued\n"
+    "                                   letters now (ipwarnd sends them)\n"
     "  suppress add|del EMAIL [--reason TEXT]\n"
     "  suppress list                    addresses that get no letters\n"
     "  contact set CIDR EMAIL           operator override, beats WHOIS\n"
@@ -110,6 +112,7 @@ static const struct {
 	{ "suppress", cmd_suppress },
 	{ "contact", cmd_contact },
 	{ "bounce", cmd_bounce },
+	{ "build", cmd_build },
 };
 
 int

@@ -289,3 +289,29 @@ def test_ips_found_after_the_letter_went_out_get_letters_of_their_own(pg):
         st = env.status()
         assert st["letters"]["sent"] == 3 and \
             st["targets"]["notified"] == 3, st
+
+
+def test_build_queues_letters_without_sending(pg):
+    """ipwarn build groups resolved IPs now and sends nothing; the daemon
+    then sends exactly those letters."""
+    with Env(pg, whois=False) as env:
+        env.init_db()
+        env.sql("INSERT INTO campaign (name) VALUES ('staged')")
+        env.sql("INSERT INTO target (campaign_id, ip, state, locale, "
+                "contact_email, resolved_at) SELECT (SELECT id FROM campaign "
+                "WHERE name = 'staged'), '192.0.2.0'::inet + i, 'resolved', "
+                "'da', 'abuse' || (i % 4) || '@net.example', now() "
+                "FROM generate_series(1, 10) i")
+        env.ipwarn("suppress", "add", "abuse3@net.example")
+        p = env.ipwarn("build")
+        assert p.stdout.strip() == \
+            "built 3 letters for 8 IPs; 2 IPs held (contact suppressed)", \
+            p.stdout
+        st = env.status()
+        assert st["letters"]["queued"] == 3 and st["targets"]["held"] == 2
+        assert env.smtp.messages() == []
+        p = env.ipwarn("build")
+        assert p.stdout.startswith("built 0 letters for 0 IPs"), p.stdout
+        env.ipwarnd("--once", check=0)
+        assert len(env.smtp.messages()) == 3
+        assert env.status()["targets"]["notified"] == 8
