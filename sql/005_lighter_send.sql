@@ -6,7 +6,7 @@
 -- primary key is part of it, so it is unique by construction and its own
 -- unique index only cost writes (nothing looks letters up by it; bounces
 -- are matched by their VERP token).
-ALTER TABLE letter DROP CONSTRAINT letter_message_id_key;
+ALTER TABLE letter DROP CONSTRAINT IF EXISTS letter_message_id_key;
 
 -- An IP is notified when its letter has been sent; that is now read from
 -- the letter (see iw_db_status) instead of being copied onto every target
