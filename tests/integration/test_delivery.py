@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from harness import Env
+from harness import Env, wait_for
 
 
 def setup(env, contacts):
@@ -242,7 +242,10 @@ def test_two_daemons_never_send_a_letter_twice(pg):
 
 def test_sigkill_mid_batch_loses_nothing(pg):
     n = 600
+    # A relay that takes 10 ms per message: the run lasts seconds, so each
+    # kill lands while batches are out.
     with Env(pg, smtp="fault", whois=False,
+             rules=[{"when": "data", "delay_ms": 10}],
              delivery={"workers": 2, "batch": 40}) as env:
         env.init_db()
         env.sql("INSERT INTO contact_override (network, email) SELECT "
@@ -253,13 +256,20 @@ def test_sigkill_mid_batch_loses_nothing(pg):
                             for i in range(1, n + 1)))
         env.ipwarnd("--dry-run", check=0)      # build the letters
         in_flight = 0
-        for delay in (0.3, 0.5, 0.4, 0.6):
+        for delay in (0.05, 0.3, 0.15, 0.4):
             d = env.start_daemon("--once")
+            # Kill once batches are claimed, at a different point of
+            # their sending each time.
+            wait_for(lambda: int(env.sql(
+                "SELECT count(*) FROM letter WHERE state = 'sending'")[0][0])
+                > 0, what="a claimed batch")
             time.sleep(delay)
             d.kill()
             d.wait()
-            in_flight += int(env.sql("SELECT count(*) FROM letter "
-                                     "WHERE state = 'sending'")[0][0])
+            now = int(env.sql("SELECT count(*) FROM letter "
+                              "WHERE state = 'sending'")[0][0])
+            assert now > 0, "the kill did not land mid-batch"
+            in_flight += now
             # Let the leases of the killed daemon run out.
             env.sql("UPDATE letter SET locked_until = now() - "
                     "interval '1 second' WHERE state = 'sending'")

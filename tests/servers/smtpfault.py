@@ -29,6 +29,7 @@ Rules: a JSON list of objects, checked in order, the first match applies.
     {"when": "data", "rcpt": "x@y", "reply": "554 5.7.1 rejected"}  # after "."
     {"when": "data", "rcpt": "x@y", "action": "drop"}      # close mid-DATA
     {"when": "data", "action": "silence"}                   # no reply to "."
+    {"when": "data", "delay_ms": 10}        # a slow relay: wait, then accept
 "when" defaults to "rcpt" when a rcpt/rcpt_re is given.  A data rule with a
 rcpt matches when any accepted recipient of the transaction matches.
 "times": apply the rule that many times (counted across connections, in
@@ -217,6 +218,8 @@ class Session:
 
     def apply(self, rule):
         """Carry out rule's action; return its reply or None."""
+        if rule.get("delay_ms"):
+            time.sleep(rule["delay_ms"] / 1000.0)
         action = rule.get("action")
         if action == "drop":
             self.drop()
