@@ -204,6 +204,16 @@ iw_utf8_valid(const char *buf, size_t len)
 
 		if (c < 0x80) {
 			i++;
+			/* Mostly ASCII: on eight bytes at a time while none
+			 * has its high bit set. */
+			while (i + 8 <= len) {
+				uint64_t w;
+
+				memcpy(&w, s + i, 8);
+				if (w & 0x8080808080808080ULL)
+					break;
+				i += 8;
+			}
 			continue;
 		} else if ((c & 0xe0) == 0xc0) {
 			n = 1;
