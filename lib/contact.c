@@ -135,39 +135,6 @@ from_cache(const struct iw_cache_answer *a, struct iw_contact *out)
 	return 0;
 }
 
-static int store_listing(const struct iw_contact_ctx *ctx,
-    struct pg_conn *pg, const struct iw_whois_result *wr, const char *first,
-    const char *last, struct iw_err *err);
-
-/*
- * Earn a cover for the network just learnt (see lib/cache.c): its status
- * forbids more specifics, or one listing of the least specific network of
- * the answer names every registration inside it.
- */
-static int
-learn_cover(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
-    const struct iw_whois_result *wr, struct iw_err *err)
-{
-	const char *first = wr->top_first[0] ? wr->top_first : wr->net_first;
-	const char *last = wr->top_first[0] ? wr->top_last : wr->net_last;
-	int rc;
-
-	if (wr->leaf && strcmp(first, wr->net_first) == 0 &&
-	    strcmp(last, wr->net_last) == 0)
-		return iw_cache_store_cover(pg, ctx->cache_ttl, wr->server,
-		    wr->net_first, wr->net_last, "leaf status", err);
-	/* Another thread listing the same network: wait, then find its
-	 * cover instead of listing again.  The network stays entered until
-	 * the cover is stored, or the next thread would not find it. */
-	if (iw_ratelimit_enter_net(ctx->whois.limiter, first, ctx->stop) != 0)
-		return 0;	/* shutting down: no cover this time */
-	rc = iw_cache_covered(pg, wr->net_first, err);
-	if (rc == 0)
-		rc = store_listing(ctx, pg, wr, first, last, err);
-	iw_ratelimit_leave_net(ctx->whois.limiter, first);
-	return rc < 0 ? -1 : 0;
-}
-
 /* List the network first..last and store what it names, with the cover. */
 static int
 store_listing(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
@@ -216,6 +183,35 @@ store_listing(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 		    first, last, how, err);
 	iw_whois_listing_free(&l);
 	return rc;
+}
+
+/*
+ * Earn a cover for the network just learnt (see lib/cache.c): its status
+ * forbids more specifics, or one listing of the least specific network of
+ * the answer names every registration inside it.
+ */
+static int
+learn_cover(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
+    const struct iw_whois_result *wr, struct iw_err *err)
+{
+	const char *first = wr->top_first[0] ? wr->top_first : wr->net_first;
+	const char *last = wr->top_first[0] ? wr->top_last : wr->net_last;
+	int rc;
+
+	if (wr->leaf && strcmp(first, wr->net_first) == 0 &&
+	    strcmp(last, wr->net_last) == 0)
+		return iw_cache_store_cover(pg, ctx->cache_ttl, wr->server,
+		    wr->net_first, wr->net_last, "leaf status", err);
+	/* Another thread listing the same network: wait, then find its
+	 * cover instead of listing again.  The network stays entered until
+	 * the cover is stored, or the next thread would not find it. */
+	if (iw_ratelimit_enter_net(ctx->whois.limiter, first, ctx->stop) != 0)
+		return 0;	/* shutting down: no cover this time */
+	rc = iw_cache_covered(pg, wr->net_first, err);
+	if (rc == 0)
+		rc = store_listing(ctx, pg, wr, first, last, err);
+	iw_ratelimit_leave_net(ctx->whois.limiter, first);
+	return rc < 0 ? -1 : 0;
 }
 
 static int

@@ -617,6 +617,15 @@ fail:
 	return -1;
 }
 
+/* Bytes that stand for themselves anywhere but at the start of an output
+ * line (where "." and "From " need care) and at the end of the input line
+ * (where whitespace must be encoded). */
+static int
+qp_plain(unsigned char c)
+{
+	return (c >= 0x21 && c <= 0x7e && c != '=') || c == ' ' || c == '\t';
+}
+
 /*
  * One QP token for the character at p[j] of a line of n bytes, written to
  * t: a whole UTF-8 character is one token so a soft break never splits it.
@@ -636,7 +645,7 @@ qp_token(const unsigned char *p, size_t j, size_t n, size_t col, char *t,
 		enc = 1;
 	} else if (c == ' ' || c == '\t')
 		enc = j + 1 == n;	/* trailing whitespace */
-	else if (c == '=' || c < 0x20 || c == 0x7f)
+	else if (!qp_plain(c))
 		enc = 1;
 	else if (col == 0 && c == '.')	/* a lone "." ends SMTP DATA */
 		enc = 1;
@@ -656,15 +665,6 @@ qp_token(const unsigned char *p, size_t j, size_t n, size_t col, char *t,
 		t[3 * i + 2] = hexdig[p[j + i] & 15];
 	}
 	return 3 * k;
-}
-
-/* Bytes that stand for themselves anywhere but at the start of an output
- * line (where "." and "From " need care) and at the end of the input line
- * (where whitespace must be encoded). */
-static int
-qp_plain(unsigned char c)
-{
-	return (c >= 0x21 && c <= 0x7e && c != '=') || c == ' ' || c == '\t';
 }
 
 static int
