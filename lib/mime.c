@@ -1,13 +1,16 @@
 /*
  * mime: turns a rendered letter into an RFC 5322 + MIME 1.0 message —
  * validated headers (RFC 2047 Q encoded words for non-ASCII, folded at 78
- * columns), a text/plain UTF-8 body in quoted-printable, CRLF line ends.
+ * columns), a text/plain UTF-8 body in quoted-printable, an optional base64
+ * attachment (multipart/mixed), CRLF line ends — and such a message back
+ * into text for display (the last section).
  * Every caller-supplied header value is checked before anything is written,
  * so a CR, LF, NUL or broken UTF-8 from a WHOIS record or a configuration
  * file ends in an error naming the header, never in the message.
  */
 #include "mime.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,8 +21,18 @@
 #define HNAME_MAX	50	/* leaves room for an encoded word on line 1 */
 #define VALUE_MAX	998
 #define ADDR_IN_MAX	998
+#define B64_LINE	76	/* RFC 2045 6.8 */
+#define FNAME_MAX	32	/* Content-Disposition stays within 78 */
+#define ATYPE_MAX	60	/* so does Content-Type */
+#define BOUNDARY_LEN	21	/* "=_iw_" + 16 hex digits */
 
 static const char hexdig[] = "0123456789ABCDEF";
+static const char b64dig[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+#define TEXT_PART_HEADERS "Content-Type: text/plain; charset=UTF-8\r\n" \
+	"Content-Transfer-Encoding: quoted-printable\r\n"
+
 
 /* Length of the valid UTF-8 character at s[0..n), 0 if there is none. */
 static size_t
@@ -536,6 +549,43 @@ put_date(struct iw_buf *out, time_t t, struct iw_err *err)
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* The attachment's name and type go into headers as they are. */
+static int
+check_attachment(const struct iw_mime_attachment *a, struct iw_err *err)
+{
+	size_t n = a->filename != NULL ? strnlen(a->filename, FNAME_MAX + 1) :
+	    0;
+
+	if (n == 0 || n > FNAME_MAX || strspn(a->filename, "abcdefghijklmnop"
+	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
+	    a->filename[0] == '.') {
+		iw_err_set(err, "attachment: file name must be 1 to %d of "
+		    "A-Z a-z 0-9 . _ - (not starting with '.')", FNAME_MAX);
+		return -1;
+	}
+	n = a->type != NULL ? strnlen(a->type, ATYPE_MAX + 1) : 0;
+	if (n == 0 || n > ATYPE_MAX || strchr(a->type, '/') == NULL) {
+		iw_err_set(err, "attachment: type must be type/subtype");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (a->type[i] <= ' ' && a->type[i] != ' ') {
+			iw_err_set(err, "attachment: control character in "
+			    "type");
+			return -1;
+		}
+		if ((unsigned char)a->type[i] >= 0x7f) {
+			iw_err_set(err, "attachment: type is not ASCII");
+			return -1;
+		}
+	}
+	if (a->data == NULL && a->len > 0) {
+		iw_err_set(err, "attachment: data missing");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_all(const struct iw_mime_msg *m, const char *body, size_t len,
     char *lang, size_t langsz, struct iw_err *err)
@@ -565,14 +615,96 @@ check_all(const struct iw_mime_msg *m, const char *body, size_t len,
 		iw_err_set(err, "body: invalid UTF-8");
 		return -1;
 	}
+	return m->attachment != NULL ? check_attachment(m->attachment, err) :
+	    0;
+}
+
+/*
+ * "=_iw_" and a hash of the Message-ID: reproducible, and "=_" cannot
+ * occur in quoted-printable ('=' is followed by hex or a line break) nor in
+ * base64, so the boundary cannot occur in the parts (RFC 2045 6.7, 2046
+ * 5.1.1).
+ */
+static void
+make_boundary(const char *message_id, char *out, size_t outsz)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (const char *p = message_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(out, outsz, "=_iw_%016llx", (unsigned long long)h);
+}
+
+static int
+put_headers(const struct iw_mime_msg *m, const char *lang,
+    const char *boundary, struct iw_buf *out, struct iw_err *err)
+{
+	if (put_date(out, m->date, err) != 0 ||
+	    put_mailbox(out, "From", m->from, err) != 0 ||
+	    (m->reply_to != NULL &&
+	    put_mailbox(out, "Reply-To", m->reply_to, err) != 0) ||
+	    put_mailbox(out, "To", m->to, err) != 0)
+		return -1;
+	if (put_header(out, "Subject", m->subject) != 0 ||
+	    iw_buf_printf(out, "Message-ID: %s\r\n", m->message_id) != 0 ||
+	    iw_buf_puts(out, "MIME-Version: 1.0\r\n") != 0 ||
+	    (boundary != NULL ? iw_buf_printf(out, "Content-Type: "
+	    "multipart/mixed; boundary=\"%s\"\r\n", boundary) :
+	    iw_buf_puts(out, TEXT_PART_HEADERS)) != 0 ||
+	    (m->language != NULL &&
+	    iw_buf_printf(out, "Content-Language: %s\r\n", lang) != 0) ||
+	    iw_buf_puts(out, "Auto-Submitted: auto-generated\r\n") != 0) {
+		iw_err_set(err, "building headers: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < m->nextra; i++) {
+		if (put_header(out, m->extra[i].name, m->extra[i].value)) {
+			iw_err_set(err, "%s: cannot encode", m->extra[i].name);
+			return -1;
+		}
+	}
+	return iw_buf_puts(out, "\r\n");
+}
+
+/* The letter as QP, ending in CRLF. */
+static int
+put_text(const char *body, size_t len, struct iw_buf *out)
+{
+	if (iw_mime_qp_encode(body != NULL ? body : "", len, out) != 0)
+		return -1;
+	if (out->len >= 2 && memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
+		return iw_buf_puts(out, "\r\n");
 	return 0;
+}
+
+/*
+ * The two parts.  The CRLF before a delimiter belongs to it (RFC 2046
+ * 5.1.1), hence the empty line after the text: the text keeps its last
+ * line break.
+ */
+static int
+put_parts(const struct iw_mime_msg *m, const char *body, size_t len,
+    const char *boundary, struct iw_buf *out)
+{
+	const struct iw_mime_attachment *a = m->attachment;
+
+	if (iw_buf_printf(out, "--%s\r\n" TEXT_PART_HEADERS "\r\n",
+	    boundary) != 0 || put_text(body, len, out) != 0 ||
+	    iw_buf_printf(out, "\r\n--%s\r\nContent-Type: %s\r\n"
+	    "Content-Disposition: attachment; filename=\"%s\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n", boundary, a->type,
+	    a->filename) != 0 ||
+	    iw_mime_base64_encode(a->data != NULL ? a->data : "", a->len,
+	    out) != 0)
+		return -1;
+	return iw_buf_printf(out, "--%s--\r\n", boundary);
 }
 
 int
 iw_mime_build(const struct iw_mime_msg *m, const char *body, size_t len,
     struct iw_buf *out, struct iw_err *err)
 {
-	char lang[40];
+	char lang[40], boundary[BOUNDARY_LEN + 1];
 
 	if (m == NULL) {
 		iw_err_set(err, "no message");
@@ -581,33 +713,12 @@ iw_mime_build(const struct iw_mime_msg *m, const char *body, size_t len,
 	if (check_all(m, body, len, lang, sizeof(lang), err) != 0)
 		return -1;
 	iw_buf_reset(out);
-	if (put_date(out, m->date, err) != 0 ||
-	    put_mailbox(out, "From", m->from, err) != 0 ||
-	    (m->reply_to != NULL &&
-	    put_mailbox(out, "Reply-To", m->reply_to, err) != 0) ||
-	    put_mailbox(out, "To", m->to, err) != 0)
+	make_boundary(m->message_id, boundary, sizeof(boundary));
+	if (put_headers(m, lang, m->attachment != NULL ? boundary : NULL, out,
+	    err) != 0)
 		goto fail;
-	if (put_header(out, "Subject", m->subject) != 0 ||
-	    iw_buf_printf(out, "Message-ID: %s\r\n", m->message_id) != 0 ||
-	    iw_buf_puts(out, "MIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n") != 0 ||
-	    (m->language != NULL &&
-	    iw_buf_printf(out, "Content-Language: %s\r\n", lang) != 0) ||
-	    iw_buf_puts(out, "Auto-Submitted: auto-generated\r\n") != 0) {
-		iw_err_set(err, "building headers: out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < m->nextra; i++) {
-		if (put_header(out, m->extra[i].name, m->extra[i].value)) {
-			iw_err_set(err, "%s: cannot encode", m->extra[i].name);
-			goto fail;
-		}
-	}
-	if (iw_buf_puts(out, "\r\n") != 0 ||
-	    iw_mime_qp_encode(body != NULL ? body : "", len, out) != 0 ||
-	    (out->len >= 2 && memcmp(out->data + out->len - 2, "\r\n", 2) &&
-	    iw_buf_puts(out, "\r\n") != 0)) {
+	if ((m->attachment != NULL ? put_parts(m, body, len, boundary, out) :
+	    put_text(body, len, out)) != 0) {
 		iw_err_set(err, "body: out of memory");
 		goto fail;
 	}
@@ -735,4 +846,481 @@ iw_mime_qp_encode(const char *buf, size_t len, struct iw_buf *out)
 		i = e + 1;
 	}
 	return 0;
+}
+
+int
+iw_mime_base64_encode(const char *buf, size_t len, struct iw_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	char line[B64_LINE + 2];
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned long v = (unsigned long)p[i] << 16;
+		size_t k = len - i < 3 ? len - i : 3;
+
+		if (k > 1)
+			v |= (unsigned long)p[i + 1] << 8;
+		if (k > 2)
+			v |= p[i + 2];
+		line[col++] = b64dig[(v >> 18) & 63];
+		line[col++] = b64dig[(v >> 12) & 63];
+		line[col++] = k > 1 ? b64dig[(v >> 6) & 63] : '=';
+		line[col++] = k > 2 ? b64dig[v & 63] : '=';
+		if (col == B64_LINE || i + 3 >= len) {
+			memcpy(line + col, "\r\n", 2);
+			if (iw_buf_append(out, line, col + 2) != 0)
+				return -1;
+			col = 0;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+#define DEC_MSG_MAX	(64UL * 1024 * 1024)
+#define DEC_FIELD_MAX	(64 * 1024)
+#define DEC_PARTS_MAX	16
+#define DEC_WORD_MAX	998	/* an encoded word, generously */
+
+/* What the decoder needs from a header block. */
+struct dec_part {
+	char type[64];		/* lower case, without parameters */
+	char boundary[72];	/* RFC 2046: at most 70 */
+	char cte[32];		/* lower case */
+	char filename[FNAME_MAX * 2 + 1];
+};
+
+/* The line at p: its length without CR LF in *n; returns the next one. */
+static const char *
+dec_line(const char *p, const char *end, size_t *n)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *e = nl != NULL ? nl : end;
+
+	*n = (size_t)(e - p);
+	if (*n > 0 && p[*n - 1] == '\r')
+		(*n)--;
+	return nl != NULL ? nl + 1 : end;
+}
+
+/*
+ * Appends p[0..n) for a terminal: CR LF becomes LF, other control
+ * characters but TAB and LF, C1 controls and invalid UTF-8 become '?'.
+ */
+static int
+put_display(struct iw_buf *out, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_len(s + i, n - i);
+		int bad = k == 0 || (k == 1 && ((s[i] < 0x20 && s[i] != '\t' &&
+		    s[i] != '\n') || s[i] == 0x7f)) || (k == 2 &&
+		    s[i] == 0xc2 && s[i + 1] < 0xa0);
+
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (iw_buf_append(out, bad ? "?" : p + i, bad ? 1 : k) != 0)
+			return -1;
+		i += k != 0 ? k : 1;
+	}
+	return 0;
+}
+
+static int
+hexv(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Quoted-printable (and with q the RFC 2047 Q form: '_' is a space). */
+static int
+dec_qp(const char *p, size_t n, int q, struct iw_buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (c == '=' && i + 1 < n && (p[i + 1] == '\n' ||
+		    (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n'))) {
+			i += p[i + 1] == '\r' ? 2 : 1;	/* soft break */
+			continue;
+		}
+		if (c == '=' && i + 2 < n && hexv(p[i + 1]) >= 0 &&
+		    hexv(p[i + 2]) >= 0) {
+			c = (char)(hexv(p[i + 1]) * 16 + hexv(p[i + 2]));
+			i += 2;
+		} else if (q && c == '_')
+			c = ' ';
+		if (iw_buf_putc(out, c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+dec_base64(const char *p, size_t n, struct iw_buf *out)
+{
+	unsigned long acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n && p[i] != '='; i++) {
+		const char *d = p[i] != '\0' ? strchr(b64dig, p[i]) : NULL;
+
+		if (d == NULL)
+			continue;	/* line breaks */
+		acc = ((acc << 6) | (unsigned long)(d - b64dig)) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (iw_buf_putc(out, (char)((acc >> bits) & 0xff)))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * An encoded word "=?UTF-8?Q|B?text?=" at v[0..n): its length, its
+ * decoded bytes appended to out; 0 if there is none (left as text).
+ */
+static size_t
+dec_word(const char *v, size_t n, struct iw_buf *out)
+{
+	const char *q1, *q2, *e;
+	size_t cl, tl, mark = out->len;
+
+	if (n < 8 || v[0] != '=' || v[1] != '?' ||
+	    (q1 = memchr(v + 2, '?', n - 2)) == NULL)
+		return 0;
+	cl = (size_t)(q1 - v - 2);
+	if (!((cl == 5 && strncasecmp(v + 2, "UTF-8", 5) == 0) ||
+	    (cl == 8 && strncasecmp(v + 2, "US-ASCII", 8) == 0)) ||
+	    (size_t)(q1 - v) + 3 > n || q1[2] != '?')
+		return 0;
+	q2 = q1 + 3;
+	for (e = q2; (size_t)(e - v) + 1 < n && !(e[0] == '?' && e[1] == '=');
+	    e++)
+		if (*e == ' ' || *e == '\t' || (size_t)(e - q2) > DEC_WORD_MAX)
+			return 0;
+	if ((size_t)(e - v) + 1 >= n)
+		return 0;
+	tl = (size_t)(e - q2);
+	if ((q1[1] == 'Q' || q1[1] == 'q' ? dec_qp(q2, tl, 1, out) :
+	    q1[1] == 'B' || q1[1] == 'b' ? dec_base64(q2, tl, out) : 1) != 0) {
+		out->len = mark;
+		return 0;
+	}
+	return (size_t)(e - v) + 2;
+}
+
+/* A header value with its encoded words decoded; the white space between
+ * two encoded words goes (RFC 2047 6.2). */
+static int
+dec_words(const char *v, size_t n, struct iw_buf *out)
+{
+	struct iw_buf w = IW_BUF_INIT;
+	size_t i = 0, ws = 0, wsn = 0;
+	int last_word = 0, rc = 0;
+
+	while (rc == 0 && i < n) {
+		size_t k;
+
+		if (v[i] == ' ' || v[i] == '\t') {
+			for (ws = i; i < n && (v[i] == ' ' || v[i] == '\t');)
+				i++;
+			wsn = i - ws;
+			continue;
+		}
+		iw_buf_reset(&w);
+		k = dec_word(v + i, n - i, &w);
+		if (wsn > 0 && !(k > 0 && last_word))
+			rc = put_display(out, v + ws, wsn);
+		if (rc == 0)
+			rc = k > 0 ? put_display(out, w.data, w.len) :
+			    put_display(out, v + i, 1);
+		last_word = k > 0;
+		i += k > 0 ? k : 1;
+		wsn = 0;
+	}
+	if (rc == 0 && wsn > 0)
+		rc = put_display(out, v + ws, wsn);
+	iw_buf_free(&w);
+	return rc;
+}
+
+/* Parameter name of a header value ("; name=value" or "; name=\"v\""). */
+static void
+dec_param(const char *v, size_t n, const char *name, char *out,
+    size_t outsz)
+{
+	size_t nl = strlen(name), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i + 1;
+
+		if (v[i] != ';')
+			continue;
+		while (j < n && (v[j] == ' ' || v[j] == '\t'))
+			j++;
+		if (n - j <= nl || strncasecmp(v + j, name, nl) != 0 ||
+		    v[j + nl] != '=')
+			continue;
+		j += nl + 1;
+		if (j < n && v[j] == '"') {
+			for (j++; j < n && v[j] != '"' && o + 1 < outsz; j++)
+				out[o++] = v[j];
+		} else {
+			for (; j < n && v[j] != ';' && v[j] != ' ' &&
+			    v[j] != '\t' && o + 1 < outsz; j++)
+				out[o++] = v[j];
+		}
+		out[o] = '\0';
+		return;
+	}
+}
+
+/* v[0..n) up to the first ';' or blank, lower-cased, into out. */
+static void
+dec_token(const char *v, size_t n, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && v[i] != ';' && v[i] != ' ' &&
+	    v[i] != '\t' && o + 1 < outsz; i++)
+		out[o++] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 :
+		    v[i]);
+	out[o] = '\0';
+}
+
+static int
+is_name(const char *f, size_t nl, const char *name)
+{
+	return strlen(name) == nl && strncasecmp(f, name, nl) == 0;
+}
+
+/* One unfolded field: note what the decoder needs; show it if asked. */
+static int
+dec_field(const char *f, size_t n, struct dec_part *pi, struct iw_buf *show)
+{
+	const char *colon = memchr(f, ':', n), *v;
+	size_t nl, vn;
+
+	if (colon == NULL)
+		return show != NULL && (put_display(show, f, n) != 0 ||
+		    iw_buf_putc(show, '\n') != 0) ? -1 : 0;
+	nl = (size_t)(colon - f);
+	v = colon + 1;
+	vn = n - nl - 1;
+	iw_trim(&v, &vn);
+	if (is_name(f, nl, "Content-Type")) {
+		dec_token(v, vn, pi->type, sizeof(pi->type));
+		dec_param(v, vn, "boundary", pi->boundary,
+		    sizeof(pi->boundary));
+	} else if (is_name(f, nl, "Content-Transfer-Encoding"))
+		dec_token(v, vn, pi->cte, sizeof(pi->cte));
+	else if (is_name(f, nl, "Content-Disposition"))
+		dec_param(v, vn, "filename", pi->filename,
+		    sizeof(pi->filename));
+	if (show == NULL)
+		return 0;
+	if (is_name(f, nl, "Subject") || is_name(f, nl, "From") ||
+	    is_name(f, nl, "To") || is_name(f, nl, "Reply-To")) {
+		if (put_display(show, f, nl) != 0 ||
+		    iw_buf_puts(show, ": ") != 0 || dec_words(v, vn, show) != 0)
+			return -1;
+	} else if (put_display(show, f, n) != 0)
+		return -1;
+	return iw_buf_putc(show, '\n');
+}
+
+/*
+ * The header block at p: fields unfolded (the line break before a
+ * continuation line removed), shown if show != NULL; *body is where the
+ * body starts.
+ */
+static int
+dec_headers(const char *p, const char *end, struct dec_part *pi,
+    struct iw_buf *show, const char **body, struct iw_err *err)
+{
+	struct iw_buf f = IW_BUF_INIT;
+	int rc = 0;
+
+	memset(pi, 0, sizeof(*pi));
+	*body = end;
+	while (rc == 0 && p < end) {
+		size_t n;
+		const char *next = dec_line(p, end, &n);
+
+		if (n > 0 && (p[0] == ' ' || p[0] == '\t') && f.len > 0)
+			rc = iw_buf_append(&f, p, n);
+		else {
+			if (f.len > 0)
+				rc = dec_field(f.data, f.len, pi, show);
+			iw_buf_reset(&f);
+			if (n == 0) {
+				*body = next;
+				break;
+			}
+			if (rc == 0)
+				rc = iw_buf_append(&f, p, n);
+		}
+		if (f.len > DEC_FIELD_MAX) {
+			iw_buf_free(&f);
+			iw_err_set(err, "header field longer than %d octets",
+			    DEC_FIELD_MAX);
+			return -1;
+		}
+		p = next;
+	}
+	if (rc == 0 && f.len > 0)
+		rc = dec_field(f.data, f.len, pi, show);
+	iw_buf_free(&f);
+	if (rc != 0)
+		iw_err_set(err, "decoding: out of memory");
+	return rc;
+}
+
+/* A part's content, decoded: the text, or an attachment after a title. */
+static int
+dec_content(const struct dec_part *pi, const char *p, size_t n, int first,
+    struct iw_buf *out)
+{
+	struct iw_buf d = IW_BUF_INIT;
+	int rc;
+
+	if (strcmp(pi->cte, "quoted-printable") == 0)
+		rc = dec_qp(p, n, 0, &d);
+	else if (strcmp(pi->cte, "base64") == 0)
+		rc = dec_base64(p, n, &d);
+	else
+		rc = iw_buf_append(&d, p, n);
+	if (rc == 0 && !first && (iw_buf_puts(out, "\n--- attachment ") ||
+	    put_display(out, pi->filename[0] != '\0' ? pi->filename :
+	    "(unnamed)", strlen(pi->filename[0] != '\0' ? pi->filename :
+	    "(unnamed)")) || iw_buf_puts(out, " (") ||
+	    put_display(out, pi->type, strlen(pi->type)) ||
+	    iw_buf_puts(out, ") ---\n")))
+		rc = -1;
+	if (rc == 0 && (first || strncmp(pi->type, "text/", 5) == 0))
+		rc = put_display(out, d.data != NULL ? d.data : "", d.len);
+	else if (rc == 0)
+		rc = iw_buf_printf(out, "(%zu bytes, not shown)\n", d.len);
+	if (rc == 0 && out->len > 0 && out->data[out->len - 1] != '\n')
+		rc = iw_buf_putc(out, '\n');
+	iw_buf_free(&d);
+	return rc;
+}
+
+/* "--boundary" or "--boundary--" (then maybe blanks): 1 or 2; else 0. */
+static int
+dec_delimiter(const char *p, size_t n, const char *b, size_t bl)
+{
+	size_t i = bl + 2;
+	int close;
+
+	if (n < i || p[0] != '-' || p[1] != '-' || memcmp(p + 2, b, bl) != 0)
+		return 0;
+	close = n - i >= 2 && p[i] == '-' && p[i + 1] == '-';
+	for (i += close ? 2 : 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t')
+			return 0;
+	return close ? 2 : 1;
+}
+
+static int
+dec_part(const char *p, const char *e, int first, struct iw_buf *out,
+    struct iw_err *err)
+{
+	struct dec_part pi;
+	const char *body;
+
+	/* the line break before the delimiter belongs to it (RFC 2046) */
+	if (e > p && e[-1] == '\n')
+		e--;
+	if (e > p && e[-1] == '\r')
+		e--;
+	if (dec_headers(p, e, &pi, NULL, &body, err) != 0)
+		return -1;
+	if (dec_content(&pi, body, (size_t)(e - body), first, out) != 0) {
+		iw_err_set(err, "decoding: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dec_multipart(const char *p, const char *end, const char *b,
+    struct iw_buf *out, struct iw_err *err)
+{
+	const char *part = NULL;
+	size_t bl = strlen(b), nparts = 0;
+
+	while (p < end) {
+		size_t n;
+		const char *next = dec_line(p, end, &n);
+		int d = dec_delimiter(p, n, b, bl);
+
+		if (d != 0 && part != NULL && dec_part(part, p, nparts++ == 0,
+		    out, err) != 0)
+			return -1;
+		if (d == 2)
+			return 0;
+		if (d != 0 && nparts >= DEC_PARTS_MAX) {
+			iw_err_set(err, "more than %d MIME parts",
+			    DEC_PARTS_MAX);
+			return -1;
+		}
+		if (d != 0)
+			part = next;
+		p = next;
+	}
+	if (part == NULL) {
+		iw_err_set(err, "multipart message without parts");
+		return -1;
+	}
+	return dec_part(part, end, nparts == 0, out, err);
+}
+
+int
+iw_mime_decode_text(const char *msg, size_t len, struct iw_buf *out,
+    struct iw_err *err)
+{
+	struct dec_part top;
+	const char *body, *end = msg + len;
+	int rc;
+
+	if (msg == NULL || len > DEC_MSG_MAX) {
+		iw_err_set(err, msg == NULL ? "no message" : "message larger "
+		    "than %lu octets", DEC_MSG_MAX);
+		return -1;
+	}
+	iw_buf_reset(out);
+	if (dec_headers(msg, end, &top, out, &body, err) != 0)
+		goto fail;
+	if (iw_buf_putc(out, '\n') != 0) {
+		iw_err_set(err, "decoding: out of memory");
+		goto fail;
+	}
+	if (strncmp(top.type, "multipart/", 10) == 0 &&
+	    top.boundary[0] != '\0')
+		rc = dec_multipart(body, end, top.boundary, out, err);
+	else if ((rc = dec_content(&top, body, (size_t)(end - body), 1,
+	    out)) != 0)
+		iw_err_set(err, "decoding: out of memory");
+	if (rc == 0)
+		return 0;
+fail:
+	iw_buf_reset(out);
+	return -1;
 }

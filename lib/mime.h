@@ -1,9 +1,11 @@
 /*
  * mime: building the RFC 5322 + MIME message for a rendered letter —
  * headers (RFC 2047 encoded where needed, folded at 78 columns), a
- * text/plain UTF-8 body in quoted-printable, CRLF line ends throughout.
- * Every header value is validated here: nothing with a CR, LF or NUL can
- * reach the message whatever the caller passes.
+ * text/plain UTF-8 body in quoted-printable, optionally one base64
+ * attachment in a multipart/mixed message, CRLF line ends throughout — and
+ * decoding such a message back to text for display.  Every header value is
+ * validated here: nothing with a CR, LF or NUL can reach the message
+ * whatever the caller passes.
  */
 #ifndef IW_MIME_H
 #define IW_MIME_H
@@ -18,6 +20,13 @@ struct iw_mime_header {
 	const char *value;	/* UTF-8; encoded if not plain ASCII */
 };
 
+struct iw_mime_attachment {
+	const char *filename;	/* 1-32 of A-Z a-z 0-9 . _ -, e.g. "ips.csv" */
+	const char *type;	/* e.g. "text/csv; charset=utf-8" */
+	const char *data;	/* any bytes; sent base64 */
+	size_t len;
+};
+
 struct iw_mime_msg {
 	const char *from;	/* "Display Name <addr@dom>" or "addr@dom" */
 	const char *reply_to;	/* may be NULL */
@@ -28,6 +37,8 @@ struct iw_mime_msg {
 	const char *language;	/* Content-Language, e.g. "da"; may be NULL */
 	const struct iw_mime_header *extra;
 	size_t nextra;
+	/* NULL: one text/plain part; else multipart/mixed, text first */
+	const struct iw_mime_attachment *attachment;
 };
 
 /*
@@ -37,7 +48,11 @@ struct iw_mime_msg {
 int iw_mime_parse_address(const char *s, char *name, size_t namesz,
     char *addr, size_t addrsz, struct iw_err *err);
 
-/* Build the whole message (headers + QP body) into out. */
+/*
+ * Build the whole message (headers + QP body, and the attachment if any)
+ * into out.  The multipart boundary is derived from the Message-ID, so the
+ * same input gives the same bytes.
+ */
 int iw_mime_build(const struct iw_mime_msg *m, const char *body, size_t len,
     struct iw_buf *out, struct iw_err *err);
 
@@ -48,5 +63,21 @@ int iw_mime_qp_encode(const char *buf, size_t len, struct iw_buf *out);
  * folding for a header whose name takes namelen columns. */
 int iw_mime_header_encode(const char *value, size_t namelen,
     struct iw_buf *out);
+
+/* Base64 encode (RFC 2045 6.8, CRLF after every 76 columns and at the
+ * end). */
+int iw_mime_base64_encode(const char *buf, size_t len, struct iw_buf *out);
+
+/*
+ * A message built by iw_mime_build as text to show (LF line ends): the
+ * header block with folded fields unfolded and RFC 2047 words in Subject,
+ * From, To and Reply-To decoded, an empty line, the text part decoded,
+ * then for each attachment "--- attachment NAME (TYPE) ---" and its decoded
+ * text.  Control characters and invalid UTF-8 are shown as '?'.  Messages
+ * of another shape give -1 or a best effort, never more than a bounded
+ * amount of output.
+ */
+int iw_mime_decode_text(const char *msg, size_t len, struct iw_buf *out,
+    struct iw_err *err);
 
 #endif

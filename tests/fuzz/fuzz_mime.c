@@ -22,7 +22,7 @@ check_message(const char *from, size_t addrlen)
 {
 	struct iw_mime_msg m = {
 		NULL, NULL, "abuse@example.net", "fuzz",
-		"<1.fuzz@example.org>", 0, NULL, NULL, 0,
+		"<1.fuzz@example.org>", 0, NULL, NULL, 0, NULL,
 	};
 	struct iw_buf out = IW_BUF_INIT;
 	struct iw_err err;

@@ -154,6 +154,7 @@ static const struct iw_mime_msg base = {
 	"da",
 	NULL,
 	0,
+	NULL,
 };
 
 static char *
