@@ -1,6 +1,7 @@
 /*
- * compose: letter row + IPs -> envelope and RFC 5322 message.  See
- * compose.h.
+ * compose: letter row + IPs -> envelope and RFC 5322 message, with the
+ * complete IP list attached as ips.csv when the letter's body shows only
+ * the first ones.  See compose.h.
  */
 #include "compose.h"
 
@@ -8,24 +9,167 @@
 
 #include "mime.h"
 
+/* Evidence as the input accepts it (IW_INPUT_EVIDENCE_MAX - 1), whole. */
+#define CSV_EVIDENCE_MAX	511
+
+/*
+ * The template set and locale for in: the campaign's, else the global
+ * one; a locale neither has falls back to the default (campaign first).
+ */
+static const struct iw_letters *
+pick_letters(const struct iw_config *cfg, const struct iw_letters *l,
+    const struct iw_compose_in *in, const char **locale)
+{
+	*locale = in->locale;
+	if (*locale == NULL || (!iw_letters_has(in->campaign_letters,
+	    *locale) && !iw_letters_has(l, *locale)))
+		*locale = cfg->letters_default_locale;
+	return iw_letters_has(in->campaign_letters, *locale) ?
+	    in->campaign_letters : l;
+}
+
+/* X-Ipwarn-Ref goes into the header as it is. */
+static int
+check_ref(const char *ref, struct iw_err *err)
+{
+	size_t n = strnlen(ref, IW_COMPOSE_REF_MAX + 1);
+
+	if (n > IW_COMPOSE_REF_MAX) {
+		iw_err_set(err, "ref: longer than %d octets",
+		    IW_COMPOSE_REF_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ref[i] < 0x21 || ref[i] > 0x7e) {
+			iw_err_set(err, "ref: not printable ASCII without "
+			    "spaces");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One RFC 4180 field, quoted if it must be. */
+static int
+csv_field(struct iw_buf *out, const char *s, size_t n)
+{
+	if (strcspn(s, ",\"\r\n") >= n)
+		return iw_buf_append(out, s, n);
+	if (iw_buf_putc(out, '"') != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] == '"' && iw_buf_putc(out, '"') != 0) ||
+		    iw_buf_putc(out, s[i]) != 0)
+			return -1;
+	return iw_buf_putc(out, '"');
+}
+
+int
+iw_compose_csv(const struct iw_letter_item *items, size_t n,
+    struct iw_buf *out)
+{
+	static const size_t max[3] = { 64, CSV_EVIDENCE_MAX, 64 };
+	struct iw_buf f = IW_BUF_INIT;
+	int rc = iw_buf_puts(out, "ip,evidence,observed\r\n");
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *v[3] = { items[i].ip, items[i].evidence,
+		    items[i].observed };
+
+		for (size_t k = 0; rc == 0 && k < 3; k++) {
+			iw_buf_reset(&f);
+			rc = (k > 0 && iw_buf_putc(out, ',') != 0) ||
+			    iw_letter_clean(&f, v[k], max[k], 0) != 0 ||
+			    csv_field(out, f.data != NULL ? f.data : "",
+			    f.len) != 0 ? -1 : 0;
+		}
+		if (rc == 0)
+			rc = iw_buf_puts(out, "\r\n");
+	}
+	iw_buf_free(&f);
+	return rc;
+}
+
+static void
+letter_ctx(const struct iw_compose_in *in, struct iw_letter_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->campaign = in->campaign;
+	ctx->ref = in->ref;
+	ctx->var_keys = in->var_keys;
+	ctx->var_values = in->var_values;
+	ctx->nvars = in->nvars;
+	ctx->max_inline = in->max_inline;
+}
+
+/* Subject and body, and the complete list as ips.csv if it was cut. */
+static int
+render(const struct iw_letters *set, const char *locale,
+    const struct iw_compose_in *in, struct iw_buf *subject,
+    struct iw_buf *body, struct iw_buf *csv, struct iw_err *err)
+{
+	struct iw_letter_ctx ctx;
+	int attached = 0;
+
+	letter_ctx(in, &ctx);
+	if (iw_letter_render(set, locale, in->items, in->nitems, &ctx, subject,
+	    body, &attached, err) < 0)
+		return -1;
+	if (attached && iw_compose_csv(in->items, in->nitems, csv) != 0) {
+		iw_err_set(err, "ips.csv: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+build(const struct iw_config *cfg, const struct iw_compose_in *in,
+    const char *locale, const struct iw_buf *subject,
+    const struct iw_buf *body, const struct iw_buf *csv,
+    struct iw_buf *out, struct iw_err *err)
+{
+	/* Exchange and others: no out-of-office replies to a bulk sender. */
+	struct iw_mime_header extra[2] = {
+		{ "X-Auto-Response-Suppress", "All" },
+		{ "X-Ipwarn-Ref", in->ref },
+	};
+	struct iw_mime_attachment att = { "ips.csv",
+	    "text/csv; charset=utf-8", csv->data, csv->len };
+	struct iw_mime_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.from = cfg->sender_from;
+	m.reply_to = cfg->sender_reply_to;
+	m.to = in->email;
+	m.subject = subject->data != NULL ? subject->data : "";
+	m.message_id = in->message_id;
+	m.date = in->date;
+	m.language = locale;
+	m.extra = extra;
+	m.nextra = in->ref != NULL && in->ref[0] != '\0' ? 2 : 1;
+	m.attachment = csv->data != NULL ? &att : NULL;
+	return iw_mime_build(&m, body->data != NULL ? body->data : "",
+	    body->len, out, err);
+}
+
 int
 iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
     const struct iw_compose_in *in, struct iw_composed *out,
     struct iw_err *err)
 {
-	/* Exchange and others: no out-of-office replies to a bulk sender. */
-	static const struct iw_mime_header extra[] = {
-		{ "X-Auto-Response-Suppress", "All" },
-	};
 	struct iw_buf subject = IW_BUF_INIT, body = IW_BUF_INIT;
-	struct iw_mime_msg m;
-	const char *locale = in->locale;
+	struct iw_buf csv = IW_BUF_INIT;
+	const struct iw_letters *set;
+	const char *locale;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (locale == NULL || !iw_letters_has(l, locale))
-		locale = cfg->letters_default_locale;
+	set = pick_letters(cfg, l, in, &locale);
 	iw_strlcpy(out->locale, locale, sizeof(out->locale));
+	if (in->ref != NULL && check_ref(in->ref, err) != 0) {
+		iw_err_prefix(err, "letter %lld", (long long)in->letter_id);
+		goto out;
+	}
 	if (iw_verp_encode(cfg->sender_return_path, cfg->sender_verp_secret,
 	    in->letter_id, out->reverse_path, sizeof(out->reverse_path),
 	    err) < 0 || iw_verp_token(cfg->sender_verp_secret, in->letter_id,
@@ -34,24 +178,13 @@ iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
 		    (long long)in->letter_id);
 		goto out;
 	}
-	if (iw_letter_render(l, locale, in->items, in->nitems, &subject,
-	    &body, err) < 0) {
+	if (render(set, locale, in, &subject, &body, &csv, err) < 0) {
 		iw_err_prefix(err, "letter %lld: render",
 		    (long long)in->letter_id);
 		goto out;
 	}
-	memset(&m, 0, sizeof(m));
-	m.from = cfg->sender_from;
-	m.reply_to = cfg->sender_reply_to;
-	m.to = in->email;
-	m.subject = subject.data != NULL ? subject.data : "";
-	m.message_id = in->message_id;
-	m.date = in->date;
-	m.language = locale;
-	m.extra = extra;
-	m.nextra = sizeof(extra) / sizeof(extra[0]);
-	if (iw_mime_build(&m, body.data != NULL ? body.data : "", body.len,
-	    &out->data, err) < 0) {
+	if (build(cfg, in, locale, &subject, &body, &csv, &out->data,
+	    err) < 0) {
 		iw_err_prefix(err, "letter %lld: message",
 		    (long long)in->letter_id);
 		goto out;
@@ -60,6 +193,7 @@ iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
 out:
 	iw_buf_free(&subject);
 	iw_buf_free(&body);
+	iw_buf_free(&csv);
 	if (rc < 0)
 		iw_buf_free(&out->data);
 	return rc;

@@ -17,27 +17,52 @@
 #include "util.h"
 #include "verp.h"
 
+#define IW_COMPOSE_REF_MAX	64	/* X-Ipwarn-Ref: printable ASCII */
+
 struct iw_compose_in {
 	int64_t letter_id;
 	const char *email;		/* validated mailbox */
-	const char *locale;		/* falls back to the default */
+	const char *locale;		/* see iw_compose for the choice */
 	const char *message_id;		/* "<...>" */
 	const struct iw_letter_item *items;
 	size_t nitems;
 	time_t date;
+	/* the campaign's templates, may be NULL: then only the global set */
+	const struct iw_letters *campaign_letters;
+	const char *campaign;		/* {campaign}; may be NULL */
+	const char *ref;		/* {ref} and X-Ipwarn-Ref; may be NULL */
+	const char *const *var_keys;	/* {var.KEY} = var_values[i] */
+	const char *const *var_values;
+	size_t nvars;
+	size_t max_inline;		/* more IPs: ips.csv; 0: no limit */
 };
 
 struct iw_composed {
 	char reverse_path[IW_VERP_MAX];	/* local+TOKEN@domain */
 	char envid[64];			/* the VERP token */
-	char locale[17];		/* the template actually used */
+	char locale[17];		/* the template's locale, as used */
 	struct iw_buf data;		/* the message, CRLF line ends */
 };
 
+/*
+ * Build the message for in.  The template: the campaign's for in->locale
+ * if it has one, else the global set's (l), else (a locale no set has) the
+ * default locale of l; out->locale says which locale was used.  With more
+ * than in->max_inline IPs the body lists the first ones and the message
+ * carries all of them as ips.csv (ip,evidence,observed).  A non-empty ref
+ * must be printable ASCII of at most IW_COMPOSE_REF_MAX octets.
+ */
 int iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
     const struct iw_compose_in *in, struct iw_composed *out,
     struct iw_err *err);
+/* Frees what iw_compose put into c (not c itself); NULL is a no-op. */
 void iw_composed_free(struct iw_composed *c);
+
+/* Append items[0..n) as RFC 4180 CSV (header ip,evidence,observed, CRLF
+ * line ends); evidence and observation time cleaned of control
+ * characters, their spacing kept. */
+int iw_compose_csv(const struct iw_letter_item *items, size_t n,
+    struct iw_buf *out);
 
 /* Write c as one mboxrd entry (LF line ends, "From " line, Return-Path). */
 int iw_compose_mbox(const struct iw_composed *c, struct iw_buf *out);

@@ -2,9 +2,11 @@
  * letter: loads the letter templates (one file per locale, format in
  * locales/README) and renders a letter for one or many flagged IPs.  Loading
  * is strict — a template that does not parse, misspells a placeholder or
- * lacks the IP list in one of its wordings is refused with FILE:LINE — so
- * that rendering cannot fail on template content.  Item texts (IP, evidence,
- * observation time) come from outside and are cleaned and bounded here.
+ * lacks the IP list in one of its wordings or the {attached} block is
+ * refused with FILE:LINE — so that rendering cannot fail on template content
+ * (only on a {var.KEY} the campaign does not define).  Item texts (IP,
+ * evidence, observation time) and the campaign's values come from outside
+ * and are cleaned and bounded here.
  */
 #include "letter.h"
 
@@ -21,19 +23,29 @@
 #define OBSERVED_MAX	64
 #define IP_MAX		64
 
-enum { CTX_ONE = 1, CTX_MANY = 2, CTX_BOTH = 3 };
-enum { PH_IP = 1, PH_COUNT = 2, PH_TIME = 4, PH_IPS = 8 };
+/* When a body line is used: a bit per wording, one for a cut list. */
+enum { CTX_ONE = 1, CTX_MANY = 2, CTX_BOTH = 3, CTX_ATTACHED = 4 };
+enum {
+	PH_IP = 1, PH_COUNT = 2, PH_TIME = 4, PH_IPS = 8, PH_CAMPAIGN = 16,
+	PH_REF = 32, PH_VAR = 64
+};
+/* What may appear wherever {count} may. */
+#define PH_TEXT	(PH_COUNT | PH_CAMPAIGN | PH_REF | PH_VAR)
 
 struct line {
 	char *text;		/* NULL for the {ips} line */
 	unsigned ctx;
+	size_t lineno;
 };
 
 struct tmpl {
 	char locale[LOCALE_MAX];	/* normalised: "pt-BR" */
+	char *path;
 	char *subject_one;
 	char *subject_many;
 	char *observed;
+	size_t one_line, many_line;	/* where the subjects are */
+	size_t attached_line;		/* where {attached} opens */
 	struct line *lines;
 	size_t nlines;
 };
@@ -48,11 +60,13 @@ struct vars {
 	const char *ip;
 	size_t count;
 	const char *time;
+	const struct iw_letter_ctx *ctx;	/* NULL: nothing defined */
 };
 
 static void
 tmpl_clear(struct tmpl *t)
 {
+	free(t->path);
 	free(t->subject_one);
 	free(t->subject_many);
 	free(t->observed);
@@ -116,32 +130,130 @@ locale_norm(const char *s, char *out, size_t outsz, int strict)
 	return 0;
 }
 
-/*
- * Scan s for placeholders; allowed is a PH_* mask.  With out != NULL the
- * expansion is appended there.  On a problem writes it to why and returns -1.
- */
+static int put_clean(struct iw_buf *out, const char *s, size_t max,
+    int collapse);
+
+/* "{var.KEY}": KEY is [a-z0-9_]{1,32}. */
 static int
-expand(const char *s, unsigned allowed, const struct vars *v,
-    struct iw_buf *out, char *why, size_t whysz)
+var_key_ok(const char *k, size_t n)
+{
+	if (n == 0 || n > IW_LETTER_VAR_KEY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* The value ctx gives KEY (NULL value: ""); NULL if it defines none. */
+static const char *
+var_value(const struct iw_letter_ctx *ctx, const char *k, size_t n)
+{
+	if (ctx == NULL || ctx->var_keys == NULL)
+		return NULL;
+	for (size_t i = 0; i < ctx->nvars; i++) {
+		const char *key = ctx->var_keys[i];
+
+		if (key != NULL && strlen(key) == n && memcmp(key, k, n) == 0)
+			return ctx->var_values != NULL &&
+			    ctx->var_values[i] != NULL ? ctx->var_values[i] :
+			    "";
+	}
+	return NULL;
+}
+
+/*
+ * The placeholder name of n bytes at p: its PH_* bit, or 0 with the
+ * reason in why.  For {var.KEY}, *key and *klen give KEY.
+ */
+static unsigned
+ph_kind(const char *p, size_t n, const char **key, size_t *klen, char *why,
+    size_t whysz)
 {
 	static const struct {
 		const char *name;
 		unsigned ph;
 	} names[] = {
 		{ "ip", PH_IP }, { "count", PH_COUNT }, { "time", PH_TIME },
-		{ "ips", PH_IPS },
+		{ "ips", PH_IPS }, { "campaign", PH_CAMPAIGN },
+		{ "ref", PH_REF },
 	};
 
-	while (*s != '\0') {
-		const char *open = strchr(s, '{'), *close;
-		char name[16];
-		size_t k, nlen;
+	if (n > 4 && memcmp(p, "var.", 4) == 0) {
+		*key = p + 4;
+		*klen = n - 4;
+		if (var_key_ok(*key, *klen))
+			return PH_VAR;
+		snprintf(why, whysz, "{%.*s}: a variable name is 1 to %d of "
+		    "a-z, 0-9 and _", (int)(n > 40 ? 40 : n), p,
+		    IW_LETTER_VAR_KEY_MAX);
+		return 0;
+	}
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strlen(names[k].name) == n &&
+		    memcmp(names[k].name, p, n) == 0)
+			return names[k].ph;
+	snprintf(why, whysz, "unknown placeholder {%.*s}",
+	    (int)(n > 40 ? 40 : n), p);
+	return 0;
+}
 
-		if (open == NULL) {
-			if (out != NULL && iw_buf_puts(out, s) != 0)
-				goto oom;
-			return 0;
-		}
+/* Appends the value of placeholder ph (never {ips}) to out. */
+static int
+ph_put(unsigned ph, const char *key, size_t klen, const struct vars *v,
+    struct iw_buf *out)
+{
+	const struct iw_letter_ctx *c = v->ctx;
+
+	switch (ph) {
+	case PH_IP:
+		return iw_buf_puts(out, v->ip);
+	case PH_COUNT:
+		return iw_buf_printf(out, "%zu", v->count);
+	case PH_TIME:
+		return iw_buf_puts(out, v->time);
+	case PH_CAMPAIGN:
+		return put_clean(out, c != NULL && c->campaign != NULL ?
+		    c->campaign : "", IW_LETTER_VALUE_MAX, 1);
+	case PH_REF:
+		return put_clean(out, c != NULL && c->ref != NULL ? c->ref :
+		    "", IW_LETTER_VALUE_MAX, 1);
+	case PH_VAR:
+		key = var_value(c, key, klen);
+		return put_clean(out, key != NULL ? key : "",
+		    IW_LETTER_VALUE_MAX, 1);
+	default:
+		return 0;
+	}
+}
+
+static void
+not_allowed(unsigned ph, const char *p, size_t n, char *why, size_t whysz)
+{
+	snprintf(why, whysz, "placeholder {%.*s} not allowed here%s",
+	    (int)(n > 40 ? 40 : n), p, ph == PH_IPS ?
+	    " ({ips} goes alone on its line)" : ph == PH_IP ?
+	    " (only in subject-one and {one} blocks)" : "");
+}
+
+/*
+ * Scan s for placeholders; allowed is a PH_* mask.  With v != NULL every
+ * {var.KEY} must be defined by v->ctx; with out != NULL the expansion is
+ * appended there.  On a problem writes it to why and returns -1.
+ */
+static int
+expand(const char *s, unsigned allowed, const struct vars *v,
+    struct iw_buf *out, char *why, size_t whysz)
+{
+	while (*s != '\0') {
+		const char *open = strchr(s, '{'), *close, *key = NULL;
+		size_t nlen, klen = 0;
+		unsigned ph;
+
+		if (open == NULL)
+			return out != NULL && iw_buf_puts(out, s) != 0 ?
+			    (snprintf(why, whysz, "out of memory"), -1) : 0;
 		if (out != NULL && iw_buf_append(out, s, (size_t)(open - s)))
 			goto oom;
 		if (open[1] == '{') {
@@ -152,47 +264,28 @@ expand(const char *s, unsigned allowed, const struct vars *v,
 		}
 		close = strchr(open, '}');
 		nlen = close != NULL ? (size_t)(close - open - 1) : 0;
-		if (close == NULL || nlen == 0 || nlen >= sizeof(name)) {
+		if (close == NULL || nlen == 0 || nlen > 4 +
+		    IW_LETTER_VAR_KEY_MAX || memchr(open + 1, '{', nlen)) {
 			snprintf(why, whysz, "unmatched '{' (write {{ for a "
 			    "literal brace)");
 			return -1;
 		}
-		memcpy(name, open + 1, nlen);
-		name[nlen] = '\0';
-		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			if (strcmp(names[k].name, name) == 0)
-				break;
-		if (k == sizeof(names) / sizeof(names[0])) {
-			snprintf(why, whysz, "unknown placeholder {%s}", name);
+		if ((ph = ph_kind(open + 1, nlen, &key, &klen, why,
+		    whysz)) == 0)
+			return -1;
+		if (!(allowed & ph)) {
+			not_allowed(ph, open + 1, nlen, why, whysz);
 			return -1;
 		}
-		if (!(allowed & names[k].ph)) {
-			snprintf(why, whysz, "placeholder {%s} not allowed "
-			    "here%s", name, names[k].ph == PH_IPS ?
-			    " ({ips} goes alone on its line)" :
-			    names[k].ph == PH_IP ? " (only in subject-one and "
-			    "{one} blocks)" : "");
+		if (ph == PH_VAR && v != NULL &&
+		    var_value(v->ctx, key, klen) == NULL) {
+			snprintf(why, whysz, "{var.%.*s} is not defined by the "
+			    "campaign (--var %.*s=VALUE)", (int)klen, key,
+			    (int)klen, key);
 			return -1;
 		}
-		if (out != NULL) {
-			int rc = 0;
-
-			switch (names[k].ph) {
-			case PH_IP:
-				rc = iw_buf_puts(out, v->ip);
-				break;
-			case PH_COUNT:
-				rc = iw_buf_printf(out, "%zu", v->count);
-				break;
-			case PH_TIME:
-				rc = iw_buf_puts(out, v->time);
-				break;
-			default:
-				break;
-			}
-			if (rc != 0)
-				goto oom;
-		}
+		if (out != NULL && ph_put(ph, key, klen, v, out) != 0)
+			goto oom;
 		s = close + 1;
 	}
 	return 0;
@@ -222,7 +315,7 @@ line_ok(const char *p, size_t n, char *why, size_t whysz)
 
 static int
 add_line(struct tmpl *t, size_t *cap, const char *p, size_t n, unsigned ctx,
-    int ips)
+    size_t lineno, int ips)
 {
 	if (t->nlines == *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
@@ -234,6 +327,7 @@ add_line(struct tmpl *t, size_t *cap, const char *p, size_t n, unsigned ctx,
 		*cap = nc;
 	}
 	t->lines[t->nlines].ctx = ctx;
+	t->lines[t->nlines].lineno = lineno;
 	t->lines[t->nlines].text = NULL;
 	if (!ips && (t->lines[t->nlines].text = iw_strndup(p, n)) == NULL)
 		return -1;
@@ -243,7 +337,8 @@ add_line(struct tmpl *t, size_t *cap, const char *p, size_t n, unsigned ctx,
 
 /* Header line "key: value". */
 static int
-header_line(struct tmpl *t, const char *p, size_t n, char *why, size_t whysz)
+header_line(struct tmpl *t, const char *p, size_t n, size_t lineno,
+    char *why, size_t whysz)
 {
 	const char *colon = memchr(p, ':', n), *v;
 	size_t klen, vlen;
@@ -261,10 +356,12 @@ header_line(struct tmpl *t, const char *p, size_t n, char *why, size_t whysz)
 	iw_trim(&v, &vlen);
 	if (klen == 11 && memcmp(p, "subject-one", 11) == 0) {
 		slot = &t->subject_one;
-		allowed = PH_IP | PH_COUNT;
+		t->one_line = lineno;
+		allowed = PH_IP | PH_TEXT;
 	} else if (klen == 12 && memcmp(p, "subject-many", 12) == 0) {
 		slot = &t->subject_many;
-		allowed = PH_COUNT;
+		t->many_line = lineno;
+		allowed = PH_TEXT;
 	} else if (klen == 8 && memcmp(p, "observed", 8) == 0) {
 		slot = &t->observed;
 		allowed = PH_TIME;
@@ -294,46 +391,94 @@ header_line(struct tmpl *t, const char *p, size_t n, char *why, size_t whysz)
 	return 0;
 }
 
+static const char *
+ctx_name(unsigned ctx)
+{
+	return ctx == CTX_ONE ? "one" : ctx == CTX_MANY ? "many" : "attached";
+}
+
+/*
+ * A block marker line: {one}, {many}, {attached} or {end}; 1 if p is one
+ * (handled or refused in why), 0 if it is not a marker.
+ */
+static int
+block_marker(struct tmpl *t, const char *p, size_t n, unsigned *ctx,
+    size_t *open_line, size_t lineno, char *why, size_t whysz)
+{
+	unsigned next;
+
+	if (n == 5 && memcmp(p, "{end}", 5) == 0) {
+		if (*ctx == CTX_BOTH)
+			return snprintf(why, whysz, "{end} without {one}, "
+			    "{many} or {attached}"), -1;
+		*ctx = CTX_BOTH;
+		return 1;
+	}
+	if (n == 5 && memcmp(p, "{one}", 5) == 0)
+		next = CTX_ONE;
+	else if (n == 6 && memcmp(p, "{many}", 6) == 0)
+		next = CTX_MANY;
+	else if (n == 10 && memcmp(p, "{attached}", 10) == 0)
+		next = CTX_ATTACHED;
+	else
+		return 0;
+	/* {many} right after a {one} block closes it; nothing else nests */
+	if (*ctx != CTX_BOTH && !(*ctx == CTX_ONE && next == CTX_MANY))
+		return snprintf(why, whysz, "%.*s inside a {%s} block (close "
+		    "it with {end})", (int)n, p, ctx_name(*ctx)), -1;
+	if (next == CTX_ATTACHED && t->attached_line != 0)
+		return snprintf(why, whysz, "a second {attached} block (the "
+		    "first is at line %zu)", t->attached_line), -1;
+	if (next == CTX_ATTACHED)
+		t->attached_line = lineno;
+	*ctx = next;
+	*open_line = lineno;
+	return 1;
+}
+
 /* Body line: a marker, the {ips} line or text. */
 static int
 body_line(struct tmpl *t, size_t *cap, const char *p, size_t n,
     unsigned *ctx, size_t *open_line, size_t lineno, char *why,
     size_t whysz)
 {
-	unsigned allowed;
+	int m = block_marker(t, p, n, ctx, open_line, lineno, why, whysz);
 
-	if ((n == 5 && memcmp(p, "{one}", 5) == 0) ||
-	    (n == 6 && memcmp(p, "{many}", 6) == 0)) {
-		unsigned next = n == 5 ? CTX_ONE : CTX_MANY;
-
-		if (*ctx == next || (*ctx == CTX_MANY && next == CTX_ONE)) {
-			snprintf(why, whysz, "%.*s inside a {%s} block "
-			    "(close it with {end})", (int)n, p,
-			    *ctx == CTX_ONE ? "one" : "many");
-			return -1;
-		}
-		*ctx = next;
-		*open_line = lineno;
-		return 0;
-	}
-	if (n == 5 && memcmp(p, "{end}", 5) == 0) {
-		if (*ctx == CTX_BOTH) {
-			snprintf(why, whysz, "{end} without {one} or {many}");
-			return -1;
-		}
-		*ctx = CTX_BOTH;
-		return 0;
-	}
-	if (n == 5 && memcmp(p, "{ips}", 5) == 0)
-		return add_line(t, cap, NULL, 0, *ctx, 1) == 0 ? 0 :
-		    (snprintf(why, whysz, "out of memory"), -1);
-	if (add_line(t, cap, p, n, *ctx, 0) != 0) {
+	if (m != 0)
+		return m < 0 ? -1 : 0;
+	if (n == 5 && memcmp(p, "{ips}", 5) == 0 && *ctx == CTX_ATTACHED)
+		return snprintf(why, whysz, "{ips} inside the {attached} "
+		    "block (the list goes before it)"), -1;
+	if (add_line(t, cap, p, n, *ctx, lineno,
+	    n == 5 && memcmp(p, "{ips}", 5) == 0) != 0) {
 		snprintf(why, whysz, "out of memory");
 		return -1;
 	}
-	allowed = PH_COUNT | (*ctx == CTX_ONE ? PH_IP : 0);
-	return expand(t->lines[t->nlines - 1].text, allowed, NULL, NULL, why,
-	    whysz);
+	if (t->lines[t->nlines - 1].text == NULL)
+		return 0;
+	return expand(t->lines[t->nlines - 1].text,
+	    PH_TEXT | (*ctx == CTX_ONE ? PH_IP : 0), NULL, NULL, why, whysz);
+}
+
+/*
+ * Every template has one {attached} block with some text, so a letter
+ * whose list is cut always says where the rest is.
+ */
+static int
+check_attached(const struct tmpl *t, char *why, size_t whysz)
+{
+	if (t->attached_line == 0) {
+		snprintf(why, whysz, "no {attached} block: every template "
+		    "must say, in {attached} ... {end}, that the list is cut "
+		    "and all {count} IPs are in the attached ips.csv");
+		return -1;
+	}
+	for (size_t i = 0; i < t->nlines; i++)
+		if (t->lines[i].ctx == CTX_ATTACHED &&
+		    t->lines[i].text != NULL && t->lines[i].text[0] != '\0')
+			return 0;
+	snprintf(why, whysz, "the {attached} block has no text");
+	return -1;
 }
 
 /* Every wording must list the IPs exactly once. */
@@ -389,7 +534,7 @@ parse_template(const char *path, const char *buf, size_t len,
 			if (n == 0)
 				in_body = 1;
 			else if (p[0] != '#' &&
-			    header_line(t, p, n, why, sizeof(why)) != 0)
+			    header_line(t, p, n, lineno, why, sizeof(why)) != 0)
 				goto fail;
 			continue;
 		}
@@ -405,7 +550,7 @@ parse_template(const char *path, const char *buf, size_t len,
 	if (ctx != CTX_BOTH) {
 		lineno = open_line;
 		snprintf(why, sizeof(why), "{%s} block not closed",
-		    ctx == CTX_ONE ? "one" : "many");
+		    ctx_name(ctx));
 		goto fail;
 	}
 	if (t->subject_one == NULL || t->subject_many == NULL) {
@@ -420,6 +565,15 @@ parse_template(const char *path, const char *buf, size_t len,
 	}
 	if (check_ips(t, why, sizeof(why)) != 0)
 		goto fail;
+	if (check_attached(t, why, sizeof(why)) != 0) {
+		if (t->attached_line != 0)
+			lineno = t->attached_line;
+		goto fail;
+	}
+	if ((t->path = iw_strdup(path)) == NULL) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	iw_err_set(err, "%s:%zu: %s", path, lineno ? lineno : 1, why);
@@ -633,15 +787,16 @@ is_format_char(unsigned long cp)
 
 /*
  * Appends untrusted text s, cleaned: line breaks and tabs become a space,
- * other control and format characters '?', invalid UTF-8 '?', spaces
- * collapsed, at most max bytes (cut at a character, marked "...").
+ * other control and format characters '?', invalid UTF-8 '?', with
+ * collapse spaces collapsed and trimmed, at most max bytes (cut at a
+ * character, marked "...").
  */
 static int
-put_clean(struct iw_buf *out, const char *s, size_t max)
+put_clean(struct iw_buf *out, const char *s, size_t max, int collapse)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0, start = out->len, used = 0;
-	int space = 1;
+	int space = collapse;
 
 	while (i < n) {
 		unsigned long cp;
@@ -659,13 +814,13 @@ put_clean(struct iw_buf *out, const char *s, size_t max)
 		else if (cp < 0x20 || cp == 0x7f || is_format_char(cp))
 			rep = "?";
 		rlen = rep != NULL ? 1 : k;
-		if (rep != NULL && rep[0] == ' ' && space) {
+		if (rep != NULL && rep[0] == ' ' && space && collapse) {
 			i += k;
 			continue;
 		}
 		if (used + rlen > max) {
-			while (out->len > start && out->data[out->len - 1] ==
-			    ' ')
+			while (collapse && out->len > start &&
+			    out->data[out->len - 1] == ' ')
 				out->len--;
 			return iw_buf_puts(out, "...");
 		}
@@ -676,9 +831,15 @@ put_clean(struct iw_buf *out, const char *s, size_t max)
 		used += rlen;
 		i += k;
 	}
-	while (out->len > start && out->data[out->len - 1] == ' ')
+	while (collapse && out->len > start && out->data[out->len - 1] == ' ')
 		out->data[--out->len] = '\0';
 	return 0;
+}
+
+int
+iw_letter_clean(struct iw_buf *out, const char *s, size_t max, int collapse)
+{
+	return put_clean(out, s != NULL ? s : "", max, collapse);
 }
 
 /* Characters (not bytes) in UTF-8 text. */
@@ -701,7 +862,7 @@ ip_column(const struct iw_letter_item *items, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct iw_buf b = IW_BUF_INIT;
 
-		if (put_clean(&b, items[i].ip, IP_MAX) == 0 &&
+		if (put_clean(&b, items[i].ip, IP_MAX, 1) == 0 &&
 		    utf8_width(b.data, b.len) > w)
 			w = utf8_width(b.data, b.len);
 		iw_buf_free(&b);
@@ -716,7 +877,7 @@ put_item(struct iw_buf *b, const struct tmpl *t,
 	char why[64];
 	size_t mark = b->len;
 
-	if (iw_buf_puts(b, "  ") != 0 || put_clean(b, it->ip, IP_MAX) != 0)
+	if (iw_buf_puts(b, "  ") != 0 || put_clean(b, it->ip, IP_MAX, 1) != 0)
 		return -1;
 	if (it->evidence != NULL && it->evidence[0] != '\0') {
 		size_t w = utf8_width(b->data + mark + 2, b->len - mark - 2);
@@ -726,18 +887,18 @@ put_item(struct iw_buf *b, const struct tmpl *t,
 			if (iw_buf_putc(b, ' ') != 0)
 				return -1;
 		if (iw_buf_puts(b, "  ") != 0 ||
-		    put_clean(b, it->evidence, EVIDENCE_MAX) != 0)
+		    put_clean(b, it->evidence, EVIDENCE_MAX, 1) != 0)
 			return -1;
-		/* put_clean trims, so a trailing blank means it added nothing */
+		/* put_clean trims: a trailing blank means it added nothing */
 		if (b->data[b->len - 1] == ' ')
 			b->data[b->len = mark] = '\0';
 	}
 	if (it->observed != NULL && it->observed[0] != '\0') {
 		struct iw_buf tm = IW_BUF_INIT;
-		struct vars v = { NULL, 0, NULL };
+		struct vars v = { NULL, 0, NULL, NULL };
 		int rc;
 
-		if (put_clean(&tm, it->observed, OBSERVED_MAX) != 0) {
+		if (put_clean(&tm, it->observed, OBSERVED_MAX, 1) != 0) {
 			iw_buf_free(&tm);
 			return -1;
 		}
@@ -769,28 +930,86 @@ trim_body(const struct iw_buf *raw, struct iw_buf *body)
 
 static int
 render_body(const struct tmpl *t, unsigned ctx, const struct vars *v,
-    const struct iw_letter_item *items, size_t n, struct iw_buf *raw)
+    const struct iw_letter_item *items, size_t n, struct iw_buf *raw,
+    char *why, size_t whysz, size_t *lineno)
 {
-	char why[64];
-
 	for (size_t i = 0; i < t->nlines; i++) {
 		const struct line *ln = &t->lines[i];
 
 		if (!(ln->ctx & ctx))
 			continue;
+		*lineno = ln->lineno;
 		if (ln->text == NULL) {
 			size_t ipw = ip_column(items, n);
 
 			for (size_t k = 0; k < n; k++)
 				if (put_item(raw, t, &items[k], ipw) != 0)
-					return -1;
+					goto oom;
 			continue;
 		}
-		if (expand(ln->text, PH_COUNT | PH_IP, v, raw, why,
-		    sizeof(why)) != 0 || iw_buf_putc(raw, '\n') != 0)
+		if (expand(ln->text, PH_TEXT | PH_IP, v, raw, why, whysz) != 0)
 			return -1;
+		if (iw_buf_putc(raw, '\n') != 0)
+			goto oom;
 	}
 	return 0;
+oom:
+	snprintf(why, whysz, "out of memory");
+	return -1;
+}
+
+/*
+ * Every {var.KEY} of t must be defined by ctx, in whichever wording it is:
+ * a letter must not render for one IP and fail for two.
+ */
+static int
+check_tmpl_vars(const struct tmpl *t, const struct iw_letter_ctx *ctx,
+    struct iw_err *err)
+{
+	const struct vars v = { "", 0, "", ctx };
+	int many_first = t->many_line < t->one_line;
+	const char *subj[2] = {
+		many_first ? t->subject_many : t->subject_one,
+		many_first ? t->subject_one : t->subject_many };
+	const size_t at[2] = {
+		many_first ? t->many_line : t->one_line,
+		many_first ? t->one_line : t->many_line };
+	char why[160];
+
+	for (size_t i = 0; i < 2; i++)
+		if (expand(subj[i], PH_IP | PH_TEXT, &v, NULL, why,
+		    sizeof(why)) != 0)
+			return iw_err_set(err, "%s:%zu: %s", t->path, at[i],
+			    why), -1;
+	for (size_t i = 0; i < t->nlines; i++)
+		if (t->lines[i].text != NULL && expand(t->lines[i].text,
+		    PH_IP | PH_TEXT, &v, NULL, why, sizeof(why)) != 0)
+			return iw_err_set(err, "%s:%zu: %s", t->path,
+			    t->lines[i].lineno, why), -1;
+	return 0;
+}
+
+int
+iw_letters_check_vars(const struct iw_letters *l, const char *const *keys,
+    size_t nkeys, struct iw_err *err)
+{
+	struct iw_letter_ctx ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.var_keys = keys;
+	ctx.nvars = keys != NULL ? nkeys : 0;
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		if (check_tmpl_vars(&l->t[i], &ctx, err) != 0)
+			return -1;
+	return 0;
+}
+
+const char *
+iw_letters_path(const struct iw_letters *l, const char *locale)
+{
+	const struct tmpl *t = find(l, locale);
+
+	return t != NULL ? t->path : NULL;
 }
 
 /*
@@ -811,17 +1030,12 @@ check_ip(const char *ip, size_t i, struct iw_err *err)
 	return 0;
 }
 
-int
-iw_letter_render(const struct iw_letters *l, const char *locale,
-    const struct iw_letter_item *items, size_t n, struct iw_buf *subject,
-    struct iw_buf *body, struct iw_err *err)
+/* Refuses what no template can render: an unknown locale, no IPs, an IP
+ * that is not one. */
+static int
+check_items(const struct tmpl *t, const char *locale,
+    const struct iw_letter_item *items, size_t n, struct iw_err *err)
 {
-	const struct tmpl *t = find(l, locale);
-	struct iw_buf ip = IW_BUF_INIT, raw = IW_BUF_INIT;
-	struct vars v;
-	char why[64];
-	int rc = -1;
-
 	if (t == NULL) {
 		iw_err_set(err, "no letter template for locale '%s'",
 		    locale != NULL ? locale : "(null)");
@@ -834,23 +1048,56 @@ iw_letter_render(const struct iw_letters *l, const char *locale,
 	for (size_t i = 0; i < n; i++)
 		if (check_ip(items[i].ip, i, err) != 0)
 			return -1;
+	return 0;
+}
+
+int
+iw_letter_render(const struct iw_letters *l, const char *locale,
+    const struct iw_letter_item *items, size_t n,
+    const struct iw_letter_ctx *ctx, struct iw_buf *subject,
+    struct iw_buf *body, int *attached, struct iw_err *err)
+{
+	const struct tmpl *t = find(l, locale);
+	struct iw_buf ip = IW_BUF_INIT, raw = IW_BUF_INIT;
+	struct vars v;
+	char why[160];
+	size_t shown = n, lineno;
+	int rc = -1;
+
+	if (attached != NULL)
+		*attached = 0;
+	if (check_items(t, locale, items, n, err) != 0 ||
+	    check_tmpl_vars(t, ctx, err) != 0)
+		return -1;
+	if (ctx != NULL && ctx->max_inline > 0 && n > ctx->max_inline)
+		shown = ctx->max_inline;
 	iw_buf_reset(subject);
 	iw_buf_reset(body);
-	if (put_clean(&ip, items[0].ip, IP_MAX) != 0)
+	if (put_clean(&ip, items[0].ip, IP_MAX, 1) != 0)
 		goto oom;
 	v.ip = ip.data != NULL ? ip.data : "";
 	v.count = n;
 	v.time = "";
-	if (expand(n == 1 ? t->subject_one : t->subject_many, PH_IP | PH_COUNT,
-	    &v, subject, why, sizeof(why)) != 0)
+	v.ctx = ctx;
+	lineno = n == 1 ? t->one_line : t->many_line;
+	if (expand(n == 1 ? t->subject_one : t->subject_many, PH_IP | PH_TEXT,
+	    &v, subject, why, sizeof(why)) != 0 ||
+	    render_body(t, (n == 1 ? CTX_ONE : CTX_MANY) |
+	    (shown < n ? CTX_ATTACHED : 0), &v, items, shown, &raw, why,
+	    sizeof(why), &lineno) != 0)
+		goto fail;
+	if (trim_body(&raw, body) != 0)
 		goto oom;
-	if (render_body(t, n == 1 ? CTX_ONE : CTX_MANY, &v, items, n, &raw) !=
-	    0 || trim_body(&raw, body) != 0)
-		goto oom;
+	if (attached != NULL)
+		*attached = shown < n;
 	rc = 0;
 	goto done;
 oom:
-	iw_err_set(err, "rendering letter (%s): out of memory", t->locale);
+	snprintf(why, sizeof(why), "out of memory");
+	lineno = 0;
+fail:
+	iw_err_set(err, "rendering letter (%s:%zu): %s", t->path, lineno,
+	    why);
 done:
 	iw_buf_free(&ip);
 	iw_buf_free(&raw);

@@ -161,7 +161,7 @@ test_seed_wording_kept(void **state)
 		seed = slurp(path);
 		assert_non_null(seed);
 		assert_int_equal(iw_letter_render(l, seed_locales[i], &it, 1,
-		    &subj, &body, &err), 0);
+		    NULL, &subj, &body, NULL, &err), 0);
 		want = seed_expected(seed, "192.0.2.1");
 		got = norm_ws(body.data);
 		if (strcmp(want, got) != 0) {
@@ -203,9 +203,9 @@ test_plural_lists_every_ip(void **state)
 		struct iw_buf s3 = IW_BUF_INIT, b3 = IW_BUF_INIT;
 
 		assert_int_equal(iw_letter_render(l, all_locales[i], items, 1,
-		    &s1, &b1, &err), 0);
+		    NULL, &s1, &b1, NULL, &err), 0);
 		assert_int_equal(iw_letter_render(l, all_locales[i], items, 3,
-		    &s3, &b3, &err), 0);
+		    NULL, &s3, &b3, NULL, &err), 0);
 		assert_non_null(strstr(b3.data,
 		    "\n  192.0.2.1     open proxy on 3128/tcp ("));
 		assert_non_null(strstr(b3.data, "2026-11-01T10:00:00Z)\n"));
@@ -244,9 +244,9 @@ test_plural_shares_the_general_paragraphs(void **state)
 		const char *t1, *t2;
 
 		assert_int_equal(iw_letter_render(l, all_locales[i], items, 1,
-		    &s, &b1, &err), 0);
+		    NULL, &s, &b1, NULL, &err), 0);
 		assert_int_equal(iw_letter_render(l, all_locales[i], items, 2,
-		    &s, &b2, &err), 0);
+		    NULL, &s, &b2, NULL, &err), 0);
 		t1 = strstr(b1.data, "ftc.gov/secureyourserver");
 		t2 = strstr(b2.data, "ftc.gov/secureyourserver");
 		assert_non_null(t1);
@@ -275,7 +275,7 @@ test_body_lf_only_within_76_columns(void **state)
 			size_t col = 0;
 
 			assert_int_equal(iw_letter_render(l, all_locales[i],
-			    items, n, &s, &b, &err), 0);
+			    items, n, NULL, &s, &b, NULL, &err), 0);
 			assert_null(strchr(b.data, '\r'));
 			assert_null(strchr(s.data, '\n'));
 			assert_true(b.data[0] != '\n');
@@ -318,7 +318,8 @@ test_evidence_control_chars_removed(void **state)
 	const char *line;
 
 	(void)state;
-	assert_int_equal(iw_letter_render(l, "en", &it, 1, &s, &b, &err), 0);
+	assert_int_equal(iw_letter_render(l, "en", &it, 1,
+	    NULL, &s, &b, NULL, &err), 0);
 	assert_null(strchr(s.data, '\n'));
 	assert_null(strchr(s.data, '\r'));
 	assert_true(iw_utf8_valid(b.data, b.len));
@@ -356,7 +357,8 @@ test_evidence_length_bounded(void **state)
 		memcpy(ev + i, "\xc3\xb8", 2);
 	ev[100000] = '\0';
 	it.evidence = ev;
-	assert_int_equal(iw_letter_render(l, "da", &it, 1, &s, &b, &err), 0);
+	assert_int_equal(iw_letter_render(l, "da", &it, 1,
+	    NULL, &s, &b, NULL, &err), 0);
 	assert_true(iw_utf8_valid(b.data, b.len));
 	p = strstr(b.data, "  192.0.2.1  ");
 	assert_non_null(p);
@@ -378,14 +380,18 @@ test_unknown_locale_or_bad_ip_is_an_error(void **state)
 	struct iw_letter_item it = { "192.0.2.1", NULL, NULL };
 
 	(void)state;
-	assert_int_equal(iw_letter_render(l, "xx", &it, 1, &s, &b, &err), -1);
+	assert_int_equal(iw_letter_render(l, "xx", &it, 1,
+	    NULL, &s, &b, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "xx"));
-	assert_int_equal(iw_letter_render(l, "en", &it, 0, &s, &b, &err), -1);
+	assert_int_equal(iw_letter_render(l, "en", &it, 0,
+	    NULL, &s, &b, NULL, &err), -1);
 	it.ip = "192.0.2.1\r\nBcc: x@example.org";
-	assert_int_equal(iw_letter_render(l, "en", &it, 1, &s, &b, &err), -1);
+	assert_int_equal(iw_letter_render(l, "en", &it, 1,
+	    NULL, &s, &b, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "item 1: not an IP address"));
 	it.ip = "";
-	assert_int_equal(iw_letter_render(l, "en", &it, 1, &s, &b, &err), -1);
+	assert_int_equal(iw_letter_render(l, "en", &it, 1,
+	    NULL, &s, &b, NULL, &err), -1);
 	iw_buf_free(&s);
 	iw_buf_free(&b);
 	iw_letters_free(l);
@@ -499,17 +505,19 @@ test_readme_and_backups_skipped_regions_matched(void **state)
 	put_file(dir, "pt_BR", "# comment\nsubject-one: Um {ip}\n"
 	    "subject-many: {count} IPs\nobserved: [visto {time}]\n\n\n"
 	    "{one}\nO IP\n{many}\nOs IPs ({count}):\n{end}\n\n{ips}\n\n"
-	    "Fim {{ok}\n\n\n");
+	    "{attached}\nCortada.\n\n{end}\nFim {{ok}\n\n\n");
 	assert_int_equal(iw_letters_load(dir, &l, &err), 0);
 	assert_true(iw_letters_has(l, "pt-BR"));
 	assert_true(iw_letters_has(l, "pt_BR"));
 	assert_true(iw_letters_has(l, "pt_br"));
 	assert_false(iw_letters_has(l, "en"));
-	assert_int_equal(iw_letter_render(l, "pt-BR", it, 1, &s, &b, &err), 0);
+	assert_int_equal(iw_letter_render(l, "pt-BR", it, 1,
+	    NULL, &s, &b, NULL, &err), 0);
 	assert_string_equal(s.data, "Um 192.0.2.9");
 	assert_string_equal(b.data, "O IP\n\n  192.0.2.9  x [visto t]\n\n"
 	    "Fim {ok}\n");
-	assert_int_equal(iw_letter_render(l, "pt_BR", it, 2, &s, &b, &err), 0);
+	assert_int_equal(iw_letter_render(l, "pt_BR", it, 2,
+	    NULL, &s, &b, NULL, &err), 0);
 	assert_string_equal(s.data, "2 IPs");
 	assert_string_equal(b.data, "Os IPs (2):\n\n  192.0.2.9   x [visto t]\n"
 	    "  192.0.2.10\n\nFim {ok}\n");
