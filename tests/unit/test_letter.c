@@ -543,6 +543,262 @@ test_empty_directory_is_an_error(void **state)
 	iw_letters_free(NULL);
 }
 
+
+/* A scratch directory with one template "en" of the given body. */
+static struct iw_letters *
+load_one_template(char *dir, size_t dirsz, const char *text)
+{
+	struct iw_letters *l = NULL;
+	struct iw_err err = { "" };
+
+	mkdir_tmp(dir, dirsz);
+	put_file(dir, "en", text);
+	if (iw_letters_load(dir, &l, &err) != 0)
+		fail_msg("loading: %s", err.msg);
+	return l;
+}
+
+#define CAMPAIGN_TMPL "subject-one: {campaign} {ref}: {ip}\n" \
+	"subject-many: {campaign} {ref}: {count} for {var.agency}\n\n" \
+	"{one}\nDear {var.who},\n{many}\nDear {var.who}, all {count}:\n{end}\n" \
+	"{ips}\n{attached}\nCut; see ips.csv.\n{end}\n" \
+	"Ref {ref}, {campaign}, {var.agency}.\n"
+
+static void
+test_campaign_placeholders_render_cleaned(void **state)
+{
+	static const char *const names[] = { "en" };
+	static const char *const keys[] = { "agency", "who" };
+	const char *values[] = { "Post\r\nBcc: x@example.org\x1b[1m", NULL };
+	const struct iw_letter_item it[] = { { "192.0.2.1", NULL, NULL },
+	    { "192.0.2.2", NULL, NULL } };
+	struct iw_letter_ctx ctx = { "osys \xe2\x80\xae 2026", "osys-2026-000123",
+	    keys, values, 2, 0 };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	struct iw_err err = { "" };
+	char dir[512], longv[400];
+	struct iw_letters *l = load_one_template(dir, sizeof(dir),
+	    CAMPAIGN_TMPL);
+	int att = -1;
+
+	(void)state;
+	assert_int_equal(iw_letter_render(l, "en", it, 1, &ctx, &s, &b, &att,
+	    &err), 0);
+	assert_int_equal(att, 0);
+	assert_string_equal(s.data, "osys ? 2026 osys-2026-000123: 192.0.2.1");
+	assert_string_equal(b.data, "Dear ,\n  192.0.2.1\nRef "
+	    "osys-2026-000123, osys ? 2026, Post Bcc: x@example.org?[1m.\n");
+	memset(longv, 'x', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	values[1] = longv;
+	assert_int_equal(iw_letter_render(l, "en", it, 2, &ctx, &s, &b, &att,
+	    &err), 0);
+	assert_string_equal(s.data, "osys ? 2026 osys-2026-000123: 2 for Post "
+	    "Bcc: x@example.org?[1m");
+	assert_non_null(strstr(b.data, "Dear xxxx"));
+	/* "Dear ", the value cut to its bound, "..." */
+	assert_true(strstr(b.data, "...,") - strstr(b.data, "Dear x") ==
+	    5 + IW_LETTER_VALUE_MAX);
+	assert_null(strchr(s.data, '\n'));
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+	rm_tmp(dir, names, 1);
+}
+
+static void
+test_undefined_var_is_a_render_error_naming_file_line(void **state)
+{
+	static const char *const names[] = { "en" };
+	static const char *const keys[] = { "agency" };
+	static const char *const values[] = { "Post" };
+	const struct iw_letter_item it[] = { { "192.0.2.1", NULL, NULL },
+	    { "192.0.2.2", NULL, NULL } };
+	struct iw_letter_ctx ctx = { "c", "r", keys, values, 1, 0 };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	struct iw_err err = { "" };
+	char dir[512], want[600];
+	struct iw_letters *l = load_one_template(dir, sizeof(dir),
+	    CAMPAIGN_TMPL);
+
+	(void)state;
+	/* {var.who} is on lines 5 and 7: the first fails either wording */
+	snprintf(want, sizeof(want), "%s/en:5: {var.who} is not defined by "
+	    "the campaign (--var who=VALUE)", dir);
+	for (size_t n = 1; n <= 2; n++) {
+		assert_int_equal(iw_letter_render(l, "en", it, n, &ctx, &s, &b,
+		    NULL, &err), -1);
+		if (strstr(err.msg, want) == NULL)
+			fail_msg("got \"%s\", want \"%s\"", err.msg, want);
+	}
+	/* without a context no variable is defined: the subject comes first */
+	assert_int_equal(iw_letter_render(l, "en", it, 1, NULL, &s, &b, NULL,
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "/en:2: {var.agency} is not defined"));
+	assert_string_equal(iw_letters_path(l, "en") + strlen(dir), "/en");
+	assert_null(iw_letters_path(l, "de"));
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+	rm_tmp(dir, names, 1);
+}
+
+static void
+test_check_vars_names_the_first_undefined(void **state)
+{
+	static const char *const names[] = { "en" };
+	static const char *const both[] = { "who", "agency" };
+	static const char *const who[] = { "who" };
+	struct iw_err err = { "" };
+	char dir[512], want[600];
+	struct iw_letters *l = load_one_template(dir, sizeof(dir),
+	    CAMPAIGN_TMPL), *shipped = load_shipped();
+
+	(void)state;
+	assert_int_equal(iw_letters_check_vars(l, both, 2, &err), 0);
+	assert_int_equal(iw_letters_check_vars(l, who, 1, &err), -1);
+	snprintf(want, sizeof(want), "%s/en:2: {var.agency} is not defined by "
+	    "the campaign (--var agency=VALUE)", dir);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(iw_letters_check_vars(l, NULL, 0, &err), -1);
+	assert_int_equal(iw_letters_check_vars(shipped, NULL, 0, &err), 0);
+	iw_letters_free(shipped);
+	iw_letters_free(l);
+	rm_tmp(dir, names, 1);
+}
+
+static void
+test_attached_block_required_once_and_alone(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ GOOD_HEAD "Hello\n{ips}\nBye\n", "/en:6: no {attached} "
+		  "block" },
+		{ GOOD_HEAD "{ips}\n{attached}\na\n{end}\n{attached}\nb\n"
+		  "{end}\n", "/en:8: a second {attached} block (the first is "
+		  "at line 5)" },
+		{ GOOD_HEAD "{ips}\n{many}\n{attached}\na\n{end}\n",
+		  "/en:6: {attached} inside a {many} block" },
+		{ GOOD_HEAD "{attached}\n{ips}\n{end}\n", "/en:5: {ips} inside "
+		  "the {attached} block" },
+		{ GOOD_HEAD "{ips}\n{attached}\n\n{end}\n", "/en:5: the "
+		  "{attached} block has no text" },
+		{ GOOD_HEAD "{ips}\n{attached}\nall {count}\n", "/en:5: "
+		  "{attached} block not closed" },
+		{ GOOD_HEAD "{ips}\n{attached}\n{one}\n", "/en:6: {one} inside "
+		  "a {attached} block" },
+		{ GOOD_HEAD "{ips}\n{attached}\nsee {ip}\n{end}\n", "/en:6: "
+		  "placeholder {ip} not allowed" },
+		{ GOOD_HEAD "{ips}\n{attached}\nfor {var.Agency}\n{end}\n",
+		  "/en:6: {var.Agency}: a variable name is" },
+		{ GOOD_HEAD "{ips}\n{attached}\nfor {var.}\n{end}\n",
+		  "/en:6: unknown placeholder {var.}" },
+	};
+	static const char *const names[] = { "en" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[512];
+		struct iw_letters *l = NULL;
+		struct iw_err err = { "" };
+
+		mkdir_tmp(dir, sizeof(dir));
+		put_file(dir, "en", cases[i].text);
+		assert_int_equal(iw_letters_load(dir, &l, &err), -1);
+		assert_null(l);
+		if (strstr(err.msg, cases[i].want) == NULL)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i,
+			    err.msg, cases[i].want);
+		rm_tmp(dir, names, 1);
+	}
+}
+
+static const struct iw_letter_item five[] = {
+	{ "192.0.2.1", "open proxy on 3128/tcp", "2026-11-01T10:00:00Z" },
+	{ "192.0.2.2", "relay, \"open\" on 25/tcp", NULL },
+	{ "192.0.2.3", NULL, "2026-11-02T08:30:00Z" },
+	{ "2001:db8::4", "a  b\tc\r\nd", "" },
+	{ "192.0.2.5", "last", "2026-11-03T00:00:00Z" },
+};
+
+/* Lines of body that are entries of the IP list. */
+static size_t
+listed_ips(const char *body)
+{
+	size_t n = 0;
+
+	for (const char *p = body; (p = strstr(p, "\n  ")) != NULL; p++)
+		n += strncmp(p + 3, "192.0.2.", 8) == 0 ||
+		    strncmp(p + 3, "2001:db8::", 10) == 0;
+	return n;
+}
+
+static void
+test_cut_list_shows_max_inline_and_attached_block(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 3 };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+	struct iw_err err = { "" };
+	int att = -1;
+
+	(void)state;
+	assert_int_equal(iw_letter_render(l, "en", five, 5, &ctx, &s, &b, &att,
+	    &err), 0);
+	assert_int_equal(att, 1);
+	assert_int_equal(listed_ips(b.data), 3);
+	assert_null(strstr(b.data, "2001:db8::4"));
+	assert_non_null(strstr(s.data, " 5 IP addresses"));
+	assert_non_null(strstr(b.data, "\n\nThe list above is shortened. The "
+	    "complete list of all 5 IP addresses,\n"));
+	assert_non_null(strstr(b.data, "the attached file\nips.csv.\n\nWe "
+	    "are sending"));
+	ctx.max_inline = 5;
+	assert_int_equal(iw_letter_render(l, "en", five, 5, &ctx, &s, &b, &att,
+	    &err), 0);
+	assert_int_equal(att, 0);
+	assert_int_equal(listed_ips(b.data), 5);
+	assert_null(strstr(b.data, "ips.csv"));
+	assert_non_null(strstr(b.data, "contact person.\n\nWe are sending"));
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_letters_free(l);
+}
+
+static void
+test_every_shipped_locale_renders_the_attached_block(void **state)
+{
+	static const char *const cut_says[] = { "afkortet", "forkortet",
+	    "ingekort", "gekürzt", "scurtată", "shortened" };
+	struct iw_letters *l = load_shipped();
+	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 2 };
+	struct iw_err err = { "" };
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+		int att = 0;
+
+		assert_int_equal(iw_letter_render(l, all_locales[i], five, 5,
+		    &ctx, &s, &b, &att, &err), 0);
+		assert_int_equal(att, 1);
+		assert_int_equal(listed_ips(b.data), 2);
+		assert_non_null(strstr(b.data, cut_says[i]));
+		assert_non_null(strstr(b.data, "ips.csv."));
+		/* {count}: all 5, wherever the line breaks around it */
+		assert_true(strstr(b.data, " 5 ") != NULL ||
+		    strstr(b.data, " 5\n") != NULL ||
+		    strstr(b.data, "\n5)") != NULL);
+		assert_null(strstr(b.data, "\n\n\n"));
+		assert_true(iw_utf8_valid(b.data, b.len));
+		iw_buf_free(&s);
+		iw_buf_free(&b);
+	}
+	iw_letters_free(l);
+}
+
 int
 main(void)
 {
@@ -556,8 +812,18 @@ main(void)
 		cmocka_unit_test(test_evidence_length_bounded),
 		cmocka_unit_test(test_unknown_locale_or_bad_ip_is_an_error),
 		cmocka_unit_test(test_template_errors_name_file_line),
-		cmocka_unit_test(test_readme_and_backups_skipped_regions_matched),
+		cmocka_unit_test(
+		    test_readme_and_backups_skipped_regions_matched),
 		cmocka_unit_test(test_empty_directory_is_an_error),
+		cmocka_unit_test(test_campaign_placeholders_render_cleaned),
+		cmocka_unit_test(
+		    test_undefined_var_is_a_render_error_naming_file_line),
+		cmocka_unit_test(test_check_vars_names_the_first_undefined),
+		cmocka_unit_test(test_attached_block_required_once_and_alone),
+		cmocka_unit_test(
+		    test_cut_list_shows_max_inline_and_attached_block),
+		cmocka_unit_test(
+		    test_every_shipped_locale_renders_the_attached_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
