@@ -2,7 +2,8 @@
  * Unit tests for lib/letter: the shipped templates load and keep the seed
  * letters' wording, singular and plural wordings list every IP, untrusted
  * item text is cleaned and bounded, broken templates are refused with
- * FILE:LINE.  The source tree is $IW_SRCDIR (default "."); the seed letters
+ * FILE:LINE; composed letters (compose) attach a cut list as ips.csv and
+ * decode back to the rendered text.  The source tree is $IW_SRCDIR (default "."); the seed letters
  * are looked for in ../shared/seeds next to it.
  */
 #include <stdarg.h>
@@ -17,7 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compose.h"
 #include "letter.h"
+#include "mime.h"
 #include "util.h"
 
 static const char *const seed_locales[] = { "da", "nb", "nl", "de", "ro" };
@@ -767,6 +770,17 @@ test_cut_list_shows_max_inline_and_attached_block(void **state)
 	iw_letters_free(l);
 }
 
+/* The digit d stands alone somewhere in text: {count} was expanded. */
+static int
+shows_number(const char *text, char d)
+{
+	for (const char *p = text + 1; (p = strchr(p, d)) != NULL; p++)
+		if (strchr(" \n(", p[-1]) != NULL && p[1] != '\0' &&
+		    strchr(" \n),", p[1]) != NULL)
+			return 1;
+	return 0;
+}
+
 static void
 test_every_shipped_locale_renders_the_attached_block(void **state)
 {
@@ -787,15 +801,301 @@ test_every_shipped_locale_renders_the_attached_block(void **state)
 		assert_int_equal(listed_ips(b.data), 2);
 		assert_non_null(strstr(b.data, cut_says[i]));
 		assert_non_null(strstr(b.data, "ips.csv."));
-		/* {count}: all 5, wherever the line breaks around it */
-		assert_true(strstr(b.data, " 5 ") != NULL ||
-		    strstr(b.data, " 5\n") != NULL ||
-		    strstr(b.data, "\n5)") != NULL);
+		assert_true(shows_number(b.data, '5'));
 		assert_null(strstr(b.data, "\n\n\n"));
 		assert_true(iw_utf8_valid(b.data, b.len));
 		iw_buf_free(&s);
 		iw_buf_free(&b);
 	}
+	iw_letters_free(l);
+}
+
+
+static void
+test_config(struct iw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sender_from = "Secure Your Server <secure@example.org>";
+	cfg->sender_return_path = "bounces@example.org";
+	cfg->sender_verp_secret = "0123456789abcdef0123456789abcdef";
+	cfg->letters_default_locale = "en";
+}
+
+static void
+compose_in(struct iw_compose_in *in, const struct iw_letter_item *items,
+    size_t n, size_t max_inline)
+{
+	memset(in, 0, sizeof(*in));
+	in->letter_id = 42;
+	in->email = "abuse@example.net";
+	in->locale = "de";
+	in->message_id = "<42.test@example.org>";
+	in->items = items;
+	in->nitems = n;
+	in->date = 1795431571;
+	in->campaign = "osys";
+	in->ref = "osys-2026-000042";
+	in->max_inline = max_inline;
+}
+
+/* Independent of lib/mime: base64 with line breaks to bytes. */
+static char *
+b64_decode(const char *p, size_t n)
+{
+	static const char dig[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct iw_buf b = IW_BUF_INIT;
+	unsigned long acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n && p[i] != '='; i++) {
+		const char *d = strchr(dig, p[i]);
+
+		if (p[i] == '\r' || p[i] == '\n')
+			continue;
+		assert_non_null(d);
+		acc = (acc << 6) | (unsigned long)(d - dig);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			iw_buf_putc(&b, (char)((acc >> bits) & 0xff));
+		}
+	}
+	return iw_buf_steal(&b);
+}
+
+/* Every line ends in CRLF and has at most 78 octets. */
+static void
+assert_lines_crlf_max_78(const char *m, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (m[i] != '\n')
+			continue;
+		assert_true(i > 0 && m[i - 1] == '\r');
+		if (i - 1 - start > 78)
+			fail_msg("line of %zu octets: %.60s", i - 1 - start,
+			    m + start);
+		start = i + 1;
+	}
+	assert_int_equal(start, len);
+}
+
+static void
+test_cut_letter_is_multipart_with_every_ip_in_csv(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_config cfg;
+	struct iw_compose_in in;
+	struct iw_composed out;
+	struct iw_err err = { "" };
+	const char *m, *ct, *csv, *end;
+	char boundary[80], delim[90], *rows;
+	size_t bl;
+
+	(void)state;
+	test_config(&cfg);
+	compose_in(&in, five, 5, 3);
+	if (iw_compose(&cfg, l, &in, &out, &err) != 0)
+		fail_msg("compose: %s", err.msg);
+	m = out.data.data;
+	assert_lines_crlf_max_78(m, out.data.len);
+	assert_string_equal(out.locale, "de");
+	assert_non_null(strstr(m, "\r\nX-Ipwarn-Ref: osys-2026-000042\r\n"));
+	ct = strstr(m, "\r\nContent-Type: multipart/mixed; boundary=\"");
+	assert_non_null(ct);
+	ct += strlen("\r\nContent-Type: multipart/mixed; boundary=\"");
+	bl = strcspn(ct, "\"");
+	assert_true(bl > 0 && bl < 70);
+	memcpy(boundary, ct, bl);
+	boundary[bl] = '\0';
+	snprintf(delim, sizeof(delim), "\r\n--%s\r\n", boundary);
+	assert_non_null(strstr(m, "\r\n\r\n--"));
+	assert_non_null(strstr(m, "Content-Type: text/plain; charset=UTF-8"
+	    "\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"));
+	csv = strstr(m, "Content-Type: text/csv; charset=utf-8\r\n"
+	    "Content-Disposition: attachment; filename=\"ips.csv\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n");
+	assert_non_null(csv);
+	assert_non_null(strstr(m, delim));
+	csv = strstr(csv, "\r\n\r\n") + 4;
+	snprintf(delim, sizeof(delim), "--%s--\r\n", boundary);
+	end = strstr(csv, delim);
+	assert_non_null(end);
+	assert_int_equal(strlen(end), strlen(delim));	/* the last line */
+	/* the boundary occurs only as delimiters */
+	for (const char *p = m; (p = strstr(p, boundary)) != NULL; p++)
+		assert_true(p[-1] == '-' || p[-1] == '"');
+	rows = b64_decode(csv, (size_t)(end - csv));
+	assert_string_equal(rows, "ip,evidence,observed\r\n"
+	    "192.0.2.1,open proxy on 3128/tcp,2026-11-01T10:00:00Z\r\n"
+	    "192.0.2.2,\"relay, \"\"open\"\" on 25/tcp\",\r\n"
+	    "192.0.2.3,,2026-11-02T08:30:00Z\r\n"
+	    "2001:db8::4,a  b c  d,\r\n"
+	    "192.0.2.5,last,2026-11-03T00:00:00Z\r\n");
+	free(rows);
+	iw_composed_free(&out);
+	iw_letters_free(l);
+}
+
+static void
+test_short_letter_stays_single_part(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_config cfg;
+	struct iw_compose_in in;
+	struct iw_composed out;
+	struct iw_err err = { "" };
+
+	(void)state;
+	test_config(&cfg);
+	compose_in(&in, five, 3, 3);
+	in.ref = NULL;
+	assert_int_equal(iw_compose(&cfg, l, &in, &out, &err), 0);
+	assert_lines_crlf_max_78(out.data.data, out.data.len);
+	assert_null(strstr(out.data.data, "multipart"));
+	assert_null(strstr(out.data.data, "ips.csv"));
+	assert_null(strstr(out.data.data, "X-Ipwarn-Ref"));
+	assert_non_null(strstr(out.data.data, "\r\nContent-Type: text/plain; "
+	    "charset=UTF-8\r\n"));
+	iw_composed_free(&out);
+	iw_letters_free(l);
+}
+
+static void
+test_compose_refuses_a_bad_ref(void **state)
+{
+	static const char *const bad[] = { "osys 2026", "osys-\xc3\xa6",
+	    "a\r\nBcc: x@example.org",
+	    "0123456789012345678901234567890123456789012345678901234567890123x",
+	};
+	struct iw_letters *l = load_shipped();
+	struct iw_config cfg;
+	struct iw_compose_in in;
+	struct iw_composed out;
+	struct iw_err err = { "" };
+
+	(void)state;
+	test_config(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		compose_in(&in, five, 1, 0);
+		in.ref = bad[i];
+		assert_int_equal(iw_compose(&cfg, l, &in, &out, &err), -1);
+		assert_non_null(strstr(err.msg, "ref: "));
+		assert_null(out.data.data);
+	}
+	iw_letters_free(l);
+}
+
+static void
+test_compose_prefers_campaign_templates_then_global_then_default(
+    void **state)
+{
+	static const char *const names[] = { "de" };
+	struct iw_letters *l = load_shipped(), *camp;
+	struct iw_config cfg;
+	struct iw_compose_in in;
+	struct iw_composed out;
+	struct iw_err err = { "" };
+	char dir[512];
+	static const struct {
+		const char *locale, *used, *subject;
+	} cases[] = {
+		{ "de", "de", "Subject: Kampagne osys\r\n" },
+		{ "nl", "nl", "Subject: Open relay of open proxy op 192.0.2.1" },
+		{ "xx", "en", "Subject: Open mail relay or open proxy server" },
+		{ NULL, "en", "Subject: Open mail relay or open proxy server" },
+	};
+
+	(void)state;
+	mkdir_tmp(dir, sizeof(dir));
+	put_file(dir, "de", "subject-one: Kampagne {campaign}\n"
+	    "subject-many: Kampagne {campaign}\n\n{ips}\n{attached}\n"
+	    "Gekürzt.\n{end}\n");
+	assert_int_equal(iw_letters_load(dir, &camp, &err), 0);
+	test_config(&cfg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		compose_in(&in, five, 1, 0);
+		in.campaign_letters = camp;
+		in.locale = cases[i].locale;
+		if (iw_compose(&cfg, l, &in, &out, &err) != 0)
+			fail_msg("%s: %s", cases[i].locale, err.msg);
+		assert_string_equal(out.locale, cases[i].used);
+		if (strstr(out.data.data, cases[i].subject) == NULL)
+			fail_msg("%s: no \"%s\"", cases[i].used,
+			    cases[i].subject);
+		iw_composed_free(&out);
+	}
+	iw_letters_free(camp);
+	iw_letters_free(l);
+	rm_tmp(dir, names, 1);
+}
+
+/* What iw_mime_decode_text shows after the header block. */
+static const char *
+decoded_body(const char *text)
+{
+	const char *p = strstr(text, "\n\n");
+
+	assert_non_null(p);
+	return p + 2;
+}
+
+static void
+test_decode_shows_the_rendered_letter_and_the_csv(void **state)
+{
+	struct iw_letters *l = load_shipped();
+	struct iw_config cfg;
+	struct iw_compose_in in;
+	struct iw_composed out;
+	struct iw_letter_ctx ctx = { "osys", "osys-2026-000042", NULL, NULL,
+	    0, 3 };
+	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT, d = IW_BUF_INIT;
+	struct iw_err err = { "" };
+	char want[512];
+
+	(void)state;
+	test_config(&cfg);
+	for (size_t i = 0; i < 6; i++) {
+		for (size_t n = 1; n <= 5; n += 4) {
+			const char *body, *att;
+
+			compose_in(&in, five, n, 3);
+			in.locale = all_locales[i];
+			assert_int_equal(iw_compose(&cfg, l, &in, &out, &err),
+			    0);
+			assert_int_equal(iw_letter_render(l, all_locales[i],
+			    five, n, &ctx, &s, &b, NULL, &err), 0);
+			if (iw_mime_decode_text(out.data.data, out.data.len,
+			    &d, &err) != 0)
+				fail_msg("decode: %s", err.msg);
+			snprintf(want, sizeof(want), "\nSubject: %s\n",
+			    s.data);
+			assert_non_null(strstr(d.data, want));
+			assert_non_null(strstr(d.data, "\nFrom: Secure Your "
+			    "Server <secure@example.org>\n"));
+			body = decoded_body(d.data);
+			att = strstr(body, "\n--- attachment ips.csv "
+			    "(text/csv) ---\n");
+			assert_true((att != NULL) == (n == 5));
+			if (att == NULL) {
+				assert_string_equal(body, b.data);
+			} else {
+				assert_int_equal((size_t)(att - body),
+				    b.len);
+				assert_memory_equal(body, b.data, b.len);
+				assert_non_null(strstr(att, "---\nip,evidence,"
+				    "observed\n192.0.2.1,"));
+				assert_non_null(strstr(att, "\n192.0.2.5,last,"
+				    "2026-11-03T00:00:00Z\n"));
+			}
+			iw_composed_free(&out);
+		}
+	}
+	iw_buf_free(&s);
+	iw_buf_free(&b);
+	iw_buf_free(&d);
 	iw_letters_free(l);
 }
 
@@ -824,6 +1124,14 @@ main(void)
 		    test_cut_list_shows_max_inline_and_attached_block),
 		cmocka_unit_test(
 		    test_every_shipped_locale_renders_the_attached_block),
+		cmocka_unit_test(
+		    test_cut_letter_is_multipart_with_every_ip_in_csv),
+		cmocka_unit_test(test_short_letter_stays_single_part),
+		cmocka_unit_test(test_compose_refuses_a_bad_ref),
+		cmocka_unit_test(
+	    test_compose_prefers_campaign_templates_then_global_then_default),
+		cmocka_unit_test(
+		    test_decode_shows_the_rendered_letter_and_the_csv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
