@@ -2,8 +2,9 @@
  * Unit tests for lib/mime: RFC 2047 subjects and display names decode back
  * to what went in, quoted-printable stays within 76 columns without
  * splitting a character, nothing with a CR, LF or broken UTF-8 reaches a
- * header, and the message uses CRLF throughout.  The decoders here are
- * deliberately independent of lib/mime.
+ * header, and the message uses CRLF throughout; an attachment makes a
+ * multipart/mixed message, and iw_mime_decode_text shows a built message
+ * as text.  The decoders here are deliberately independent of lib/mime.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -661,6 +662,208 @@ test_parse_address_bounds_output(void **state)
 	    name, sizeof(name), addr, sizeof(addr), &err), -1);
 }
 
+
+static void
+test_base64_rfc4648_vectors_and_76_columns(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "", "" }, { "f", "Zg==\r\n" }, { "fo", "Zm8=\r\n" },
+		{ "foo", "Zm9v\r\n" }, { "foob", "Zm9vYg==\r\n" },
+		{ "fooba", "Zm9vYmE=\r\n" }, { "foobar", "Zm9vYmFy\r\n" },
+	};
+	struct iw_buf b = IW_BUF_INIT;
+	char big[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		iw_buf_reset(&b);
+		assert_int_equal(iw_mime_base64_encode(v[i].in,
+		    strlen(v[i].in), &b), 0);
+		assert_string_equal(b.data != NULL ? b.data : "", v[i].out);
+	}
+	memset(big, 'x', sizeof(big));
+	iw_buf_reset(&b);
+	assert_int_equal(iw_mime_base64_encode(big, sizeof(big), &b), 0);
+	/* 200 bytes: 268 characters, lines of 76, 76, 76 and 40 */
+	assert_int_equal(b.len, 268 + 4 * 2);
+	assert_memory_equal(b.data + 76, "\r\n", 2);
+	assert_memory_equal(b.data + 2 * 78 - 2, "\r\n", 2);
+	iw_buf_free(&b);
+}
+
+static const struct iw_mime_attachment csv_att = {
+	"ips.csv", "text/csv; charset=utf-8",
+	"ip,evidence,observed\r\n192.0.2.1,\"a, b\",\r\n", 41,
+};
+
+static void
+test_attachment_makes_multipart_mixed(void **state)
+{
+	struct iw_mime_msg m = base;
+	char *msg, *again, *ct;
+
+	(void)state;
+	m.attachment = &csv_att;
+	msg = build(&m, "Hello\nthere\n");
+	ct = get_header(msg, "Content-Type");
+	/* "=_" cannot occur in QP or base64, so neither can the boundary */
+	assert_int_equal(strlen(ct), 26 + 23);
+	assert_memory_equal(ct, "multipart/mixed; boundary=\"=_iw_", 32);
+	assert_int_equal(strspn(ct + 32, "0123456789abcdef"), 16);
+	assert_non_null(strstr(msg, "\r\n\r\n--=_iw_"));
+	assert_non_null(strstr(msg, "\r\nContent-Type: text/plain; "
+	    "charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable"
+	    "\r\n\r\nHello\r\nthere\r\n\r\n--=_iw_"));
+	assert_non_null(strstr(msg, "\r\nContent-Type: text/csv; "
+	    "charset=utf-8\r\nContent-Disposition: attachment; filename="
+	    "\"ips.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"));
+	again = build(&m, "Hello\nthere\n");
+	assert_string_equal(msg, again);	/* reproducible */
+	free(again);
+	m.message_id = "<20261123.2.abc@example.org>";
+	again = build(&m, "Hello\nthere\n");
+	assert_null(strstr(again, ct + 26));	/* per message */
+	free(ct);
+	assert_null(get_header(msg, "Content-Transfer-Encoding"));
+	assert_header_lines_max_78(msg);
+	free(again);
+	free(msg);
+}
+
+static void
+test_attachment_name_and_type_checked(void **state)
+{
+	static const char *const names[] = { "", ".hidden", "a b.csv",
+	    "../ips.csv", "x\r\nBcc: a@b", "ips\xc3\xa6.csv",
+	    "a-very-long-file-name-0123456789.csv" };
+	static const char *const types[] = { "", "text", "text/csv\r\nX: y",
+	    "text/csv; name=\"\xc3\xa6\"", "application/x-very-long-"
+	    "type-name-that-does-not-fit-on-a-line" };
+	struct iw_mime_msg m = base;
+	struct iw_mime_attachment a = csv_att;
+
+	(void)state;
+	m.attachment = &a;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		a.filename = names[i];
+		expect_build_error(&m, "x\n", "attachment: file name");
+	}
+	a.filename = "ips.csv";
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		a.type = types[i];
+		expect_build_error(&m, "x\n", "attachment: ");
+	}
+}
+
+static char *
+decode(const char *msg)
+{
+	struct iw_buf out = IW_BUF_INIT;
+	struct iw_err err = { "" };
+
+	if (iw_mime_decode_text(msg, strlen(msg), &out, &err) != 0)
+		fail_msg("decode: %s", err.msg);
+	return iw_buf_steal(&out);
+}
+
+static void
+test_decode_unfolds_headers_and_decodes_words(void **state)
+{
+	const char *subject = "Åbne mail relays eller åbne proxy servere på "
+	    "mange IP-adresser — og en meget lang emnelinje, der foldes";
+	const char *body = "Kære modtager,\n\nlinje med æøå og = tegn\n"
+	    "From the start\n.\n";
+	struct iw_mime_msg m = base;
+	char *msg, *text, want[400];
+
+	(void)state;
+	m.subject = subject;
+	m.from = "Sikker Server Ærø <secure@example.org>";
+	msg = build(&m, body);
+	assert_non_null(strstr(msg, "\r\n =?UTF-8?Q?"));	/* folded */
+	text = decode(msg);
+	snprintf(want, sizeof(want), "\nSubject: %s\n", subject);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "\nFrom: Sikker Server Ærø "
+	    "<secure@example.org>\n"));
+	assert_true(strncmp(text, "Date: Mon, 23 Nov 2026 10:59:31 +0000\n",
+	    38) == 0);
+	assert_non_null(strstr(text, "\nContent-Type: text/plain; "
+	    "charset=UTF-8\n"));
+	assert_null(strchr(text, '\r'));
+	assert_string_equal(strstr(text, "\n\n") + 2, body);
+	free(text);
+	free(msg);
+}
+
+static void
+test_decode_shows_the_attachment(void **state)
+{
+	struct iw_mime_msg m = base;
+	struct iw_mime_attachment bin = { "x.bin",
+	    "application/octet-stream", "\x00\x01\x02", 3 };
+	char *msg, *text;
+
+	(void)state;
+	m.attachment = &csv_att;
+	msg = build(&m, "Hi\n");
+	text = decode(msg);
+	assert_string_equal(strstr(text, "\n\n") + 2, "Hi\n\n--- attachment "
+	    "ips.csv (text/csv) ---\nip,evidence,observed\n192.0.2.1,"
+	    "\"a, b\",\n");
+	free(text);
+	free(msg);
+	m.attachment = &bin;
+	msg = build(&m, "Hi\n");
+	text = decode(msg);
+	assert_string_equal(strstr(text, "\n\n") + 2, "Hi\n\n--- attachment "
+	    "x.bin (application/octet-stream) ---\n(3 bytes, not shown)\n");
+	free(text);
+	free(msg);
+}
+
+static void
+test_decode_bounded_and_safe_on_other_input(void **state)
+{
+	static const char *const odd[] = {
+		"", "no header end", "Subject: =?UTF-8?Q?=1B[31m=0D=0Ax?=\r\n"
+		"\r\nbody =1B=\r\n", "Subject: =?UTF-8?B?////?=\r\n\r\n",
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\nG1szMW0=\r\n--b--\r\n",
+		"Subject: =?UTF-8?Q?unterminated\r\n\r\n=",
+	};
+	struct iw_buf out = IW_BUF_INIT;
+	struct iw_err err = { "" };
+	char *big;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		assert_int_equal(iw_mime_decode_text(odd[i], strlen(odd[i]),
+		    &out, &err), 0);
+		for (size_t k = 0; k < out.len; k++) {
+			unsigned char c = (unsigned char)out.data[k];
+
+			assert_true(c == '\n' || c == '\t' ||
+			    (c >= 0x20 && c != 0x7f));
+		}
+		assert_true(out.len <= strlen(odd[i]) + 64);
+	}
+	assert_int_equal(iw_mime_decode_text("Content-Type: multipart/mixed;"
+	    " boundary=b\r\n\r\nno parts\r\n", 47, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "without parts"));
+	big = malloc(70000);
+	memset(big, 'a', 70000);
+	memcpy(big, "X: ", 3);
+	for (size_t i = 100; i < 69000; i += 100)
+		memcpy(big + i, "\r\n ", 3);
+	assert_int_equal(iw_mime_decode_text(big, 70000, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "header field longer"));
+	free(big);
+	iw_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -679,6 +882,12 @@ main(void)
 		cmocka_unit_test(test_long_display_name_folds),
 		cmocka_unit_test(test_parse_address_forms),
 		cmocka_unit_test(test_parse_address_bounds_output),
+		cmocka_unit_test(test_base64_rfc4648_vectors_and_76_columns),
+		cmocka_unit_test(test_attachment_makes_multipart_mixed),
+		cmocka_unit_test(test_attachment_name_and_type_checked),
+		cmocka_unit_test(test_decode_unfolds_headers_and_decodes_words),
+		cmocka_unit_test(test_decode_shows_the_attachment),
+		cmocka_unit_test(test_decode_bounded_and_safe_on_other_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
