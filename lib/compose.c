@@ -90,30 +90,16 @@ iw_compose_csv(const struct iw_letter_item *items, size_t n,
 	return rc;
 }
 
-static void
-letter_ctx(const struct iw_compose_in *in, struct iw_letter_ctx *ctx)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->campaign = in->campaign;
-	ctx->ref = in->ref;
-	ctx->var_keys = in->var_keys;
-	ctx->var_values = in->var_values;
-	ctx->nvars = in->nvars;
-	ctx->max_inline = in->max_inline;
-}
-
 /* Subject and body, and the complete list as ips.csv if it was cut. */
 static int
 render(const struct iw_letters *set, const char *locale,
     const struct iw_compose_in *in, struct iw_buf *subject,
     struct iw_buf *body, struct iw_buf *csv, struct iw_err *err)
 {
-	struct iw_letter_ctx ctx;
 	int attached = 0;
 
-	letter_ctx(in, &ctx);
-	if (iw_letter_render(set, locale, in->items, in->nitems, &ctx, subject,
-	    body, &attached, err) < 0)
+	if (iw_letter_render(set, locale, in->items, in->nitems, &in->ctx,
+	    subject, body, &attached, err) < 0)
 		return -1;
 	if (attached && iw_compose_csv(in->items, in->nitems, csv) != 0) {
 		iw_err_set(err, "ips.csv: out of memory");
@@ -131,7 +117,7 @@ build(const struct iw_config *cfg, const struct iw_compose_in *in,
 	/* Exchange and others: no out-of-office replies to a bulk sender. */
 	struct iw_mime_header extra[2] = {
 		{ "X-Auto-Response-Suppress", "All" },
-		{ "X-Ipwarn-Ref", in->ref },
+		{ "X-Ipwarn-Ref", in->ctx.ref },
 	};
 	struct iw_mime_attachment att = { "ips.csv",
 	    "text/csv; charset=utf-8", csv->data, csv->len };
@@ -146,7 +132,7 @@ build(const struct iw_config *cfg, const struct iw_compose_in *in,
 	m.date = in->date;
 	m.language = locale;
 	m.extra = extra;
-	m.nextra = in->ref != NULL && in->ref[0] != '\0' ? 2 : 1;
+	m.nextra = in->ctx.ref != NULL && in->ctx.ref[0] != '\0' ? 2 : 1;
 	m.attachment = csv->data != NULL ? &att : NULL;
 	return iw_mime_build(&m, body->data != NULL ? body->data : "",
 	    body->len, out, err);
@@ -166,7 +152,7 @@ iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
 	memset(out, 0, sizeof(*out));
 	set = pick_letters(cfg, l, in, &locale);
 	iw_strlcpy(out->locale, locale, sizeof(out->locale));
-	if (in->ref != NULL && check_ref(in->ref, err) != 0) {
+	if (in->ctx.ref != NULL && check_ref(in->ctx.ref, err) != 0) {
 		iw_err_prefix(err, "letter %lld", (long long)in->letter_id);
 		goto out;
 	}

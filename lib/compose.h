@@ -29,12 +29,9 @@ struct iw_compose_in {
 	time_t date;
 	/* the campaign's templates, may be NULL: then only the global set */
 	const struct iw_letters *campaign_letters;
-	const char *campaign;		/* {campaign}; may be NULL */
-	const char *ref;		/* {ref} and X-Ipwarn-Ref; may be NULL */
-	const char *const *var_keys;	/* {var.KEY} = var_values[i] */
-	const char *const *var_values;
-	size_t nvars;
-	size_t max_inline;		/* more IPs: ips.csv; 0: no limit */
+	/* campaign, ref (also header X-Ipwarn-Ref), vars and max_inline
+	 * (more IPs: all in ips.csv); all zero: none, no limit */
+	struct iw_letter_ctx ctx;
 };
 
 struct iw_composed {
@@ -48,9 +45,10 @@ struct iw_composed {
  * Build the message for in.  The template: the campaign's for in->locale
  * if it has one, else the global set's (l), else (a locale no set has) the
  * default locale of l; out->locale says which locale was used.  With more
- * than in->max_inline IPs the body lists the first ones and the message
- * carries all of them as ips.csv (ip,evidence,observed).  A non-empty ref
- * must be printable ASCII of at most IW_COMPOSE_REF_MAX octets.
+ * than in->ctx.max_inline IPs the body lists the first ones and the
+ * message carries all of them as ips.csv (ip,evidence,observed).  A
+ * non-empty in->ctx.ref must be printable ASCII of at most
+ * IW_COMPOSE_REF_MAX octets.
  */
 int iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
     const struct iw_compose_in *in, struct iw_composed *out,

@@ -13,8 +13,10 @@
 
 #include "util.h"
 
-#define IW_LETTER_VALUE_MAX	200	/* bytes of {campaign}/{ref}/{var.*} */
-#define IW_LETTER_VAR_KEY_MAX	32	/* KEY of {var.KEY}: [a-z0-9_]{1,32} */
+/* Bytes kept of a {campaign}, {ref} or {var.KEY} value. */
+#define IW_LETTER_VALUE_MAX	200
+/* KEY of {var.KEY}: 1 to 32 of a-z, 0-9 and _. */
+#define IW_LETTER_VAR_KEY_MAX	32
 
 struct iw_letters;
 

@@ -931,16 +931,13 @@ put_display(struct iw_buf *out, const char *p, size_t n)
 	return 0;
 }
 
+/* A hex digit's value (either case), -1 for anything else. */
 static int
 hexv(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	const char *d = c > 0 ? strchr(hexdig, c >= 'a' ? c - 32 : c) : NULL;
+
+	return d != NULL ? (int)(d - hexdig) : -1;
 }
 
 /* Quoted-printable (and with q the RFC 2047 Q form: '_' is a space). */

@@ -21,7 +21,7 @@ struct iw_mime_header {
 };
 
 struct iw_mime_attachment {
-	const char *filename;	/* 1-32 of A-Z a-z 0-9 . _ -, e.g. "ips.csv" */
+	const char *filename;	/* "ips.csv": 1-32 of A-Z a-z 0-9 . _ - */
 	const char *type;	/* e.g. "text/csv; charset=utf-8" */
 	const char *data;	/* any bytes; sent base64 */
 	size_t len;

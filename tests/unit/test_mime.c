@@ -831,7 +831,8 @@ test_decode_bounded_and_safe_on_other_input(void **state)
 		"", "no header end", "Subject: =?UTF-8?Q?=1B[31m=0D=0Ax?=\r\n"
 		"\r\nbody =1B=\r\n", "Subject: =?UTF-8?B?////?=\r\n\r\n",
 		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
-		"Content-Transfer-Encoding: base64\r\n\r\nG1szMW0=\r\n--b--\r\n",
+		"Content-Transfer-Encoding: base64\r\n\r\nG1szMW0=\r\n"
+		"--b--\r\n",
 		"Subject: =?UTF-8?Q?unterminated\r\n\r\n=",
 	};
 	struct iw_buf out = IW_BUF_INIT;
