@@ -7,10 +7,11 @@
 
 #include <string.h>
 
+#include "input.h"
 #include "mime.h"
 
-/* Evidence as the input accepts it (IW_INPUT_EVIDENCE_MAX - 1), whole. */
-#define CSV_EVIDENCE_MAX	511
+/* In ips.csv evidence is whole, as long as enqueue accepts it. */
+#define CSV_EVIDENCE_MAX	(IW_INPUT_EVIDENCE_MAX - 1)
 
 /*
  * The template set and locale for in: the campaign's, else the global

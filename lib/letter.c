@@ -931,14 +931,13 @@ trim_body(const struct iw_buf *raw, struct iw_buf *body)
 static int
 render_body(const struct tmpl *t, unsigned ctx, const struct vars *v,
     const struct iw_letter_item *items, size_t n, struct iw_buf *raw,
-    char *why, size_t whysz, size_t *lineno)
+    char *why, size_t whysz)
 {
 	for (size_t i = 0; i < t->nlines; i++) {
 		const struct line *ln = &t->lines[i];
 
 		if (!(ln->ctx & ctx))
 			continue;
-		*lineno = ln->lineno;
 		if (ln->text == NULL) {
 			size_t ipw = ip_column(items, n);
 
@@ -1061,7 +1060,7 @@ iw_letter_render(const struct iw_letters *l, const char *locale,
 	struct iw_buf ip = IW_BUF_INIT, raw = IW_BUF_INIT;
 	struct vars v;
 	char why[160];
-	size_t shown = n, lineno;
+	size_t shown = n;
 	int rc = -1;
 
 	if (attached != NULL)
@@ -1079,12 +1078,11 @@ iw_letter_render(const struct iw_letters *l, const char *locale,
 	v.count = n;
 	v.time = "";
 	v.ctx = ctx;
-	lineno = n == 1 ? t->one_line : t->many_line;
 	if (expand(n == 1 ? t->subject_one : t->subject_many, PH_IP | PH_TEXT,
 	    &v, subject, why, sizeof(why)) != 0 ||
 	    render_body(t, (n == 1 ? CTX_ONE : CTX_MANY) |
 	    (shown < n ? CTX_ATTACHED : 0), &v, items, shown, &raw, why,
-	    sizeof(why), &lineno) != 0)
+	    sizeof(why)) != 0)
 		goto fail;
 	if (trim_body(&raw, body) != 0)
 		goto oom;
@@ -1094,10 +1092,9 @@ iw_letter_render(const struct iw_letters *l, const char *locale,
 	goto done;
 oom:
 	snprintf(why, sizeof(why), "out of memory");
-	lineno = 0;
 fail:
-	iw_err_set(err, "rendering letter (%s:%zu): %s", t->path, lineno,
-	    why);
+	/* only memory can fail here: the variables were checked above */
+	iw_err_set(err, "rendering letter (%s): %s", t->path, why);
 done:
 	iw_buf_free(&ip);
 	iw_buf_free(&raw);
