@@ -424,7 +424,7 @@ block_marker(struct tmpl *t, const char *p, size_t n, unsigned *ctx,
 		return 0;
 	/* {many} right after a {one} block closes it; nothing else nests */
 	if (*ctx != CTX_BOTH && !(*ctx == CTX_ONE && next == CTX_MANY))
-		return snprintf(why, whysz, "%.*s inside a {%s} block (close "
+		return snprintf(why, whysz, "%.*s inside the {%s} block (close "
 		    "it with {end})", (int)n, p, ctx_name(*ctx)), -1;
 	if (next == CTX_ATTACHED && t->attached_line != 0)
 		return snprintf(why, whysz, "a second {attached} block (the "

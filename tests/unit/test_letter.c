@@ -696,7 +696,7 @@ test_attached_block_required_once_and_alone(void **state)
 		  "{end}\n", "/en:8: a second {attached} block (the first is "
 		  "at line 5)" },
 		{ GOOD_HEAD "{ips}\n{many}\n{attached}\na\n{end}\n",
-		  "/en:6: {attached} inside a {many} block" },
+		  "/en:6: {attached} inside the {many} block" },
 		{ GOOD_HEAD "{attached}\n{ips}\n{end}\n", "/en:5: {ips} inside "
 		  "the {attached} block" },
 		{ GOOD_HEAD "{ips}\n{attached}\n\n{end}\n", "/en:5: the "
@@ -704,7 +704,7 @@ test_attached_block_required_once_and_alone(void **state)
 		{ GOOD_HEAD "{ips}\n{attached}\nall {count}\n", "/en:5: "
 		  "{attached} block not closed" },
 		{ GOOD_HEAD "{ips}\n{attached}\n{one}\n", "/en:6: {one} inside "
-		  "a {attached} block" },
+		  "the {attached} block" },
 		{ GOOD_HEAD "{ips}\n{attached}\nsee {ip}\n{end}\n", "/en:6: "
 		  "placeholder {ip} not allowed" },
 		{ GOOD_HEAD "{ips}\n{attached}\nfor {var.Agency}\n{end}\n",
@@ -1061,6 +1061,8 @@ test_decode_shows_the_rendered_letter_and_the_csv(void **state)
 			c.in.nitems = n;
 			c.in.locale = all_locales[i];
 			assert_int_equal(composing_run(&c), 0);
+			assert_lines_crlf_max_78(c.out.data.data,
+			    c.out.data.len);
 			assert_int_equal(iw_letter_render(c.l, all_locales[i],
 			    five, n, &c.in.ctx, &s, &b, NULL, &c.err), 0);
 			if (iw_mime_decode_text(c.out.data.data,
