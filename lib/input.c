@@ -28,6 +28,7 @@ struct csv {
 	size_t len;
 	size_t pos;
 	int done;	/* the last field has been read */
+	char sep;	/* ',', ';' or TAB */
 };
 
 /*
@@ -76,10 +77,11 @@ field_put(char *out, size_t outsz, size_t *n, char c)
 	(*n)++;
 }
 
+/* Blank around a field: space or TAB, unless TAB separates the fields. */
 static int
-is_blank(char c)
+is_blank(const struct csv *c, char ch)
 {
-	return c == ' ' || c == '\t';
+	return (ch == ' ' || ch == '\t') && ch != c->sep;
 }
 
 /* Body of a quoted field; the cursor is just past the opening quote. */
@@ -104,9 +106,9 @@ csv_quoted(struct csv *c, char *out, size_t outsz, size_t *n,
 		}
 		field_put(out, outsz, n, ch);
 	}
-	while (c->pos < c->len && is_blank(c->p[c->pos]))
+	while (c->pos < c->len && is_blank(c, c->p[c->pos]))
 		c->pos++;
-	if (c->pos < c->len && c->p[c->pos] != ',') {
+	if (c->pos < c->len && c->p[c->pos] != c->sep) {
 		char q[100];
 
 		quote_value(q, sizeof(q), c->p + c->pos, c->len - c->pos);
@@ -128,7 +130,7 @@ csv_next(struct csv *c, char *out, size_t outsz, size_t *outlen,
 {
 	size_t n = 0;
 
-	while (c->pos < c->len && is_blank(c->p[c->pos]))
+	while (c->pos < c->len && is_blank(c, c->p[c->pos]))
 		c->pos++;
 	if (c->pos < c->len && c->p[c->pos] == '"') {
 		c->pos++;
@@ -138,7 +140,7 @@ csv_next(struct csv *c, char *out, size_t outsz, size_t *outlen,
 		const char *s = c->p + c->pos;
 		size_t l = 0;
 
-		while (c->pos < c->len && c->p[c->pos] != ',') {
+		while (c->pos < c->len && c->p[c->pos] != c->sep) {
 			c->pos++;
 			l++;
 		}
@@ -515,11 +517,11 @@ strip_line(const char **buf, size_t *len, int first_record)
 
 /* Split the line into its fields; 0 ok, 1 header line, -1 bad. */
 static int
-split_fields(const char *buf, size_t len, int first_record, char *ipf,
-    size_t ipsz, size_t *ipn, char *ev, size_t *evn, char *tf, size_t tsz,
-    size_t *tn, struct iw_err *err)
+split_fields(const char *buf, size_t len, int first_record, char sep,
+    char *ipf, size_t ipsz, size_t *ipn, char *ev, size_t *evn, char *tf,
+    size_t tsz, size_t *tn, struct iw_err *err)
 {
-	struct csv c = { buf, len, 0, 0 };
+	struct csv c = { buf, len, 0, 0, sep };
 
 	*evn = *tn = 0;
 	if (csv_next(&c, ipf, ipsz, ipn, err) != 0)
@@ -539,9 +541,29 @@ split_fields(const char *buf, size_t len, int first_record, char *ipf,
 	return 0;
 }
 
+char
+iw_input_separator(const char *buf, size_t len)
+{
+	size_t i;
+
+	/* The IP (or "ip") never holds one of them, so the character that
+	 * ends the first field is the file's separator. */
+	for (i = 0; i < len; i++)
+		if (buf[i] == ',' || buf[i] == ';' || buf[i] == '\t')
+			return buf[i];
+	return ',';
+}
+
 enum iw_input_kind
 iw_input_parse_line(const char *buf, size_t len, int first_record,
     struct iw_input_rec *rec, struct iw_err *err)
+{
+	return iw_input_parse_line_sep(buf, len, first_record, ',', rec, err);
+}
+
+enum iw_input_kind
+iw_input_parse_line_sep(const char *buf, size_t len, int first_record,
+    char sep, struct iw_input_rec *rec, struct iw_err *err)
 {
 	char ipf[128], tf[128];
 	size_t ipn, evn, tn;
@@ -556,7 +578,7 @@ iw_input_parse_line(const char *buf, size_t len, int first_record,
 	iw_trim(&t, &tlen);
 	if (tlen == 0 || t[0] == '#')
 		return IW_INPUT_SKIP;
-	r = split_fields(buf, len, first_record, ipf, sizeof(ipf), &ipn,
+	r = split_fields(buf, len, first_record, sep, ipf, sizeof(ipf), &ipn,
 	    rec->evidence, &evn, tf, sizeof(tf), &tn, err);
 	if (r == 1)
 		return IW_INPUT_SKIP;

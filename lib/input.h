@@ -1,5 +1,6 @@
 /*
- * input: the `ipwarn enqueue` line format — CSV, one flagged IP a line:
+ * input: the `ipwarn enqueue` line format — CSV (or ';' / TAB separated),
+ * one flagged IP a line:
  * IP[,evidence[,observed ISO-8601 time]].  Blank and '#' lines are skipped,
  * a leading `ip,...` header line is allowed.  The parser is a pure function
  * of one line's bytes; the caller counts lines and reports "LINE: reason".
@@ -32,6 +33,16 @@ struct iw_input_rec {
  */
 enum iw_input_kind iw_input_parse_line(const char *buf, size_t len,
     int first_record, struct iw_input_rec *rec, struct iw_err *err);
+
+/* The same for a file whose fields are separated by sep (',', ';' or
+ * TAB); RFC 4180 quoting works the same way. */
+enum iw_input_kind iw_input_parse_line_sep(const char *buf, size_t len,
+    int first_record, char sep, struct iw_input_rec *rec,
+    struct iw_err *err);
+
+/* A file's separator, from its first record or header line: whichever of
+ * ',', ';' and TAB ends the first field (',' when there is none). */
+char iw_input_separator(const char *buf, size_t len);
 
 /* Canonicalise an IPv4/IPv6 address; -1 if buf is not one address. */
 int iw_input_canon_ip(const char *buf, size_t len, char *out, size_t outsz);

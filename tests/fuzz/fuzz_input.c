@@ -29,7 +29,9 @@ check(const uint8_t *data, size_t size, int first)
 	if (size > 0)
 		memcpy(copy, data, size);
 	err.msg[0] = '\0';
-	k = iw_input_parse_line(copy, size, first, &rec, &err);
+	/* Every separator a file may use, the one it would be read with. */
+	k = iw_input_parse_line_sep(copy, size, first,
+	    iw_input_separator(copy, size), &rec, &err);
 	if (memchr(rec.ip, '\0', sizeof(rec.ip)) == NULL ||
 	    memchr(rec.evidence, '\0', sizeof(rec.evidence)) == NULL ||
 	    memchr(rec.observed, '\0', sizeof(rec.observed)) == NULL)

@@ -54,6 +54,39 @@ assert_bad(const char *line, const char *want)
 	assert_string_equal(rec.ip, "");
 }
 
+/* Semicolon and TAB separated exports (spreadsheets in many locales,
+ * database dumps) read like CSV; the separator is the one that ends the
+ * first field, and the others are plain text in the evidence. */
+static void
+test_semicolon_and_tab_separated_lines(void **state)
+{
+	struct iw_input_rec rec;
+	struct iw_err err;
+	static const char semi[] = "192.0.2.1;open relay, port 25;"
+	    "2026-11-01T10:00:00Z";
+	static const char tab[] = "192.0.2.2\topen proxy; 3128/tcp\t\t";
+
+	(void)state;
+	assert_int_equal(iw_input_separator(semi, strlen(semi)), ';');
+	assert_int_equal(iw_input_separator(tab, strlen(tab)), '\t');
+	assert_int_equal(iw_input_separator("192.0.2.3", 9), ',');
+	assert_int_equal(iw_input_parse_line_sep(semi, strlen(semi), 0, ';',
+	    &rec, &err), IW_INPUT_RECORD);
+	assert_string_equal(rec.ip, "192.0.2.1");
+	assert_string_equal(rec.evidence, "open relay, port 25");
+	assert_string_equal(rec.observed, "2026-11-01T10:00:00Z");
+	/* An empty TAB-separated field is empty, not swallowed as blank. */
+	assert_int_equal(iw_input_parse_line_sep("192.0.2.2\t\t"
+	    "2026-11-01T10:00:00Z", 31, 0, '\t', &rec, &err),
+	    IW_INPUT_RECORD);
+	assert_string_equal(rec.evidence, "");
+	assert_string_equal(rec.observed, "2026-11-01T10:00:00Z");
+	assert_int_equal(iw_input_parse_line_sep("ip;evidence", 11, 1, ';',
+	    &rec, &err), IW_INPUT_SKIP);
+	assert_int_equal(iw_input_parse_line_sep("192.0.2.1;a;b;c", 15, 0,
+	    ';', &rec, &err), IW_INPUT_BAD);
+}
+
 static void
 test_plain_ipv4_record(void **state)
 {
@@ -406,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_evidence_rules),
 		cmocka_unit_test(test_evidence_with_nul_byte_refused),
 		cmocka_unit_test(test_too_many_fields),
+		cmocka_unit_test(test_semicolon_and_tab_separated_lines),
 		cmocka_unit_test(test_time_forms_are_normalised),
 		cmocka_unit_test(test_impossible_times_refused),
 		cmocka_unit_test(test_malformed_times_refused),
