@@ -6,14 +6,15 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
 int
 cmd_build(struct cli *c, int argc, char **argv)
 {
+	struct iw_db_build b;
 	struct iw_err err;
-	long letters, targets, held;
 	int rc;
 
 	(void)argv;
@@ -26,12 +27,18 @@ cmd_build(struct cli *c, int argc, char **argv)
 		return rc;
 	/* Forced, as with ipwarnd --once: IPs still waiting for WHOIS do
 	 * not hold the others back (they get letters of their own later). */
-	if (iw_db_build_letters(c->db, 1, c->cfg->letters_hold,
-	    c->cfg->sender_domain, &letters, &targets, &held, &err) < 0) {
+	memset(&b, 0, sizeof(b));
+	b.force = 1;
+	b.hold_s = c->cfg->letters_hold;
+	b.renotify_s = c->cfg->letters_renotify_after;
+	b.msgid_domain = c->cfg->sender_domain;
+	if (iw_db_build_letters(c->db, &b, &err) < 0) {
 		cli_error("%s", err.msg);
 		return EX_UNAVAILABLE;
 	}
 	printf("built %ld letters for %ld IPs; %ld IPs held (contact "
-	    "suppressed)\n", letters, targets, held);
+	    "suppressed), %ld held (notified within "
+	    "letters.renotify_after)\n", b.letters, b.targets, b.held,
+	    b.renotify_held);
 	return 0;
 }

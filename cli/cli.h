@@ -8,6 +8,8 @@
 
 #include <sysexits.h>
 
+#include "campaign.h"
+#include "compose.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
@@ -32,8 +34,73 @@ int cmd_suppress(struct cli *c, int argc, char **argv);
 int cmd_contact(struct cli *c, int argc, char **argv);
 int cmd_bounce(struct cli *c, int argc, char **argv);
 int cmd_build(struct cli *c, int argc, char **argv);
+int cmd_campaign(struct cli *c, int argc, char **argv);
+int cmd_targets(struct cli *c, int argc, char **argv);
+int cmd_letters(struct cli *c, int argc, char **argv);
+int cmd_letter(struct cli *c, int argc, char **argv);
+int cmd_bounces(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_retry(struct cli *c, int argc, char **argv);
+int cmd_render(struct cli *c, int argc, char **argv);
 
-/* JSON string literal of s (UTF-8 kept, controls escaped). */
-int cli_json_str(struct iw_buf *b, const char *s);
+/* Who runs the command, for the campaign's record: the login, and the
+ * sudo user behind it ("root (sudo: alice)"). */
+const char *cli_actor(void);
+
+/* render.c: templates of the configuration and of one campaign. */
+struct cli_letters {
+	struct iw_letters *global;	/* letters.directory */
+	struct iw_letters *own;		/* the campaign's --letters, or NULL */
+	struct iw_campaign camp;	/* zeroed without a campaign */
+};
+/* Load letters.directory (every mapped locale must have a template: 78)
+ * and, with a campaign name, that campaign's settings and templates. */
+int cli_letters_open(struct cli *c, const char *campaign,
+    struct cli_letters *L);
+void cli_letters_close(struct cli_letters *L);
+/* iw_compose with the campaign's name, vars, templates and the inline
+ * limit filled in; 0 or an exit code after saying why. */
+int cli_compose(struct cli *c, const struct cli_letters *L,
+    struct iw_compose_in *in, struct iw_composed *out);
+/* Print a message as an mbox entry, or decoded for reading. */
+int cli_show_message(const struct iw_composed *m, int decode);
+
+/* render.c: `letters --render`, `letters check`. */
+int cli_render_letters(struct cli *c, int64_t campaign_id, const char *state,
+    int decode);
+int cli_letters_check(struct cli *c);
+
+/* Look up a campaign the operator named; 0, or an exit code after saying
+ * what is wrong (65 for an unknown name). */
+int cli_campaign(struct cli *c, const char *name, struct iw_campaign *out);
+
+/* status.c: the counts, as JSON members ("targets": {..}, "letters":
+ * {..}) or as a table. */
+int cli_status_json(struct iw_buf *b, const struct iw_db_status *s);
+void cli_status_table(const struct iw_db_status *s);
+
+/* --- listings (view.c) --- */
+enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON };
+#define CLI_FMT_ALL 7u		/* table | csv | json */
+#define CLI_FMT_DATA 6u		/* csv | json */
+
+int cli_format_parse(const char *s, enum cli_format *f, unsigned allowed);
+
+struct cli_view {
+	enum cli_format fmt;
+	long rows;
+	int oom;
+	struct iw_buf line;
+	char **cells;		/* table: header + rows, ncols each */
+	size_t ncells, cap;
+	int ncols;
+};
+#define CLI_VIEW_INIT(f) { (f), 0, 0, IW_BUF_INIT, NULL, 0, 0, 0 }
+/* An iw_db_named_row_fn printing rows in v->fmt. */
+void cli_view_row(void *arg, const struct iw_db_row *row);
+/* Print s with control characters shown as '?'. */
+void cli_print_shown(const char *s);
+/* Finish the listing (align a table, close a JSON array); 0 or exit code. */
+int cli_view_end(struct cli_view *v);
 
 #endif

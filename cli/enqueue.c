@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "campaign.h"
 #include "input.h"
 
 int
@@ -51,14 +52,28 @@ open_input(const char *path, FILE **fp)
 	return 0;
 }
 
+/* The separator is taken from the first line that is neither blank nor
+ * a comment (the header, or the first record). */
 static int
-feed(struct iw_db_enqueue *e, FILE *fp, long *invalid, struct iw_err *err)
+skippable(const char *line, size_t len)
+{
+	const char *t = line;
+	size_t n = len;
+
+	iw_trim(&t, &n);
+	return n == 0 || t[0] == '#';
+}
+
+static int
+feed(struct iw_db_enqueue *e, FILE *fp, long *records, long *invalid,
+    struct iw_err *err)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	long lineno = 0;
 	int first = 1, rc = 0;
+	char sep = 0;
 
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		struct iw_input_rec rec;
@@ -68,9 +83,13 @@ feed(struct iw_db_enqueue *e, FILE *fp, long *invalid, struct iw_err *err)
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
 			len--;
-		switch (iw_input_parse_line(line, len, first, &rec, &why)) {
+		if (sep == 0 && !skippable(line, len))
+			sep = iw_input_separator(line, len);
+		switch (iw_input_parse_line_sep(line, len, first, sep ? sep :
+		    ',', &rec, &why)) {
 		case IW_INPUT_RECORD:
 			first = 0;
+			(*records)++;
 			if (iw_db_enqueue_add(e, &rec, lineno, err) < 0) {
 				rc = -1;
 				goto out;
@@ -78,6 +97,7 @@ feed(struct iw_db_enqueue *e, FILE *fp, long *invalid, struct iw_err *err)
 			break;
 		case IW_INPUT_BAD:
 			first = 0;
+			(*records)++;
 			(*invalid)++;
 			fprintf(stderr, "%ld: %s\n", lineno, why.msg);
 			break;
@@ -102,12 +122,12 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 		{ "campaign", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *campaign = "default", *path = NULL;
+	const char *campaign = IW_CAMPAIGN_DEFAULT, *path = NULL;
 	struct iw_db_enqueue *e;
 	struct iw_err err;
-	long inserted, duplicate, invalid = 0;
+	long inserted, duplicate, invalid = 0, records = 0;
 	FILE *fp;
-	int ch, rc;
+	int ch, rc, refused;
 
 	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		if (ch != 'n') {
@@ -123,9 +143,8 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		path = argv[optind];
-	if (*campaign == '\0' || strlen(campaign) > 100 ||
-	    !iw_utf8_valid(campaign, strlen(campaign))) {
-		cli_error("--campaign: a name of 1 to 100 UTF-8 bytes");
+	if (iw_campaign_name_ok(campaign, &err) < 0) {
+		cli_error("--campaign: %s", err.msg);
 		return EX_USAGE;
 	}
 	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
@@ -133,12 +152,18 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = cli_db(c, 1)) != 0)
 		goto out;
-	if (iw_db_enqueue_begin(c->db, campaign, &e, &err) < 0) {
+	if (strcmp(campaign, IW_CAMPAIGN_DEFAULT) == 0 &&
+	    iw_campaign_ensure_default(c->db, cli_actor(), &err) < 0) {
 		cli_error("%s", err.msg);
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (feed(e, fp, &invalid, &err) < 0) {
+	if (iw_db_enqueue_begin(c->db, campaign, &e, &refused, &err) < 0) {
+		cli_error("%s", err.msg);
+		rc = refused ? EX_DATAERR : EX_UNAVAILABLE;
+		goto out;
+	}
+	if (feed(e, fp, &records, &invalid, &err) < 0) {
 		iw_db_enqueue_abort(e);
 		cli_error("%s: %s", path != NULL ? path : "stdin", err.msg);
 		rc = iw_db_broken(c->db) ? EX_UNAVAILABLE : EX_DATAERR;
@@ -151,7 +176,12 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	}
 	printf("enqueued %ld, duplicate %ld, invalid %ld\n", inserted,
 	    duplicate, invalid);
-	rc = 0;
+	/* A file of records none of which could be read is a wrong file
+	 * (or a wrong format): say so in the exit code too. */
+	rc = records > 0 && invalid == records ? EX_DATAERR : 0;
+	if (rc != 0)
+		cli_error("%s: none of the %ld records is valid",
+		    path != NULL ? path : "stdin", records);
 out:
 	if (fp != stdin)
 		fclose(fp);

@@ -3,11 +3,14 @@
  * suppression and contact overrides.  See ipwarn(1).
  */
 #include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "cli.h"
 
 static const char usage_text[] =
@@ -15,11 +18,39 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  db init                          create or upgrade the schema\n"
+    "  campaign create NAME [--letters DIR] [--var KEY=VALUE]... "
+    "[--renotify]\n"
+    "                                   a new campaign, as a draft\n"
+    "  campaign list [--json]\n"
+    "  campaign show NAME [--json]      settings, state, counts, record\n"
+    "  campaign approve|pause|resume|cancel NAME\n"
+    "                                   nothing of a campaign that is not\n"
+    "                                   approved is ever sent\n"
     "  enqueue [--campaign NAME] [FILE|-]\n"
-    "                                   queue flagged IPs (CSV: ip[,evidence"
-    "[,observed]])\n"
-    "  status [--json]                  counts of IPs and letters by state\n"
-    "  preview IP                       resolve and render; send nothing\n"
+    "                                   queue flagged IPs (CSV, ';' or TAB:"
+    "\n"
+    "                                   ip[,evidence[,observed]])\n"
+    "  status [--campaign NAME] [--json]\n"
+    "                                   counts of IPs and letters by state\n"
+    "  targets [--campaign NAME] [--state STATE] [--format table|csv|json]"
+    "\n"
+    "  letters [--campaign NAME] [--state STATE] [--format table|csv|json]"
+    "\n"
+    "          [--render [--decode]]  the letters, or the letters "
+    "themselves\n"
+    "  letters check                    load every template\n"
+    "  letter show ID [--raw | --decode]\n"
+    "                                   one letter as the relay got it\n"
+    "  bounces [--campaign NAME] [--format table|csv|json]\n"
+    "  export NAME [--format csv|json]  the audit record, per (letter, IP)"
+    "\n"
+    "  retry [--campaign NAME] (--unresolved | --held) [IP...]\n"
+    "                                   resolve again after an override or\n"
+    "                                   'suppress del'\n"
+    "  render --locale LOCALE [--campaign NAME] [--ips N]\n"
+    "                                   a sample letter; sends nothing\n"
+    "  preview IP [--campaign NAME] [--decode]\n"
+    "                                   resolve and render; send nothing\n"
     "  build                            group resolved IPs into queued\n"
     "                                   letters now (ipwarnd sends them)\n"
     "  suppress add|del EMAIL [--reason TEXT]\n"
@@ -28,7 +59,8 @@ static const char usage_text[] =
     "  contact del CIDR\n"
     "  contact list\n"
     "  bounce [--dry-run] [--recipient ADDR] < MESSAGE\n"
-    "                                   record a returned message (MTA pipe)\n"
+    "                                   record a returned message (MTA pipe)"
+    "\n"
     "\n"
     "options:\n"
     "  -c, --config FILE   configuration (default etc/ipwarn.conf, then\n"
@@ -80,25 +112,38 @@ cli_db(struct cli *c, int check_schema)
 	return 0;
 }
 
-int
-cli_json_str(struct iw_buf *b, const char *s)
+const char *
+cli_actor(void)
 {
-	if (iw_buf_putc(b, '"') < 0)
-		return -1;
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		int r;
+	static char who[160];
+	struct passwd *pw = getpwuid(geteuid());
+	const char *sudo = getenv("SUDO_USER");
 
-		if (ch == '"' || ch == '\\')
-			r = iw_buf_printf(b, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			r = iw_buf_printf(b, "\\u%04x", ch);
-		else
-			r = iw_buf_putc(b, (char)ch);
-		if (r < 0)
-			return -1;
+	snprintf(who, sizeof(who), "%s", pw != NULL ? pw->pw_name : "?");
+	if (sudo != NULL && *sudo != '\0' && strlen(sudo) < 64 &&
+	    iw_utf8_valid(sudo, strlen(sudo)))
+		snprintf(who + strlen(who), sizeof(who) - strlen(who),
+		    " (sudo: %s)", sudo);
+	if (pw == NULL)
+		snprintf(who, sizeof(who), "uid %ld", (long)geteuid());
+	return who;
+}
+
+int
+cli_campaign(struct cli *c, const char *name, struct iw_campaign *out)
+{
+	struct iw_err err;
+	int r = iw_campaign_find(c->db, name, out, &err);
+
+	if (r < 0) {
+		cli_error("%s", err.msg);
+		return EX_UNAVAILABLE;
 	}
-	return iw_buf_putc(b, '"');
+	if (r == 0) {
+		cli_error("no campaign %s (see 'ipwarn campaign list')", name);
+		return EX_DATAERR;
+	}
+	return 0;
 }
 
 static const struct {
@@ -113,6 +158,14 @@ static const struct {
 	{ "contact", cmd_contact },
 	{ "bounce", cmd_bounce },
 	{ "build", cmd_build },
+	{ "campaign", cmd_campaign },
+	{ "targets", cmd_targets },
+	{ "letters", cmd_letters },
+	{ "letter", cmd_letter },
+	{ "bounces", cmd_bounces },
+	{ "export", cmd_export },
+	{ "retry", cmd_retry },
+	{ "render", cmd_render },
 };
 
 int

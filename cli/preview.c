@@ -1,9 +1,11 @@
 /*
  * ipwarn preview IP: resolve one IP exactly as the daemon would (override,
  * WHOIS chain, GeoIP, locale) and print where the contact came from and the
- * letter it would get, as an mbox entry.  Nothing is stored or sent.  The
+ * letter it would get, as an mbox entry (--decode: as text), with a
+ * campaign's templates and values (--campaign).  Nothing is sent.  The
  * database is used for overrides only when the configuration has one.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,44 +17,32 @@
 #include "letter.h"
 
 static int
-render(const struct iw_config *cfg, const char *ip,
-    const struct iw_contact *ct)
+render(struct cli *c, const char *campaign, const char *ip,
+    const struct iw_contact *ct, int decode)
 {
 	struct iw_letter_item item = { ip, "", "" };
 	struct iw_compose_in in;
 	struct iw_composed out;
-	struct iw_letters *l;
-	struct iw_buf mbox = IW_BUF_INIT;
-	struct iw_err err;
-	int rc = EX_CONFIG;
+	struct cli_letters L;
+	int rc;
 
-	if (iw_letters_load(cfg->letters_directory, &l, &err) < 0) {
-		cli_error("%s", err.msg);
-		return EX_CONFIG;
-	}
+	if ((rc = cli_letters_open(c, campaign, &L)) != 0)
+		goto out;
 	memset(&in, 0, sizeof(in));
 	in.letter_id = 0;
 	in.email = ct->email;
 	in.locale = ct->locale;
 	in.message_id = "<preview@ipwarn.invalid>";
+	in.ctx.ref = "preview-000000";
 	in.items = &item;
 	in.nitems = 1;
 	in.date = time(NULL);
-	if (iw_compose(cfg, l, &in, &out, &err) < 0) {
-		cli_error("%s", err.msg);
-		goto out;
+	if ((rc = cli_compose(c, &L, &in, &out)) == 0) {
+		rc = cli_show_message(&out, decode);
+		iw_composed_free(&out);
 	}
-	if (iw_compose_mbox(&out, &mbox) < 0) {
-		cli_error("out of memory");
-		rc = EX_OSERR;
-	} else {
-		fwrite(mbox.data, 1, mbox.len, stdout);
-		rc = 0;
-	}
-	iw_composed_free(&out);
-	iw_buf_free(&mbox);
 out:
-	iw_letters_free(l);
+	cli_letters_close(&L);
 	return rc;
 }
 
@@ -62,16 +52,35 @@ cmd_preview(struct cli *c, int argc, char **argv)
 	struct iw_geoip *geo = NULL;
 	struct iw_contact_ctx ctx;
 	struct iw_contact ct;
+	static const struct option opts[] = {
+		{ "campaign", required_argument, NULL, 'n' },
+		{ "decode", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage = "usage: ipwarn preview IP [--campaign NAME] "
+	    "[--decode]";
+	const char *campaign = NULL, *arg;
 	struct iw_err err;
 	char ip[48];
-	int rc;
+	int rc, ch, decode = 0;
 
-	if (argc != 2) {
-		cli_error("usage: ipwarn preview IP");
+	while ((ch = getopt_long(argc, argv, "n:d", opts, NULL)) != -1) {
+		if (ch == 'n')
+			campaign = optarg;
+		else if (ch == 'd')
+			decode = 1;
+		else {
+			cli_error("%s", usage);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		cli_error("%s", usage);
 		return EX_USAGE;
 	}
-	if (iw_input_canon_ip(argv[1], strlen(argv[1]), ip, sizeof(ip)) < 0) {
-		cli_error("%s: not an IP address", argv[1]);
+	arg = argv[optind];
+	if (iw_input_canon_ip(arg, strlen(arg), ip, sizeof(ip)) < 0) {
+		cli_error("%s: not an IP address", arg);
 		return EX_DATAERR;
 	}
 	if (iw_input_check_target(ip, &err) < 0) {
@@ -84,6 +93,10 @@ cmd_preview(struct cli *c, int argc, char **argv)
 	if ((c->cfg->sections & IW_CONF_DATABASE) &&
 	    (rc = cli_db(c, 1)) != 0)
 		return rc;
+	if (campaign != NULL && c->db == NULL) {
+		cli_error("preview --campaign needs the database section");
+		return EX_CONFIG;
+	}
 	if (iw_geoip_open(c->cfg->geoip_database, &geo, &err) < 0) {
 		cli_error("%s", err.msg);
 		return EX_CONFIG;
@@ -104,7 +117,7 @@ cmd_preview(struct cli *c, int argc, char **argv)
 	if (ct.status == IW_CONTACT_OK) {
 		printf("contact:  %s\nsource:   %s\n\n", ct.email, ct.source);
 		fflush(stdout);
-		rc = render(c->cfg, ip, &ct);
+		rc = render(c, campaign, ip, &ct, decode);
 	} else {
 		printf("contact:  none\nreason:   %s\n", ct.reason);
 		cli_error("%s: %s: %s", ip, ct.status == IW_CONTACT_LATER ?

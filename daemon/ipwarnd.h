@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "campaign.h"
+#include "compose.h"
 #include "config.h"
 #include "db.h"
 #include "geoip.h"
@@ -34,7 +36,25 @@ struct iwd {
 	pthread_mutex_t breaker_lock;
 	int breaker_failures;
 	int64_t breaker_until_ms;	/* monotonic; 0: closed */
+	/* Campaigns' settings and templates for rendering (campaigns.c). */
+	pthread_mutex_t campaigns_lock;
+	struct iwd_campaign **campaigns;
+	size_t ncampaigns;
+	int relay_unusable;		/* --once: due letters left unsent */
 };
+
+/* --- campaigns.c --- */
+struct iwd_campaign;
+/* The cached campaign id (loaded on first use); NULL with err. */
+const struct iwd_campaign *iwd_campaign_get(struct iwd *d, struct iw_db *db,
+    int64_t id, struct iw_err *err);
+/* Fill in's campaign fields (name, vars, templates, max_inline); -1 when
+ * the campaign's own templates do not load (err says where). */
+int iwd_campaign_compose_in(const struct iwd *d,
+    const struct iwd_campaign *cp, struct iw_compose_in *in,
+    struct iw_err *err);
+/* Forget every cached campaign (after a reload). */
+void iwd_campaigns_clear(struct iwd *d);
 
 /* 1 while the relay's circuit breaker is open. */
 int iwd_breaker_open(struct iwd *d);

@@ -55,13 +55,15 @@ static const char usage_text[] =
     "                     /etc/ipwarn/ipwarn.conf)\n"
     "  -f, --foreground   stay in the foreground, log to stderr\n"
     "      --once         work until nothing is due now, then exit\n"
-    "                     (implies --foreground)\n"
+    "                     (implies --foreground; 75 if the relay could\n"
+    "                     not be used and letters were left unsent)\n"
     "  -n, --dry-run      resolve and build, but send nothing: print each\n"
     "                     due letter to stdout (one pass, like --once)\n"
     "  -v, --verbose      log debug messages too\n"
     "  -h, --help         this text\n"
     "      --version      print the version\n"
     "\n"
+    "Only letters of approved campaigns are sent (ipwarn campaign).\n"
     "signals: TERM/INT finish work in hand and exit 0; HUP reloads the\n"
     "configuration (a bad file is reported and the old one kept).\n";
 
@@ -99,17 +101,6 @@ signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int
-check_default_locale(const struct iw_config *cfg,
-    const struct iw_letters *letters, struct iw_err *err)
-{
-	if (iw_letters_has(letters, cfg->letters_default_locale))
-		return 0;
-	iw_err_set(err, "%s: letters.default_locale: no template '%s' in %s",
-	    cfg->path, cfg->letters_default_locale, cfg->letters_directory);
-	return -1;
-}
-
 /* Load everything a configuration needs; on failure nothing changes. */
 static int
 load(struct iwd *d, const char *path, struct iw_err *err)
@@ -126,7 +117,7 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 		return -1;
 	if (iw_config_require(cfg, need, err) < 0 ||
 	    iw_letters_load(cfg->letters_directory, &letters, err) < 0 ||
-	    check_default_locale(cfg, letters, err) < 0 ||
+	    iw_compose_check_locales(cfg, letters, err) < 0 ||
 	    iw_geoip_open(cfg->geoip_database, &geoip, err) < 0) {
 		iw_letters_free(letters);
 		iw_config_free(cfg);
@@ -138,6 +129,7 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 		    "effect on restart");
 	iw_letters_free(d->letters);
 	iw_geoip_close(d->geoip);
+	iwd_campaigns_clear(d);
 	if (d->cfg != NULL) {
 		/* Keep the connection string in use with the new config. */
 		free(cfg->db_conninfo);
@@ -323,9 +315,11 @@ run(struct iwd *d, const char *path)
 			break;
 		if (d->once && iwd_breaker_open(d)) {
 			/* The relay is unusable: what is left waits for the
-			 * next run, like a deferred letter. */
+			 * next run, like a deferred letter, and the exit
+			 * code tells cron. */
 			iw_log(IW_LOG_WARNING, "relay unusable; letters left "
 			    "queued for a later run");
+			d->relay_unusable = 1;
 			break;
 		}
 		if (d->once) {
@@ -342,7 +336,7 @@ run(struct iwd *d, const char *path)
 	if (d->db != NULL && !iw_db_broken(d->db) &&
 	    iw_db_release(d->db, d->owner, &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
-	return 0;
+	return d->relay_unusable ? EX_TEMPFAIL : 0;
 }
 
 static void
@@ -374,6 +368,8 @@ cleanup(struct iwd *d)
 	iw_config_free(d->cfg);
 	pthread_mutex_destroy(&d->out_lock);
 	pthread_mutex_destroy(&d->breaker_lock);
+	iwd_campaigns_clear(d);
+	pthread_mutex_destroy(&d->campaigns_lock);
 	iwd_throttle_free(&d->throttle);
 }
 
@@ -420,6 +416,7 @@ main(int argc, char **argv)
 	iw_log_open("ipwarnd", 0, verbose ? IW_LOG_DEBUG : IW_LOG_INFO);
 	pthread_mutex_init(&d.out_lock, NULL);
 	pthread_mutex_init(&d.breaker_lock, NULL);
+	pthread_mutex_init(&d.campaigns_lock, NULL);
 	iwd_throttle_init(&d.throttle, 0, 0);
 	if (load(&d, path, &err) < 0) {
 		fprintf(stderr, "ipwarnd: %s\n", err.msg);

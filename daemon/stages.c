@@ -18,6 +18,9 @@
 #include "smtp.h"
 
 #define IWD_MAX_BATCH 1000
+/* A letter whose campaign's templates do not load is looked at again
+ * after this long (the operator fixes the files meanwhile). */
+#define IWD_CAMPAIGN_RETRY_S 300
 
 long
 iwd_run_workers(struct iwd *d, iwd_worker_fn fn)
@@ -53,28 +56,41 @@ iwd_run_workers(struct iwd *d, iwd_worker_fn fn)
 int
 iwd_build(struct iwd *d)
 {
+	struct iw_db_build b;
 	struct iw_err err;
-	long letters, targets, held;
 
-	if (iw_db_build_letters(d->db, d->once || d->dry_run,
-	    d->cfg->letters_hold, d->cfg->sender_domain, &letters, &targets,
-	    &held, &err) < 0) {
+	memset(&b, 0, sizeof(b));
+	b.force = d->once || d->dry_run;
+	b.hold_s = d->cfg->letters_hold;
+	b.renotify_s = d->cfg->letters_renotify_after;
+	b.msgid_domain = d->cfg->sender_domain;
+	if (iw_db_build_letters(d->db, &b, &err) < 0) {
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 		return -1;
 	}
-	if (letters > 0 || targets > 0 || held > 0)
+	if (b.letters > 0 || b.targets > 0 || b.held > 0 ||
+	    b.renotify_held > 0)
 		iw_log(IW_LOG_INFO, "built %ld letters for %ld IPs; %ld IPs "
-		    "held (contact suppressed)", letters, targets, held);
+		    "held (contact suppressed), %ld held (notified within "
+		    "letters.renotify_after)", b.letters, b.targets, b.held,
+		    b.renotify_held);
 	return 0;
 }
 
 /* --- send --- */
 
+/* One claimed letter on its way through send_batch. */
 struct job {
-	struct iw_composed msg;
-	int composed;
-	int postponed;
+	struct iw_composed msg;	/* when rendered now */
+	int composed;		/* msg holds its first rendering */
+	int ready;		/* its stored bytes may be sent */
+	int lost;		/* rendered, but its lease was lost: not ours */
+	int held;		/* its campaign is not approved (any more) */
+	int live;		/* handed to the SMTP session */
+	int msg_index;		/* its entry in live[] */
+	int postponed;		/* the rate limits hold it back */
 	long long postpone_s;
+	char envid[64];
 	char fail[600];
 };
 
@@ -139,11 +155,14 @@ nap(int64_t us)
 	return !iwd_stop;
 }
 
+/* Render letter l; -1 when it cannot be rendered, -2 when its campaign's
+ * settings or templates cannot be had now (the letter waits). */
 static int
-compose_items(struct iwd *d, const struct iw_db_letter *l,
+compose_items(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
     const struct iw_db_item *rows, size_t n, struct iw_composed *out,
     struct iw_err *err)
 {
+	const struct iwd_campaign *cp;
 	struct iw_letter_item *items;
 	struct iw_compose_in in;
 	size_t i;
@@ -153,6 +172,10 @@ compose_items(struct iwd *d, const struct iw_db_letter *l,
 		iw_err_set(err, "letter %" PRId64 " has no IPs", l->id);
 		return -1;
 	}
+	memset(&in, 0, sizeof(in));
+	if ((cp = iwd_campaign_get(d, db, l->campaign_id, err)) == NULL ||
+	    iwd_campaign_compose_in(d, cp, &in, err) < 0)
+		return -2;
 	items = iw_calloc(n, sizeof(*items));
 	if (items == NULL) {
 		iw_err_set(err, "out of memory");
@@ -163,11 +186,11 @@ compose_items(struct iwd *d, const struct iw_db_letter *l,
 		items[i].evidence = rows[i].evidence;
 		items[i].observed = rows[i].observed;
 	}
-	memset(&in, 0, sizeof(in));
 	in.letter_id = l->id;
 	in.email = l->email;
 	in.locale = l->locale;
 	in.message_id = l->message_id;
+	in.ctx.ref = l->ref;
 	in.items = items;
 	in.nitems = n;
 	in.date = time(NULL);
@@ -256,31 +279,33 @@ result_of(struct iwd_worker *w, const struct iw_db_letter *l,
 	r->state = IW_DB_DEFERRED;
 }
 
+/*
+ * Render the letters of the batch that have no stored message yet and
+ * store them before anything goes to the relay: every attempt, and the
+ * audit record, then have the same bytes.  A letter whose message could
+ * not be stored (its lease was lost) is not sent by this daemon.
+ */
 static int
-send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
+render_new(struct iwd_worker *w, struct iw_db_letter *l, int n,
+    struct job *jobs)
 {
 	struct iwd *d = w->d;
-	struct iw_smtp_msg *msgs = iw_calloc((size_t)n, sizeof(*msgs));
-	struct iw_db_send_result *res = iw_calloc((size_t)n, sizeof(*res));
-	struct job *jobs = iw_calloc((size_t)n, sizeof(*jobs));
-	struct iw_smtp_msg *live = iw_calloc((size_t)n, sizeof(*live));
+	struct iw_db_rendered *rr = iw_calloc((size_t)n, sizeof(*rr));
 	int64_t *ids = iw_calloc((size_t)n, sizeof(*ids));
+	int *stored = iw_calloc((size_t)n, sizeof(*stored));
 	struct iw_db_item *rows = NULL;
-	size_t nrows = 0;
-	struct iw_smtp_conf sc;
+	size_t nrows = 0, nr = 0, nids = 0;
 	struct iw_err err;
-	int64_t wait_us, max_wait_us = 0;
-	long long relay_delay = 0;
-	int i, nlive = 0, rc = -1, sent_any;
+	int i, r, rc = -1;
 
-	if (msgs == NULL || res == NULL || jobs == NULL || live == NULL ||
-	    ids == NULL) {
+	if (rr == NULL || ids == NULL || stored == NULL) {
 		iw_log(IW_LOG_ERR, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		ids[i] = l[i].id;
-	if (iw_db_letters_items(w->db, ids, (size_t)n, &rows, &nrows,
+		if (l[i].message == NULL)
+			ids[nids++] = l[i].id;
+	if (nids > 0 && iw_db_letters_items(w->db, ids, nids, &rows, &nrows,
 	    &err) < 0) {
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 		goto out;
@@ -289,17 +314,138 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 		const struct iw_db_item *mine;
 		size_t cnt;
 
+		if (l[i].message != NULL) {
+			jobs[i].ready = 1;
+			continue;
+		}
 		mine = items_of(rows, nrows, l[i].id, &cnt);
-		if (compose_items(d, &l[i], mine, cnt, &jobs[i].msg,
-		    &err) < 0) {
-			/* A letter that cannot be rendered is a bug or a bad
-			 * template: record it as failed, loudly, never drop
-			 * it silently. */
-			iw_log(IW_LOG_ERR, "%s", err.msg);
+		r = compose_items(d, w->db, &l[i], mine, cnt, &jobs[i].msg,
+		    &err);
+		if (r < 0) {
+			/* A letter that cannot be rendered is a bug: record
+			 * it, loudly, never drop it.  One whose campaign's
+			 * templates broke on disk waits for the operator. */
+			iw_log(IW_LOG_ERR, "letter %" PRId64 ": %s%s", l[i].id,
+			    err.msg, r == -2 ? "; it waits" : "");
 			iw_strlcpy(jobs[i].fail, err.msg, sizeof(jobs[i].fail));
+			jobs[i].postponed = r == -2;
+			jobs[i].postpone_s = IWD_CAMPAIGN_RETRY_S;
 			continue;
 		}
 		jobs[i].composed = 1;
+		rr[nr].letter_id = l[i].id;
+		rr[nr].locale = jobs[i].msg.locale;
+		rr[nr].message = jobs[i].msg.data.data;
+		rr[nr].reverse_path = jobs[i].msg.reverse_path;
+		nr++;
+	}
+	if (iw_db_store_messages(w->db, d->owner, rr, nr, stored, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	for (i = 0, nr = 0; i < n; i++)
+		if (jobs[i].composed && !(jobs[i].ready = stored[nr++]))
+			jobs[i].lost = 1;
+	rc = 0;
+out:
+	iw_db_items_free(rows, nrows);
+	free(rr);
+	free(ids);
+	free(stored);
+	return rc;
+}
+
+/* The message and envelope a ready letter goes out with. */
+static int
+live_msg(const struct iwd *d, const struct iw_db_letter *l, struct job *j,
+    struct iw_smtp_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->rcpt = l->email;
+	if (j->composed) {
+		m->reverse_path = j->msg.reverse_path;
+		m->data = j->msg.data.data;
+		m->len = j->msg.data.len;
+		iw_strlcpy(j->envid, j->msg.envid, sizeof(j->envid));
+	} else {
+		m->reverse_path = l->reverse_path;
+		m->data = l->message;
+		m->len = l->message_len;
+		if (iw_verp_token(d->cfg->sender_verp_secret, l->id, j->envid,
+		    sizeof(j->envid)) < 0)
+			return -1;
+	}
+	m->envid = j->envid;
+	return 0;
+}
+
+static void
+postponed(struct iw_db_send_result *r, int64_t id, long long retry_s)
+{
+	memset(r, 0, sizeof(*r));
+	r->letter_id = id;
+	r->state = IW_DB_POSTPONED;
+	r->retry_in_s = retry_s;
+}
+
+/* What the relay said, letter by letter, into the results to record. */
+static void
+collect_results(struct iwd_worker *w, struct iw_db_letter *l, int n,
+    struct job *jobs, struct iw_smtp_msg *live, int sent_any,
+    long long relay_delay, struct iw_db_send_result *res)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		if (j->lost || j->held || (j->live && !sent_any) ||
+		    j->postponed) {
+			/* Not tried: back to the queue with no attempt. */
+			postponed(&res[i], l[i].id, j->postponed ?
+			    j->postpone_s : j->lost ? w->d->cfg->delivery_lease
+			    : 0);
+			k += j->live;
+			continue;
+		}
+		if (!j->live) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].letter_id = l[i].id;
+			res[i].state = IW_DB_FAILED;
+			res[i].fail_reason = j->fail;
+			continue;
+		}
+		result_of(w, &l[i], &live[k], relay_delay, &res[i], j->fail,
+		    sizeof(j->fail));
+		iw_log(res[i].state == IW_DB_SENT ? IW_LOG_INFO :
+		    IW_LOG_NOTICE, "letter %" PRId64 " (%s) to %s: %s (%s)",
+		    l[i].id, l[i].ref, l[i].email, res[i].state == IW_DB_SENT ?
+		    "sent" : res[i].state == IW_DB_DEFERRED ? "deferred" :
+		    "failed", live[k].reply);
+		j->msg_index = k++;
+	}
+}
+
+/*
+ * The letters of the batch whose campaign is approved, inside the send
+ * gate (see lib/campaign.h), rate limits permitting, into live[].
+ */
+static int
+admit(struct iwd_worker *w, struct iw_db_letter *l, int n, struct job *jobs,
+    const int *approved, struct iw_smtp_msg *live, int64_t *max_wait_us)
+{
+	struct iwd *d = w->d;
+	int i, nlive = 0;
+
+	for (i = 0; i < n; i++) {
+		int64_t wait_us;
+
+		if (!jobs[i].ready)
+			continue;
+		if (!approved[i]) {
+			jobs[i].held = 1;
+			continue;
+		}
 		wait_us = iwd_throttle_reserve(&d->throttle, l[i].email,
 		    iw_now_ms() * 1000);
 		if (wait_us > IWD_RATE_MAX_WAIT_US) {
@@ -307,15 +453,52 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 			jobs[i].postpone_s = wait_us / 1000000 + 1;
 			continue;
 		}
-		if (wait_us > max_wait_us)
-			max_wait_us = wait_us;
-		live[nlive].reverse_path = jobs[i].msg.reverse_path;
-		live[nlive].rcpt = l[i].email;
-		live[nlive].envid = jobs[i].msg.envid;
-		live[nlive].data = jobs[i].msg.data.data;
-		live[nlive].len = jobs[i].msg.data.len;
+		if (wait_us > *max_wait_us)
+			*max_wait_us = wait_us;
+		if (live_msg(d, &l[i], &jobs[i], &live[nlive]) < 0) {
+			snprintf(jobs[i].fail, sizeof(jobs[i].fail),
+			    "letter %" PRId64 ": VERP token", l[i].id);
+			continue;
+		}
+		jobs[i].live = 1;
 		nlive++;
 	}
+	return nlive;
+}
+
+static int
+send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
+{
+	struct iwd *d = w->d;
+	struct iw_db_send_result *res = iw_calloc((size_t)n, sizeof(*res));
+	struct job *jobs = iw_calloc((size_t)n, sizeof(*jobs));
+	struct iw_smtp_msg *live = iw_calloc((size_t)n, sizeof(*live));
+	int64_t *cids = iw_calloc((size_t)n, sizeof(*cids));
+	int *approved = iw_calloc((size_t)n, sizeof(*approved));
+	struct iw_smtp_conf sc;
+	struct iw_err err;
+	int64_t max_wait_us = 0;
+	long long relay_delay = 0;
+	int i, nlive, rc = -1, sent_any, gated = 0;
+
+	if (res == NULL || jobs == NULL || live == NULL || cids == NULL ||
+	    approved == NULL) {
+		iw_log(IW_LOG_ERR, "out of memory");
+		goto out;
+	}
+	if (render_new(w, l, n, jobs) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		cids[i] = l[i].campaign_id;
+	/* The campaign may have been paused since the claim: look again,
+	 * now inside the gate that pause and cancel wait for. */
+	if (iw_campaign_gate_enter(w->db, cids, (size_t)n, approved,
+	    &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	gated = 1;
+	nlive = admit(w, l, n, jobs, approved, live, &max_wait_us);
 	iw_config_smtp(d->cfg, &sc);
 	/* The rate limits: wait for the last letter's slot, or give the
 	 * batch back when asked to stop meanwhile. */
@@ -327,35 +510,7 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 		    d->cfg->smtp_relay, err.msg, relay_delay);
 	} else if (sent_any)
 		breaker_reset(d);
-	for (i = 0, nlive = 0; i < n; i++) {
-		char *fail = jobs[i].fail;
-
-		if (jobs[i].composed && (jobs[i].postponed || !sent_any)) {
-			memset(&res[i], 0, sizeof(res[i]));
-			res[i].letter_id = l[i].id;
-			res[i].state = IW_DB_POSTPONED;
-			res[i].retry_in_s = jobs[i].postponed ?
-			    jobs[i].postpone_s : 0;
-			if (!jobs[i].postponed)
-				nlive++;
-			continue;
-		}
-		if (!jobs[i].composed) {
-			memset(&res[i], 0, sizeof(res[i]));
-			res[i].letter_id = l[i].id;
-			res[i].state = IW_DB_FAILED;
-			res[i].fail_reason = fail;
-			continue;
-		}
-		msgs[i] = live[nlive++];
-		result_of(w, &l[i], &msgs[i], relay_delay, &res[i], fail,
-		    sizeof(jobs[i].fail));
-		iw_log(res[i].state == IW_DB_SENT ? IW_LOG_INFO :
-		    IW_LOG_NOTICE, "letter %" PRId64 " to %s: %s (%s)",
-		    l[i].id, l[i].email, res[i].state == IW_DB_SENT ? "sent" :
-		    res[i].state == IW_DB_DEFERRED ? "deferred" : "failed",
-		    msgs[i].reply);
-	}
+	collect_results(w, l, n, jobs, live, sent_any, relay_delay, res);
 	if (iw_db_record_results(w->db, d->owner, d->cfg->smtp_relay, res,
 	    (size_t)n, &err) < 0) {
 		iw_log(IW_LOG_ERR, "%s", err.msg);
@@ -363,26 +518,32 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 	}
 	/* A 5xx at RCPT is a bounce we got at once: a dead address is
 	 * suppressed like after a hard DSN. */
-	for (i = 0; i < n; i++)
-		if (jobs[i].composed && !jobs[i].postponed && sent_any &&
-		    msgs[i].outcome == IW_SMTP_PERMFAIL &&
-		    strcmp(msgs[i].stage, "rcpt") == 0 &&
+	for (i = 0; i < n; i++) {
+		const struct iw_smtp_msg *m = &live[jobs[i].msg_index];
+
+		if (jobs[i].live && sent_any && m->outcome ==
+		    IW_SMTP_PERMFAIL && strcmp(m->stage, "rcpt") == 0 &&
 		    iw_feedback_smtp_reject(w->db, l[i].id, l[i].email,
-		    msgs[i].code, msgs[i].enhanced, msgs[i].reply, &err) < 0) {
+		    m->code, m->enhanced, m->reply, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);
 			goto out;
 		}
+	}
 	w->done += n;
 	rc = 0;
 out:
+	if (gated && iw_campaign_gate_leave(w->db, cids, (size_t)n,
+	    &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		rc = -1;
+	}
 	for (i = 0; jobs != NULL && i < n; i++)
 		iw_composed_free(&jobs[i].msg);
-	iw_db_items_free(rows, nrows);
-	free(ids);
-	free(msgs);
 	free(res);
 	free(jobs);
 	free(live);
+	free(cids);
+	free(approved);
 	return rc;
 }
 
@@ -391,7 +552,7 @@ send_worker(void *arg)
 {
 	struct iwd_worker *w = arg;
 	struct iwd *d = w->d;
-	int batch = d->cfg->delivery_batch, n;
+	int batch = d->cfg->delivery_batch, n, rc;
 	struct iw_db_letter *l;
 	struct iw_err err;
 
@@ -411,7 +572,9 @@ send_worker(void *arg)
 		}
 		if (n == 0)
 			break;
-		if (send_batch(w, l, n) < 0) {
+		rc = send_batch(w, l, n);
+		iw_db_letters_clear(l, n);
+		if (rc < 0) {
 			w->failed = 1;
 			break;
 		}
@@ -427,6 +590,20 @@ iwd_send(struct iwd *d)
 }
 
 /* --- dry run --- */
+
+/* A letter already handed to the relay shows its stored bytes; -1 for one
+ * not rendered yet. */
+static int
+stored_msg(const struct iw_db_letter *l, struct iw_composed *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (l->message == NULL)
+		return -1;
+	iw_strlcpy(out->reverse_path, l->reverse_path,
+	    sizeof(out->reverse_path));
+	iw_strlcpy(out->locale, l->locale, sizeof(out->locale));
+	return iw_buf_append(&out->data, l->message, l->message_len);
+}
 
 long
 iwd_print(struct iwd *d)
@@ -456,8 +633,8 @@ iwd_print(struct iwd *d)
 
 			after = l[i].id;
 			mine = items_of(rows, nrows, l[i].id, &cnt);
-			if (compose_items(d, &l[i], mine, cnt, &msg,
-			    &err) < 0) {
+			if (stored_msg(&l[i], &msg) < 0 && compose_items(d,
+			    d->db, &l[i], mine, cnt, &msg, &err) < 0) {
 				iw_log(IW_LOG_ERR, "%s", err.msg);
 				continue;
 			}
@@ -468,6 +645,7 @@ iwd_print(struct iwd *d)
 			done++;
 		}
 		iw_db_items_free(rows, nrows);
+		iw_db_letters_clear(l, n);
 	} while (n > 0 && !iwd_stop);
 	fflush(stdout);
 	iw_buf_free(&out);

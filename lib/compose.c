@@ -220,3 +220,28 @@ iw_compose_mbox(const struct iw_composed *c, struct iw_buf *out)
 	}
 	return iw_buf_putc(out, '\n');
 }
+
+int
+iw_compose_check_locales(const struct iw_config *cfg,
+    const struct iw_letters *l, struct iw_err *err)
+{
+	size_t i;
+
+	if (!iw_letters_has(l, cfg->letters_default_locale)) {
+		iw_err_set(err, "%s: letters.default_locale: no template "
+		    "'%s' in %s", cfg->path, cfg->letters_default_locale,
+		    cfg->letters_directory);
+		return -1;
+	}
+	for (i = 0; i < cfg->letters_ncountries; i++) {
+		const struct iw_country_locale *m = &cfg->letters_countries[i];
+
+		if (!iw_letters_has(l, m->locale)) {
+			iw_err_set(err, "%s: letters.countries.%s: no "
+			    "template '%s' in %s", cfg->path, m->cc,
+			    m->locale, cfg->letters_directory);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -62,6 +62,12 @@ void iw_composed_free(struct iw_composed *c);
 int iw_compose_csv(const struct iw_letter_item *items, size_t n,
     struct iw_buf *out);
 
+/* Every locale the configuration can pick (letters.default_locale and each
+ * one mapped in letters.countries) has a template in l: else -1 with
+ * "FILE: letters.countries.SE: no template 'sv' in DIR". */
+int iw_compose_check_locales(const struct iw_config *cfg,
+    const struct iw_letters *l, struct iw_err *err);
+
 /* Write c as one mboxrd entry (LF line ends, "From " line, Return-Path). */
 int iw_compose_mbox(const struct iw_composed *c, struct iw_buf *out);
 

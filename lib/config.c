@@ -592,11 +592,25 @@ k_hold(struct loader *ld, config_setting_t *s, const char *q)
 	return get_duration(ld, s, q, &ld->c->letters_hold);
 }
 
+static int
+k_renotify_after(struct loader *ld, config_setting_t *s, const char *q)
+{
+	return get_duration(ld, s, q, &ld->c->letters_renotify_after);
+}
+
+static int
+k_max_inline_ips(struct loader *ld, config_setting_t *s, const char *q)
+{
+	return get_int(ld, s, q, 1, 100000, &ld->c->letters_max_inline_ips);
+}
+
 static const struct key letters_keys[] = {
 	{ "directory", k_directory },
 	{ "default_locale", k_default_locale },
 	{ "countries", k_countries },
 	{ "hold", k_hold },
+	{ "renotify_after", k_renotify_after },
+	{ "max_inline_ips", k_max_inline_ips },
 	{ NULL, NULL },
 };
 
@@ -773,6 +787,8 @@ set_defaults(struct iw_config *c)
 	c->whois_cache = 1;
 	c->letters_default_locale = iw_strdup("en");
 	c->letters_hold = 3600;
+	c->letters_renotify_after = 30 * 86400;
+	c->letters_max_inline_ips = 100;
 	c->delivery_workers = 4;
 	c->delivery_batch = 50;
 	c->delivery_min_backoff = 300;

@@ -67,6 +67,10 @@ struct iw_config {
 	size_t letters_ncountries;
 	long long letters_hold;		/* seconds a resolved IP may wait for
 					   the rest of its campaign */
+	long long letters_renotify_after; /* an IP's address got a letter in
+					   another campaign this recently:
+					   hold it (0: no guard) */
+	int letters_max_inline_ips;	/* more: the rest in ips.csv only */
 
 	int delivery_workers;
 	int delivery_batch;

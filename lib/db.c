@@ -19,12 +19,22 @@
 #include "sql_embed.h"
 
 #define IW_DB_CHANNEL "ipwarn_work"
+
+/* Campaign states as the stages see them: only an approved campaign's
+ * letters are sent; a cancelled one is neither resolved nor built. */
+#define SQL_APPROVED "SELECT id FROM campaign WHERE state = 'approved'"
+#define SQL_CANCELLED "SELECT id FROM campaign WHERE state = 'cancelled'"
+/* Where an unfinished letter l goes back to: nowhere if its campaign was
+ * cancelled meanwhile, else 'deferred' once tried, 'queued' before. */
+#define SQL_REQUEUE(l) "CASE WHEN " l ".campaign_id IN (" SQL_CANCELLED \
+	") THEN 'cancelled' WHEN EXISTS (SELECT 1 FROM attempt x WHERE " \
+	"x.letter_id = " l ".id) THEN 'deferred' ELSE 'queued' END"
 #define IW_DB_ANALYZE_AFTER 1000	/* IPs grouped in one build */
 
 /* The send path's statements, prepared once per connection (planning
  * them at every batch was about a tenth of PostgreSQL's CPU while
  * sending in make bench). */
-enum { PS_CLAIM, PS_ITEMS, PS_RECORD };
+enum { PS_CLAIM, PS_ITEMS, PS_RECORD, PS_STORE };
 
 struct iw_db {
 	PGconn *conn;
@@ -140,6 +150,101 @@ static void
 db_rollback(struct iw_db *db)
 {
 	PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+struct pg_result *
+iw_db_exec(struct iw_db *db, const char *sql, int n,
+    const char *const *params, const char *what, struct iw_err *err)
+{
+	return db_exec(db, sql, n, params, what, err);
+}
+
+int
+iw_db_cmd(struct iw_db *db, const char *sql, int n,
+    const char *const *params, const char *what, struct iw_err *err)
+{
+	return db_cmd(db, sql, n, params, what, err);
+}
+
+#define IW_DB_MAX_COLS 64
+
+/* PostgreSQL's built-in type oids (pg_type.dat): how a value is shown. */
+static char
+column_kind(Oid type)
+{
+	switch (type) {
+	case 16:			/* bool */
+		return 'b';
+	case 20: case 21: case 23:	/* int8, int2, int4 */
+	case 700: case 701: case 1700:	/* float4, float8, numeric */
+		return 'n';
+	case 114: case 3802:		/* json, jsonb */
+		return 'j';
+	default:
+		return 's';
+	}
+}
+
+long
+iw_db_each(struct iw_db *db, const char *sql, int n,
+    const char *const *params, iw_db_named_row_fn fn, void *arg,
+    const char *what, struct iw_err *err)
+{
+	const char *names[IW_DB_MAX_COLS], *vals[IW_DB_MAX_COLS];
+	char kind[IW_DB_MAX_COLS + 1], rowkind[IW_DB_MAX_COLS + 1];
+	struct iw_db_row row = { 0, names, vals, rowkind };
+	PGresult *res;
+	int i, j, nc, rows;
+
+	res = db_exec(db, sql, n, params, what, err);
+	if (res == NULL)
+		return -1;
+	nc = PQnfields(res);
+	if (nc > IW_DB_MAX_COLS)
+		nc = IW_DB_MAX_COLS;
+	for (j = 0; j < nc; j++) {
+		names[j] = PQfname(res, j);
+		kind[j] = column_kind(PQftype(res, j));
+	}
+	row.ncols = nc;
+	/* The header first (values NULL), so an empty result still has its
+	 * column names (a CSV header). */
+	memcpy(rowkind, kind, (size_t)nc);
+	rowkind[nc] = '\0';
+	row.values = NULL;
+	fn(arg, &row);
+	row.values = vals;
+	rows = PQntuples(res);
+	for (i = 0; i < rows; i++) {
+		for (j = 0; j < nc; j++) {
+			int null = PQgetisnull(res, i, j);
+
+			vals[j] = null ? "" : PQgetvalue(res, i, j);
+			rowkind[j] = null ? '-' : kind[j];
+		}
+		rowkind[nc] = '\0';
+		fn(arg, &row);
+	}
+	PQclear(res);
+	return rows;
+}
+
+int
+iw_db_begin(struct iw_db *db, struct iw_err *err)
+{
+	return db_cmd(db, "BEGIN", 0, NULL, "begin", err);
+}
+
+int
+iw_db_commit(struct iw_db *db, struct iw_err *err)
+{
+	return db_cmd(db, "COMMIT", 0, NULL, "commit", err);
+}
+
+void
+iw_db_rollback(struct iw_db *db)
+{
+	db_rollback(db);
 }
 
 static long
@@ -316,31 +421,44 @@ iw_db_schema_check(struct iw_db *db, struct iw_err *err)
 
 #define ENQ_CHUNK (256 * 1024)
 
+/* The campaign enqueue writes into: it must exist (a typo must never
+ * start a second mailing) and not be cancelled. */
 static int
-campaign_id(struct iw_db *db, const char *name, int64_t *id,
+campaign_id(struct iw_db *db, const char *name, int64_t *id, int *refused,
     struct iw_err *err)
 {
 	const char *p[1] = { name };
 	PGresult *res;
 
-	res = db_exec(db, "INSERT INTO campaign (name) VALUES ($1) "
-	    "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
-	    "RETURNING id", 1, p, "campaign", err);
+	res = db_exec(db, "SELECT id, state FROM campaign WHERE name = $1 "
+	    "FOR SHARE", 1, p, "campaign", err);
 	if (res == NULL)
 		return -1;
-	*id = get_ll(res, 0, 0);
+	if (PQntuples(res) != 1)
+		iw_err_set(err, "no campaign %s; create it with: ipwarn "
+		    "campaign create %s", name, name);
+	else if (strcmp(PQgetvalue(res, 0, 1), "cancelled") == 0)
+		iw_err_set(err, "campaign %s is cancelled; nothing more can "
+		    "be added to it", name);
+	else {
+		*id = get_ll(res, 0, 0);
+		PQclear(res);
+		return 0;
+	}
 	PQclear(res);
-	return 0;
+	*refused = 1;
+	return -1;
 }
 
 int
 iw_db_enqueue_begin(struct iw_db *db, const char *campaign,
-    struct iw_db_enqueue **out, struct iw_err *err)
+    struct iw_db_enqueue **out, int *refused, struct iw_err *err)
 {
 	struct iw_db_enqueue *e;
 	PGresult *res;
 
 	*out = NULL;
+	*refused = 0;
 	e = iw_calloc(1, sizeof(*e));
 	if (e == NULL) {
 		iw_err_set(err, "out of memory");
@@ -349,7 +467,7 @@ iw_db_enqueue_begin(struct iw_db *db, const char *campaign,
 	e->db = db;
 	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0)
 		goto fail;
-	if (campaign_id(db, campaign, &e->campaign_id, err) < 0 ||
+	if (campaign_id(db, campaign, &e->campaign_id, refused, err) < 0 ||
 	    db_cmd(db, "CREATE TEMP TABLE ipwarn_enq (line bigint, ip inet, "
 	    "evidence text, observed timestamptz) ON COMMIT DROP", 0, NULL,
 	    "temp table", err) < 0)
@@ -510,7 +628,8 @@ iw_db_claim_targets(struct iw_db *db, const char *owner, long long lease_s,
 	    "locked_until = now() + $2 * interval '1 second', "
 	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
 	    "WHERE state = 'new' AND next_attempt_at <= now() AND "
-	    "(locked_until IS NULL OR locked_until < now()) "
+	    "(locked_until IS NULL OR locked_until < now()) AND "
+	    "campaign_id NOT IN (" SQL_CANCELLED ") "
 	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
 	    "RETURNING id, host(ip), attempts", 3, p, "claim targets", err);
 	if (res == NULL)
@@ -635,27 +754,190 @@ iw_db_override_find(struct iw_db *db, const char *ip, char *email,
  * Campaigns whose resolved IPs may be grouped now: all of them when forced,
  * else those with nothing left to resolve, or whose oldest waiting IP has
  * waited hold seconds (a campaign must not be held up forever by one IP
- * whose registry keeps failing).
+ * whose registry keeps failing).  Never a cancelled one.
  */
 static const char SQL_ELIGIBLE[] =
     "eligible AS (SELECT DISTINCT t.campaign_id FROM target t "
-    " WHERE t.state = 'resolved' AND t.letter_id IS NULL AND ($1 OR "
+    " WHERE t.state = 'resolved' AND t.letter_id IS NULL AND "
+    " t.campaign_id NOT IN (" SQL_CANCELLED ") AND ($1 OR "
     " NOT EXISTS (SELECT 1 FROM target n WHERE n.campaign_id = "
     " t.campaign_id AND n.state = 'new') OR t.resolved_at <= now() - "
     " $2 * interval '1 second'))";
 
-int
-iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
-    const char *msgid_domain, long *letters, long *targets, long *held,
+/* A suppressed contact gets no letter: its IPs wait for the operator in
+ * 'held', with the reason. */
+static int
+hold_suppressed(struct iw_db *db, long *held, struct iw_err *err)
+{
+	PGresult *res;
+
+	res = db_exec(db, "UPDATE target t SET state = 'held', reason = "
+	    "'contact suppressed: ' || coalesce(s.reason, s.source) "
+	    "FROM suppression s WHERE t.state = 'resolved' AND "
+	    "t.letter_id IS NULL AND t.contact_email = s.email", 0, NULL,
+	    "hold suppressed", err);
+	if (res == NULL)
+		return -1;
+	*held = cmd_tuples(res);
+	PQclear(res);
+	/* A contact suppressed after its letter was built gets nothing;
+	 * the letter fails and its IPs are held for the operator.  (The
+	 * claim skips such letters, so they wait here at most a pass.) */
+	return db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
+	    "fail_reason = 'contact suppressed: ' || "
+	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
+	    "l.state IN ('queued', 'deferred') AND l.contact_email = s.email "
+	    "RETURNING l.id) UPDATE target t SET state = 'held', "
+	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
+	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err);
+}
+
+/*
+ * The re-notification guard: an IP that a letter to the same address, sent
+ * within renotify seconds in another campaign, already covered is held
+ * with that reason, unless its campaign was created with --renotify.
+ */
+static int
+hold_renotified(struct iw_db *db, long long renotify_s, long *held,
     struct iw_err *err)
 {
-	char hold[32];
-	const char *p[3] = { force ? "true" : "false", hold, msgid_domain };
+	char secs[32];
+	const char *p[1] = { secs };
+	PGresult *res;
+
+	*held = 0;
+	if (renotify_s <= 0)
+		return 0;
+	snprintf(secs, sizeof(secs), "%lld", renotify_s);
+	res = db_exec(db, "WITH fresh AS (SELECT t.id, t.ip, t.campaign_id, "
+	    "t.contact_email FROM target t JOIN campaign c ON c.id = "
+	    "t.campaign_id AND NOT c.renotify AND c.state <> 'cancelled' "
+	    "WHERE t.state = 'resolved' AND t.letter_id IS NULL), "
+	    "prior AS (SELECT DISTINCT ON (f.id) f.id, l.id AS letter, "
+	    "c2.name, l.sent_at FROM fresh f JOIN target t2 ON t2.ip = f.ip "
+	    "AND t2.campaign_id <> f.campaign_id JOIN letter_target lt ON "
+	    "lt.target_id = t2.id JOIN letter l ON l.id = lt.letter_id AND "
+	    "l.state = 'sent' AND l.contact_email = f.contact_email AND "
+	    "l.sent_at >= now() - $1 * interval '1 second' JOIN campaign c2 "
+	    "ON c2.id = l.campaign_id ORDER BY f.id, l.sent_at DESC) "
+	    "UPDATE target t SET state = 'held', reason = 'notified ' || "
+	    "to_char(p.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || "
+	    "' in campaign ' || p.name || ' (letter ' || p.letter || "
+	    "'), within letters.renotify_after' FROM prior p WHERE "
+	    "t.id = p.id", 1, p, "renotify guard", err);
+	if (res == NULL)
+		return -1;
+	*held = cmd_tuples(res);
+	PQclear(res);
+	return 0;
+}
+
+/* Late IPs join their contact's letter while it is untouched (never
+ * claimed, never rendered: a rendered letter's bytes are final). */
+static int
+join_letters(struct iw_db *db, const char *const *p, long *targets,
+    struct iw_err *err)
+{
 	struct iw_buf sql = IW_BUF_INIT;
 	PGresult *res;
 
-	*letters = *targets = *held = 0;
-	snprintf(hold, sizeof(hold), "%lld", hold_s);
+	if (iw_buf_printf(&sql, "WITH %s, open AS (SELECT l.id, "
+	    "l.campaign_id, l.contact_email FROM letter l WHERE "
+	    "l.state = 'queued' AND l.attempts = 0 AND l.locked_by IS NULL "
+	    "AND l.message IS NULL "
+	    "AND l.campaign_id IN (SELECT campaign_id FROM eligible) AND "
+	    "EXISTS (SELECT 1 FROM target t WHERE t.state = 'resolved' AND "
+	    "t.letter_id IS NULL AND t.campaign_id = l.campaign_id AND "
+	    "t.contact_email = l.contact_email) FOR UPDATE OF l SKIP LOCKED), "
+	    "j AS (UPDATE target t SET letter_id = o.id FROM open o WHERE "
+	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
+	    "t.campaign_id = o.campaign_id AND "
+	    "t.contact_email = o.contact_email RETURNING t.letter_id, t.id), "
+	    "m AS (INSERT INTO letter_target (letter_id, target_id) "
+	    "SELECT * FROM j) SELECT count(*) FROM j", SQL_ELIGIBLE) < 0) {
+		iw_buf_free(&sql);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	res = db_exec(db, sql.data, 2, p, "join letters", err);
+	iw_buf_free(&sql);
+	if (res == NULL)
+		return -1;
+	*targets = (long)get_ll(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * One new letter per remaining (campaign, contact); the locale is the one
+ * most of its IPs asked for; seq follows the contact's earlier letters in
+ * the campaign.  Those are found by one join, not a lookup per contact:
+ * with statistics from a nearly empty letter table the planner scanned the
+ * whole table for each of them (18 s for 50,000 letters).  The reference
+ * is the campaign's name made safe for a header, and the letter id.
+ */
+static int
+new_letters(struct iw_db *db, const char *const *p, long *letters,
+    long *targets, struct iw_err *err)
+{
+	struct iw_buf sql = IW_BUF_INIT;
+	PGresult *res;
+
+	if (iw_buf_printf(&sql, "WITH %s, grp AS (SELECT t.campaign_id, "
+	    "t.contact_email, mode() WITHIN GROUP (ORDER BY t.locale) AS "
+	    "locale FROM target t WHERE t.state = 'resolved' AND "
+	    "t.letter_id IS NULL AND t.campaign_id IN (SELECT campaign_id "
+	    "FROM eligible) GROUP BY 1, 2), "
+	    "prev AS (SELECT l.campaign_id, l.contact_email, max(l.seq) AS seq "
+	    "FROM letter l JOIN grp g ON l.campaign_id = g.campaign_id AND "
+	    "l.contact_email = g.contact_email GROUP BY 1, 2), "
+	    "slug AS (SELECT c.id, coalesce(nullif(trim(BOTH '-' FROM "
+	    "lower(regexp_replace(left(c.name, 40), '[^A-Za-z0-9]+', '-', "
+	    "'g'))), ''), 'ipwarn') AS slug FROM campaign c WHERE c.id IN "
+	    "(SELECT campaign_id FROM eligible)), "
+	    "num AS (SELECT nextval('letter_id_seq') AS id, g.*, "
+	    "coalesce(p.seq, 0) + 1 AS seq FROM grp g LEFT JOIN prev p ON "
+	    "p.campaign_id = g.campaign_id AND "
+	    "p.contact_email = g.contact_email), "
+	    "ins AS (INSERT INTO letter (id, campaign_id, contact_email, seq, "
+	    "locale, message_id, ref) SELECT n.id, n.campaign_id, "
+	    "n.contact_email, n.seq, n.locale, '<ipwarn.' || n.id || '.' || "
+	    "replace(gen_random_uuid()::text, '-', '') || '@' || $3 || '>', "
+	    "s.slug || '-' || lpad(n.id::text, 6, '0') "
+	    "FROM num n JOIN slug s ON s.id = n.campaign_id "
+	    "RETURNING id, campaign_id, contact_email), "
+	    "upd AS (UPDATE target t SET letter_id = i.id FROM ins i WHERE "
+	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
+	    "t.campaign_id = i.campaign_id AND t.contact_email = "
+	    "i.contact_email RETURNING t.letter_id, t.id), "
+	    "mem AS (INSERT INTO letter_target (letter_id, target_id) "
+	    "SELECT * FROM upd) "
+	    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
+	    SQL_ELIGIBLE) < 0) {
+		iw_buf_free(&sql);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	res = db_exec(db, sql.data, 3, p, "build letters", err);
+	iw_buf_free(&sql);
+	if (res == NULL)
+		return -1;
+	*letters = (long)get_ll(res, 0, 0);
+	*targets += (long)get_ll(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
+    struct iw_err *err)
+{
+	char hold[32];
+	const char *p[3] = { b->force ? "true" : "false", hold,
+		b->msgid_domain };
+
+	b->letters = b->targets = b->held = b->renotify_held = 0;
+	snprintf(hold, sizeof(hold), "%lld", b->hold_s);
 	/* One builder at a time: two daemons must not both create the
 	 * letter for one contact. */
 	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0 ||
@@ -669,93 +951,13 @@ iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
 	 * whatever the estimate.
 	 */
 	if (db_cmd(db, "SET LOCAL enable_nestloop = off", 0, NULL,
-	    "planner setting", err) < 0)
+	    "planner setting", err) < 0 ||
+	    hold_suppressed(db, &b->held, err) < 0 ||
+	    hold_renotified(db, b->renotify_s, &b->renotify_held, err) < 0 ||
+	    join_letters(db, p, &b->targets, err) < 0 ||
+	    new_letters(db, p, &b->letters, &b->targets, err) < 0)
 		goto fail;
-
-	/* A suppressed contact gets no letter: its IPs wait for the
-	 * operator in 'held', with the reason. */
-	res = db_exec(db, "UPDATE target t SET state = 'held', reason = "
-	    "'contact suppressed: ' || coalesce(s.reason, s.source) "
-	    "FROM suppression s WHERE t.state = 'resolved' AND "
-	    "t.letter_id IS NULL AND t.contact_email = s.email", 0, NULL,
-	    "hold suppressed", err);
-	if (res == NULL)
-		goto fail;
-	*held = cmd_tuples(res);
-	PQclear(res);
-
-	/* A contact suppressed after its letter was built gets nothing;
-	 * the letter fails and its IPs are held for the operator.  (The
-	 * claim skips such letters, so they wait here at most a pass.) */
-	if (db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
-	    "fail_reason = 'contact suppressed: ' || "
-	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
-	    "l.state IN ('queued', 'deferred') AND l.contact_email = s.email "
-	    "RETURNING l.id) UPDATE target t SET state = 'held', "
-	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
-	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err) < 0)
-		goto fail;
-
-	/* Late IPs join their contact's letter while it is untouched. */
-	if (iw_buf_printf(&sql, "WITH %s, open AS (SELECT l.id, "
-	    "l.campaign_id, l.contact_email FROM letter l WHERE "
-	    "l.state = 'queued' AND l.attempts = 0 AND l.locked_by IS NULL "
-	    "AND l.campaign_id IN (SELECT campaign_id FROM eligible) AND "
-	    "EXISTS (SELECT 1 FROM target t WHERE t.state = 'resolved' AND "
-	    "t.letter_id IS NULL AND t.campaign_id = l.campaign_id AND "
-	    "t.contact_email = l.contact_email) FOR UPDATE OF l SKIP LOCKED) "
-	    "UPDATE target t SET letter_id = o.id FROM open o WHERE "
-	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
-	    "t.campaign_id = o.campaign_id AND "
-	    "t.contact_email = o.contact_email", SQL_ELIGIBLE) < 0)
-		goto oom;
-	res = db_exec(db, sql.data, 2, p, "join letters", err);
-	if (res == NULL)
-		goto fail;
-	*targets = cmd_tuples(res);
-	PQclear(res);
-
-	/*
-	 * One new letter per remaining (campaign, contact); the locale is
-	 * the one most of its IPs asked for; seq follows the contact's
-	 * earlier letters in the campaign.  Those are found by one join,
-	 * not a lookup per contact: with statistics from a nearly empty
-	 * letter table the planner scanned the whole table for each of
-	 * them (18 s for 50,000 letters).
-	 */
-	iw_buf_reset(&sql);
-	if (iw_buf_printf(&sql, "WITH %s, grp AS (SELECT t.campaign_id, "
-	    "t.contact_email, mode() WITHIN GROUP (ORDER BY t.locale) AS "
-	    "locale FROM target t WHERE t.state = 'resolved' AND "
-	    "t.letter_id IS NULL AND t.campaign_id IN (SELECT campaign_id "
-	    "FROM eligible) GROUP BY 1, 2), "
-	    "prev AS (SELECT l.campaign_id, l.contact_email, max(l.seq) AS seq "
-	    "FROM letter l JOIN grp g ON l.campaign_id = g.campaign_id AND "
-	    "l.contact_email = g.contact_email GROUP BY 1, 2), "
-	    "num AS (SELECT nextval('letter_id_seq') AS id, g.*, "
-	    "coalesce(p.seq, 0) + 1 AS seq FROM grp g LEFT JOIN prev p ON "
-	    "p.campaign_id = g.campaign_id AND "
-	    "p.contact_email = g.contact_email), "
-	    "ins AS (INSERT INTO letter (id, campaign_id, contact_email, seq, "
-	    "locale, message_id) SELECT n.id, n.campaign_id, n.contact_email, "
-	    "n.seq, n.locale, '<ipwarn.' || n.id || '.' || "
-	    "replace(gen_random_uuid()::text, '-', '') || '@' || $3 || '>' "
-	    "FROM num n RETURNING id, campaign_id, contact_email), "
-	    "upd AS (UPDATE target t SET letter_id = i.id FROM ins i WHERE "
-	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
-	    "t.campaign_id = i.campaign_id AND t.contact_email = "
-	    "i.contact_email RETURNING 1) "
-	    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
-	    SQL_ELIGIBLE) < 0)
-		goto oom;
-	res = db_exec(db, sql.data, 3, p, "build letters", err);
-	if (res == NULL)
-		goto fail;
-	*letters = (long)get_ll(res, 0, 0);
-	*targets += (long)get_ll(res, 0, 1);
-	PQclear(res);
-	iw_buf_free(&sql);
-	if (*letters > 0 && db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL,
+	if (b->letters > 0 && db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL,
 	    "notify", err) < 0)
 		goto fail;
 	if (db_cmd(db, "COMMIT", 0, NULL, "commit", err) < 0)
@@ -766,21 +968,19 @@ iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
 	 * whole tables (23 ms a batch at 50k letters) until autovacuum
 	 * catches up.  ANALYZE samples, so this costs well under a second.
 	 */
-	if (*targets >= IW_DB_ANALYZE_AFTER &&
-	    db_cmd(db, "ANALYZE letter, target", 0, NULL, "analyze", err) < 0)
+	if (b->targets >= IW_DB_ANALYZE_AFTER && db_cmd(db,
+	    "ANALYZE letter, target, letter_target", 0, NULL, "analyze",
+	    err) < 0)
 		return -1;
 	return 0;
-oom:
-	iw_err_set(err, "out of memory");
 fail:
-	iw_buf_free(&sql);
 	db_rollback(db);
 	return -1;
 }
 
 /* --- send stage --- */
 
-static void
+static int
 fill_letters(PGresult *res, struct iw_db_letter *out, int limit, int *n)
 {
 	int i, rows = PQntuples(res);
@@ -794,13 +994,42 @@ fill_letters(PGresult *res, struct iw_db_letter *out, int limit, int *n)
 		    sizeof(out[i].message_id));
 		out[i].attempts = (int)get_ll(res, i, 5);
 		out[i].age_s = get_ll(res, i, 6);
+		out[i].campaign_id = get_ll(res, i, 7);
+		get_str(res, i, 8, out[i].ref, sizeof(out[i].ref));
+		out[i].message = NULL;
+		out[i].message_len = 0;
+		if (!PQgetisnull(res, i, 9)) {
+			out[i].message_len = (size_t)PQgetlength(res, i, 9);
+			out[i].message = iw_strndup(PQgetvalue(res, i, 9),
+			    out[i].message_len);
+			if (out[i].message == NULL) {
+				*n = i;
+				return -1;
+			}
+		}
+		get_str(res, i, 10, out[i].reverse_path,
+		    sizeof(out[i].reverse_path));
 	}
 	*n = i;
+	return 0;
+}
+
+void
+iw_db_letters_clear(struct iw_db_letter *l, int n)
+{
+	int i;
+
+	for (i = 0; l != NULL && i < n; i++) {
+		free(l[i].message);
+		l[i].message = NULL;
+		l[i].message_len = 0;
+	}
 }
 
 #define LETTER_COLS "l.id, (SELECT name FROM campaign c WHERE " \
 	"c.id = l.campaign_id), l.contact_email, l.locale, l.message_id, " \
-	"l.attempts, extract(epoch FROM now() - l.created_at)::bigint"
+	"l.attempts, extract(epoch FROM now() - l.created_at)::bigint, " \
+	"l.campaign_id, l.ref, l.message, l.reverse_path"
 
 int
 iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
@@ -819,13 +1048,20 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
 	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM letter x "
 	    "WHERE state IN ('queued', 'deferred') AND next_attempt_at <= "
-	    "now() AND NOT EXISTS (SELECT 1 FROM suppression s WHERE "
+	    "now() AND x.campaign_id IN (" SQL_APPROVED ") AND NOT EXISTS "
+	    "(SELECT 1 FROM suppression s WHERE "
 	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
 	    "LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " LETTER_COLS, 3, p,
 	    "claim letters", err);
 	if (res == NULL)
 		return -1;
-	fill_letters(res, out, limit, n);
+	if (fill_letters(res, out, limit, n) < 0) {
+		iw_db_letters_clear(out, *n);
+		*n = 0;
+		PQclear(res);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
 	PQclear(res);
 	return 0;
 }
@@ -843,12 +1079,49 @@ iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
 	snprintf(lim, sizeof(lim), "%d", limit);
 	res = db_exec(db, "SELECT " LETTER_COLS " FROM letter l WHERE "
 	    "l.id > $1 AND l.state IN ('queued', 'deferred') AND "
-	    "l.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM "
+	    "l.next_attempt_at <= now() AND l.campaign_id NOT IN ("
+	    SQL_CANCELLED ") AND NOT EXISTS (SELECT 1 FROM "
 	    "suppression s WHERE s.email = l.contact_email) "
 	    "ORDER BY l.id LIMIT $2", 2, p, "peek letters", err);
 	if (res == NULL)
 		return -1;
-	fill_letters(res, out, limit, n);
+	if (fill_letters(res, out, limit, n) < 0) {
+		iw_db_letters_clear(out, *n);
+		*n = 0;
+		PQclear(res);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+iw_db_list_letters(struct iw_db *db, int64_t campaign_id, const char *state,
+    int64_t after, int limit, struct iw_db_letter *out, int *n,
+    struct iw_err *err)
+{
+	char cid[32], aft[32], lim[16];
+	const char *p[4] = { cid, state != NULL ? state : "", aft, lim };
+	PGresult *res;
+
+	*n = 0;
+	snprintf(cid, sizeof(cid), "%" PRId64, campaign_id);
+	snprintf(aft, sizeof(aft), "%" PRId64, after);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	res = db_exec(db, "SELECT " LETTER_COLS " FROM letter l WHERE "
+	    "($1 = 0 OR l.campaign_id = $1) AND ($2 = '' OR l.state = $2) "
+	    "AND l.id > $3 ORDER BY l.id LIMIT $4", 4, p, "list letters",
+	    err);
+	if (res == NULL)
+		return -1;
+	if (fill_letters(res, out, limit, n) < 0) {
+		iw_db_letters_clear(out, *n);
+		*n = 0;
+		PQclear(res);
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
 	PQclear(res);
 	return 0;
 }
@@ -948,10 +1221,16 @@ arr_add(struct iw_buf *b, const char *s)
 		return iw_buf_puts(b, "NULL");
 	if (iw_buf_putc(b, '"') < 0)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if ((*s == '"' || *s == '\\') && iw_buf_putc(b, '\\') < 0)
+	/* Runs without a quote or backslash are copied whole: a stored
+	 * message is kilobytes of them. */
+	while (*s != '\0') {
+		size_t run = strcspn(s, "\"\\");
+
+		if (iw_buf_append(b, s, run) < 0)
 			return -1;
-		if (iw_buf_putc(b, *s) < 0)
+		s += run;
+		if (*s != '\0' && (iw_buf_putc(b, '\\') < 0 ||
+		    iw_buf_putc(b, *s++) < 0))
 			return -1;
 	}
 	return iw_buf_putc(b, '"');
@@ -961,6 +1240,67 @@ static int
 arr_close(struct iw_buf *b)
 {
 	return iw_buf_puts(b, b->len == 0 ? "{}" : "}");
+}
+
+enum { M_ID, M_LOCALE, M_MESSAGE, M_RPATH, M_NCOL };
+
+int
+iw_db_store_messages(struct iw_db *db, const char *owner,
+    const struct iw_db_rendered *r, size_t n, int *stored,
+    struct iw_err *err)
+{
+	struct iw_buf col[M_NCOL];
+	const char *p[M_NCOL + 1];
+	char num[32];
+	size_t i;
+	PGresult *res = NULL;
+	int k, row, ok = 0;
+
+	for (i = 0; i < n; i++)
+		stored[i] = 0;
+	if (n == 0)
+		return 0;
+	for (k = 0; k < M_NCOL; k++)
+		col[k] = (struct iw_buf)IW_BUF_INIT;
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%" PRId64, r[i].letter_id);
+		ok |= arr_add(&col[M_ID], num);
+		ok |= arr_add(&col[M_LOCALE], r[i].locale);
+		ok |= arr_add(&col[M_MESSAGE], r[i].message);
+		ok |= arr_add(&col[M_RPATH], r[i].reverse_path);
+	}
+	p[0] = owner;
+	for (k = 0; k < M_NCOL; k++) {
+		ok |= arr_close(&col[k]);
+		p[k + 1] = col[k].data;
+	}
+	if (ok < 0)
+		iw_err_set(err, "out of memory");
+	else
+		/* The hash is taken of the stored text itself, so the record
+		 * and its proof cannot disagree. */
+		res = db_exec_ps(db, PS_STORE, "UPDATE letter l SET "
+		    "message = r.message, locale = r.locale, "
+		    "reverse_path = r.rpath, rendered_at = now(), "
+		    "message_sha256 = encode(sha256(convert_to(r.message, "
+		    "'UTF8')), 'hex') FROM unnest($2::bigint[], $3::text[], "
+		    "$4::text[], $5::text[]) AS r(id, locale, message, rpath) "
+		    "WHERE l.id = r.id AND l.locked_by = $1 AND "
+		    "l.message IS NULL RETURNING l.id", M_NCOL + 1, p,
+		    "store messages", err);
+	for (k = 0; k < M_NCOL; k++)
+		iw_buf_free(&col[k]);
+	if (res == NULL)
+		return -1;
+	for (row = 0; row < PQntuples(res); row++) {
+		int64_t id = get_ll(res, row, 0);
+
+		for (i = 0; i < n; i++)
+			if (r[i].letter_id == id)
+				stored[i] = 1;
+	}
+	PQclear(res);
+	return 0;
 }
 
 enum { R_ID, R_STATE, R_CODE, R_ENH, R_STAGE, R_REPLY, R_FAIL, R_RETRY,
@@ -1029,8 +1369,7 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	    "code, enhanced, reply FROM r WHERE rec) "
 	    "UPDATE letter SET state = CASE WHEN letter.state = "
 	    "'bounced' THEN 'bounced' WHEN r.state <> 'postponed' "
-	    "THEN r.state WHEN EXISTS (SELECT 1 FROM attempt x WHERE "
-	    "x.letter_id = letter.id) THEN 'deferred' ELSE 'queued' END, "
+	    "THEN r.state ELSE " SQL_REQUEUE("letter") " END, "
 	    "attempts = CASE WHEN r.state = 'postponed' THEN "
 	    "greatest(letter.attempts - 1, 0) ELSE letter.attempts END, "
 	    "last_code = coalesce(r.code, letter.last_code), "
@@ -1055,6 +1394,66 @@ out:
 	return rc;
 }
 
+/* Which IPs each retry takes back (t: target, $1 campaign, $2 IPs). */
+static const char *const retry_where[] = {
+	[IW_DB_RETRY_UNRESOLVED] = "t.state = 'unresolved'",
+	[IW_DB_RETRY_HELD] = "t.state = 'held' AND ((coalesce(t.reason, '') "
+	    "NOT LIKE 'notified %' AND NOT EXISTS (SELECT 1 FROM suppression "
+	    "s WHERE s.email = t.contact_email)) OR EXISTS (SELECT 1 FROM "
+	    "contact_override o WHERE o.network >>= t.ip AND o.email IS "
+	    "DISTINCT FROM t.contact_email))",
+};
+
+int
+iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
+    int64_t campaign_id, const char *const *ips, size_t nips, long *n,
+    struct iw_err *err)
+{
+	struct iw_buf arr = IW_BUF_INIT, sql = IW_BUF_INIT;
+	char cid[32];
+	const char *p[2] = { cid, NULL };
+	PGresult *res = NULL;
+	size_t i;
+	int bad = 0, rc = -1;
+
+	*n = 0;
+	snprintf(cid, sizeof(cid), "%" PRId64, campaign_id);
+	for (i = 0; i < nips; i++)
+		bad |= arr_add(&arr, ips[i]);
+	bad |= arr_close(&arr);
+	/* The IP goes back to 'new' (its letter, if any, stays in the
+	 * record through letter_target) and is resolved again. */
+	bad |= iw_buf_printf(&sql, "WITH r AS (UPDATE target t SET "
+	    "state = 'new', letter_id = NULL, attempts = 0, reason = NULL, "
+	    "raw_answer = NULL, resolved_at = NULL, locked_by = NULL, "
+	    "locked_until = NULL, next_attempt_at = now() WHERE %s AND "
+	    "($1 = 0 OR t.campaign_id = $1) AND (cardinality($2::inet[]) = 0 "
+	    "OR t.ip = ANY ($2::inet[])) AND t.campaign_id NOT IN ("
+	    SQL_CANCELLED ") RETURNING 1) SELECT count(*) FROM r",
+	    retry_where[kind]);
+	if (bad < 0) {
+		iw_err_set(err, "out of memory");
+		goto out;
+	}
+	p[1] = arr.data;
+	if (db_cmd(db, "BEGIN", 0, NULL, "begin", err) < 0)
+		goto out;
+	res = db_exec(db, sql.data, 2, p, "retry", err);
+	if (res == NULL || db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL,
+	    "notify", err) < 0 || db_cmd(db, "COMMIT", 0, NULL, "commit",
+	    err) < 0) {
+		db_rollback(db);
+		goto out;
+	}
+	*n = (long)get_ll(res, 0, 0);
+	rc = 0;
+out:
+	PQclear(res);
+	iw_buf_free(&arr);
+	iw_buf_free(&sql);
+	return rc;
+}
+
 int
 iw_db_rescue(struct iw_db *db, long *targets, long *letters,
     struct iw_err *err)
@@ -1071,9 +1470,8 @@ iw_db_rescue(struct iw_db *db, long *targets, long *letters,
 	PQclear(res);
 	/* The letter may have been in flight when its daemon died: it goes
 	 * again (same Message-ID) — at least once, never lost. */
-	res = db_exec(db, "UPDATE letter l SET state = CASE WHEN EXISTS "
-	    "(SELECT 1 FROM attempt a WHERE a.letter_id = l.id) THEN "
-	    "'deferred' ELSE 'queued' END, locked_by = NULL, "
+	res = db_exec(db, "UPDATE letter l SET state = " SQL_REQUEUE("l")
+	    ", locked_by = NULL, "
 	    "locked_until = NULL, next_attempt_at = now() "
 	    "WHERE state = 'sending' AND locked_until < now()", 0, NULL,
 	    "rescue letters", err);
@@ -1093,9 +1491,8 @@ iw_db_release(struct iw_db *db, const char *owner, struct iw_err *err)
 	    "NULL WHERE locked_by = $1 AND state = 'new'", 1, p,
 	    "release targets", err) < 0)
 		return -1;
-	return db_cmd(db, "UPDATE letter l SET state = CASE WHEN EXISTS "
-	    "(SELECT 1 FROM attempt a WHERE a.letter_id = l.id) THEN "
-	    "'deferred' ELSE 'queued' END, attempts = greatest(attempts - 1, "
+	return db_cmd(db, "UPDATE letter l SET state = " SQL_REQUEUE("l")
+	    ", attempts = greatest(attempts - 1, "
 	    "0), locked_by = NULL, locked_until = NULL "
 	    "WHERE locked_by = $1 AND state = 'sending'", 1, p,
 	    "release letters", err);
@@ -1108,9 +1505,10 @@ iw_db_next_due(struct iw_db *db, long long *seconds, struct iw_err *err)
 
 	res = db_exec(db, "SELECT ceil(extract(epoch FROM least("
 	    "(SELECT min(greatest(next_attempt_at, coalesce(locked_until, "
-	    "next_attempt_at))) FROM target WHERE state = 'new'), "
+	    "next_attempt_at))) FROM target WHERE state = 'new' AND "
+	    "campaign_id NOT IN (" SQL_CANCELLED ")), "
 	    "(SELECT min(next_attempt_at) FROM letter WHERE state IN "
-	    "('queued', 'deferred')), "
+	    "('queued', 'deferred') AND campaign_id IN (" SQL_APPROVED ")), "
 	    "(SELECT min(locked_until) FROM letter WHERE state = 'sending')"
 	    ") - now()))::bigint", 0, NULL, "next due", err);
 	if (res == NULL)
@@ -1133,11 +1531,13 @@ iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err)
 
 	res = db_exec(db, "SELECT EXISTS (SELECT 1 FROM target WHERE "
 	    "state = 'new' AND next_attempt_at <= now() AND "
-	    "(locked_until IS NULL OR locked_until < now())) OR EXISTS "
+	    "(locked_until IS NULL OR locked_until < now()) AND campaign_id "
+	    "NOT IN (" SQL_CANCELLED ")) OR EXISTS "
 	    "(SELECT 1 FROM target WHERE state = 'resolved' AND letter_id IS "
-	    "NULL) OR EXISTS (SELECT 1 FROM letter WHERE state IN ('queued', "
-	    "'deferred') AND next_attempt_at <= now())", 0, NULL,
-	    "work due", err);
+	    "NULL AND campaign_id NOT IN (" SQL_CANCELLED ")) OR EXISTS "
+	    "(SELECT 1 FROM letter WHERE state IN ('queued', "
+	    "'deferred') AND next_attempt_at <= now() AND campaign_id IN ("
+	    SQL_APPROVED "))", 0, NULL, "work due", err);
 	if (res == NULL)
 		return -1;
 	*due = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -1146,6 +1546,12 @@ iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err)
 }
 
 /* --- wake-ups --- */
+
+int
+iw_db_notify(struct iw_db *db, struct iw_err *err)
+{
+	return db_cmd(db, "NOTIFY " IW_DB_CHANNEL, 0, NULL, "notify", err);
+}
 
 int
 iw_db_listen(struct iw_db *db, struct iw_err *err)
@@ -1206,7 +1612,8 @@ iw_db_wait(struct iw_db *db, int timeout_ms, int wake_fd, struct iw_err *err)
 /* --- status --- */
 
 int
-iw_db_status(struct iw_db *db, struct iw_db_status *st, struct iw_err *err)
+iw_db_status(struct iw_db *db, int64_t campaign_id, struct iw_db_status *st,
+    struct iw_err *err)
 {
 	static const struct { const char *name; size_t off; } tmap[] = {
 		{ "new", offsetof(struct iw_db_status, targets_new) },
@@ -1222,23 +1629,31 @@ iw_db_status(struct iw_db *db, struct iw_db_status *st, struct iw_err *err)
 		{ "sent", offsetof(struct iw_db_status, letters_sent) },
 		{ "failed", offsetof(struct iw_db_status, letters_failed) },
 		{ "bounced", offsetof(struct iw_db_status, letters_bounced) },
+		{ "cancelled",
+		    offsetof(struct iw_db_status, letters_cancelled) },
 	};
+	char cid[32];
+	const char *p[1] = { cid };
 	PGresult *res;
 	int i;
 	size_t k;
 
 	memset(st, 0, sizeof(*st));
+	snprintf(cid, sizeof(cid), "%" PRId64, campaign_id);
 	/* A resolved IP is notified once its letter is sent (a bounce
-	 * later does not unsend it; a hard bounce holds the IP). */
+	 * later does not unsend it; a hard bounce holds the IP).  $1 = 0:
+	 * every campaign. */
 	res = db_exec(db, "SELECT 't', CASE WHEN t.state = 'resolved' AND "
 	    "l.state IN ('sent', 'bounced') THEN 'notified' ELSE t.state END, "
 	    "count(*) FROM target t LEFT JOIN letter l ON l.id = t.letter_id "
-	    "GROUP BY 2 "
-	    "UNION ALL SELECT 'l', state, count(*) FROM letter GROUP BY 2 "
+	    "WHERE $1 = 0 OR t.campaign_id = $1 GROUP BY 2 "
+	    "UNION ALL SELECT 'l', state, count(*) FROM letter "
+	    "WHERE $1 = 0 OR campaign_id = $1 GROUP BY 2 "
 	    "UNION ALL SELECT 'c', '', count(*) FROM campaign "
+	    "WHERE $1 = 0 OR id = $1 "
 	    "UNION ALL SELECT 's', '', count(*) FROM suppression "
-	    "UNION ALL SELECT 'o', '', count(*) FROM contact_override", 0,
-	    NULL, "status", err);
+	    "UNION ALL SELECT 'o', '', count(*) FROM contact_override", 1,
+	    p, "status", err);
 	if (res == NULL)
 		return -1;
 	for (i = 0; i < PQntuples(res); i++) {

@@ -24,6 +24,34 @@ void iw_db_close(struct iw_db *db);
  * statements, one thread per connection. */
 struct pg_conn *iw_db_pgconn(struct iw_db *db);
 
+/*
+ * The one way other modules talk to the database: run a parameterised
+ * statement; on failure NULL (or -1) and one line in err ("database: WHAT:
+ * message").  The caller PQclear()s the result.
+ */
+struct pg_result *iw_db_exec(struct iw_db *db, const char *sql, int n,
+    const char *const *params, const char *what, struct iw_err *err);
+int iw_db_cmd(struct iw_db *db, const char *sql, int n,
+    const char *const *params, const char *what, struct iw_err *err);
+/* One row of a query: column names, values (NULL as ""), and each value's
+ * kind: 's' text, 'n' number, 'b' boolean ("t"/"f"), 'j' JSON, '-' NULL. */
+struct iw_db_row {
+	int ncols;
+	const char *const *names;
+	const char *const *values;
+	const char *kinds;
+};
+/* Run a query and call fn first for the header (values NULL, kinds per
+ * column), then for each row; returns the number of rows or -1. */
+typedef void (*iw_db_named_row_fn)(void *arg, const struct iw_db_row *row);
+long iw_db_each(struct iw_db *db, const char *sql, int n,
+    const char *const *params, iw_db_named_row_fn fn, void *arg,
+    const char *what, struct iw_err *err);
+/* BEGIN / COMMIT / ROLLBACK. */
+int iw_db_begin(struct iw_db *db, struct iw_err *err);
+int iw_db_commit(struct iw_db *db, struct iw_err *err);
+void iw_db_rollback(struct iw_db *db);
+
 /* 1 when the connection failed (server gone): callers exit EX_TEMPFAIL. */
 int iw_db_broken(const struct iw_db *db);
 
@@ -34,8 +62,10 @@ int iw_db_schema_check(struct iw_db *db, struct iw_err *err);
 
 /* --- enqueue --- */
 struct iw_db_enqueue;
+/* Into an existing campaign that is not cancelled; else -1 with
+ * *refused = 1 and the reason in err. */
 int iw_db_enqueue_begin(struct iw_db *db, const char *campaign,
-    struct iw_db_enqueue **out, struct iw_err *err);
+    struct iw_db_enqueue **out, int *refused, struct iw_err *err);
 int iw_db_enqueue_add(struct iw_db_enqueue *e, const struct iw_input_rec *r,
     long line, struct iw_err *err);
 /* Commit; counts of inserted and duplicate (in file or already queued). */
@@ -91,20 +121,38 @@ int iw_db_override_find(struct iw_db *db, const char *ip, char *email,
  * campaigns with nothing left to resolve, or whose oldest waiting IP has
  * waited hold_s.  IPs of suppressed contacts are held instead.
  */
-int iw_db_build_letters(struct iw_db *db, int force, long long hold_s,
-    const char *msgid_domain, long *letters, long *targets, long *held,
+struct iw_db_build {
+	int force;
+	long long hold_s;		/* letters.hold */
+	long long renotify_s;		/* letters.renotify_after; 0: off */
+	const char *msgid_domain;
+	long letters, targets;		/* out: built, IPs put in letters */
+	long held, renotify_held;	/* out: suppressed, notified lately */
+};
+int iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
     struct iw_err *err);
 
 /* --- send stage --- */
 struct iw_db_letter {
 	int64_t id;
+	int64_t campaign_id;
 	char campaign[128];
 	char email[256];
 	char locale[17];
 	char message_id[256];
+	char ref[80];		/* {ref}, header X-Ipwarn-Ref */
 	int attempts;		/* including this one */
 	long long age_s;	/* since the letter was built */
+	/* The message as stored when it was first handed to the relay
+	 * (NULL before: then it is rendered now and stored before SMTP),
+	 * and its envelope sender. */
+	char *message;
+	size_t message_len;
+	char reverse_path[320];
 };
+
+/* Free the stored messages of l[0..n). */
+void iw_db_letters_clear(struct iw_db_letter *l, int n);
 
 int iw_db_claim_letters(struct iw_db *db, const char *owner,
     long long lease_s, int limit, struct iw_db_letter *out, int *n,
@@ -112,6 +160,12 @@ int iw_db_claim_letters(struct iw_db *db, const char *owner,
 /* Due letters without claiming them, ids > after (for --dry-run). */
 int iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
     struct iw_db_letter *out, int *n, struct iw_err *err);
+
+/* Letters of any state for `letters --render`: of one campaign
+ * (campaign_id > 0) and state (NULL: any), ids > after, in id order. */
+int iw_db_list_letters(struct iw_db *db, int64_t campaign_id,
+    const char *state, int64_t after, int limit, struct iw_db_letter *out,
+    int *n, struct iw_err *err);
 
 struct iw_db_item {
 	int64_t letter_id;
@@ -147,9 +201,37 @@ struct iw_db_send_result {
 	int record_attempt;		/* 0: no SMTP was tried */
 };
 
+/*
+ * Store the rendered messages of claimed letters before they go to the
+ * relay, so that every attempt sends these bytes and the audit record holds
+ * them (with their SHA-256).  Letters already rendered, or no longer held
+ * by owner, are left alone; *stored counts the rest.
+ */
+struct iw_db_rendered {
+	int64_t letter_id;
+	const char *locale;		/* the template actually used */
+	const char *message;		/* 7-bit MIME, CRLF */
+	const char *reverse_path;
+};
+int iw_db_store_messages(struct iw_db *db, const char *owner,
+    const struct iw_db_rendered *r, size_t n, int *stored,
+    struct iw_err *err);
+
 /* Record a batch of results in one transaction. */
 int iw_db_record_results(struct iw_db *db, const char *owner,
     const char *relay, const struct iw_db_send_result *r, size_t n,
+    struct iw_err *err);
+
+/*
+ * Repair (ipwarn retry): send IPs back to be resolved again, overrides
+ * first.  IW_DB_RETRY_UNRESOLVED: those that found no contact.
+ * IW_DB_RETRY_HELD: those held for a suppressed or bounced address that is
+ * no longer suppressed, or whose contact an override now changes.  Of one
+ * campaign (campaign_id > 0) and, when nips > 0, only those addresses.
+ */
+enum iw_db_retry_kind { IW_DB_RETRY_UNRESOLVED, IW_DB_RETRY_HELD };
+int iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
+    int64_t campaign_id, const char *const *ips, size_t nips, long *n,
     struct iw_err *err);
 
 /* Return work of dead daemons (lease expired) to the queue. */
@@ -164,6 +246,8 @@ int iw_db_next_due(struct iw_db *db, long long *seconds, struct iw_err *err);
 int iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err);
 
 /* --- wake-ups --- */
+/* Tell every listening daemon there is new work (on commit). */
+int iw_db_notify(struct iw_db *db, struct iw_err *err);
 int iw_db_listen(struct iw_db *db, struct iw_err *err);
 /* Wait up to timeout_ms for a notification, or for wake_fd (if >= 0) to
  * become readable (the daemon's signal self-pipe); 1 notified, 0 not. */
@@ -175,11 +259,12 @@ struct iw_db_status {
 	long targets_new, targets_resolved, targets_unresolved;
 	long targets_notified, targets_held;
 	long letters_queued, letters_sending, letters_deferred;
-	long letters_sent, letters_failed, letters_bounced;
+	long letters_sent, letters_failed, letters_bounced, letters_cancelled;
 	long campaigns, suppressed, overrides;
 };
-int iw_db_status(struct iw_db *db, struct iw_db_status *st,
-    struct iw_err *err);
+/* Counts over every campaign, or over one (campaign_id > 0). */
+int iw_db_status(struct iw_db *db, int64_t campaign_id,
+    struct iw_db_status *st, struct iw_err *err);
 
 /* --- operator lists --- */
 typedef void (*iw_db_row_fn)(void *arg, int ncols, const char *const *cols);

@@ -434,3 +434,43 @@ iw_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* Length of the well-formed UTF-8 sequence at s (NUL-terminated), 0 if
+ * there is none. */
+static size_t
+utf8_seq_len(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+	    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (n == 0 || strnlen(s, n) < n || !iw_utf8_valid(s, n))
+		return 0;
+	return n;
+}
+
+int
+iw_json_str(struct iw_buf *out, const char *s)
+{
+	if (iw_buf_putc(out, '"') < 0)
+		return -1;
+	while (*s != '\0') {
+		unsigned char ch = (unsigned char)*s;
+		size_t n = 1;
+		int r;
+
+		if (ch == '"' || ch == '\\')
+			r = iw_buf_printf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			r = iw_buf_printf(out, "\\u%04x", ch);
+		else if ((n = utf8_seq_len(s)) == 0) {
+			r = iw_buf_puts(out, "\\ufffd");
+			n = 1;
+		} else
+			r = iw_buf_append(out, s, n);
+		if (r < 0)
+			return -1;
+		s += n;
+	}
+	return iw_buf_putc(out, '"');
+}

@@ -54,6 +54,10 @@ void *iw_calloc(size_t n, size_t size);
 /* 1 if buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int iw_utf8_valid(const char *buf, size_t len);
 
+/* Append s as a JSON string literal: quotes, backslashes and controls
+ * escaped, UTF-8 kept, each invalid byte as U+FFFD. */
+int iw_json_str(struct iw_buf *out, const char *s);
+
 /*
  * Validate and normalise a single RFC 5321 mailbox (local@domain, dot-atom
  * local part only, hostname domain or address literal, total <= 254, local

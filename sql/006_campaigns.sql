@@ -1,0 +1,54 @@
+-- Campaigns an operator controls and can prove.
+--
+-- A campaign is created as a 'draft': its IPs are resolved and its letters
+-- built (and may be rendered for review), but nothing of it is sent until
+-- an operator approves it.  'approved' <-> 'paused'; 'cancelled' is final.
+-- Campaigns that existed before this version were being sent without an
+-- approval step, so they start out 'approved'; new ones start as drafts.
+ALTER TABLE campaign
+	ADD COLUMN state text NOT NULL DEFAULT 'approved' CHECK (state IN
+	    ('draft', 'approved', 'paused', 'cancelled')),
+	ADD COLUMN letters_dir text,		-- its own templates, if any
+	ADD COLUMN vars jsonb NOT NULL DEFAULT '{}',	-- {var.KEY} values
+	ADD COLUMN renotify boolean NOT NULL DEFAULT false,
+	ADD COLUMN state_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE campaign ALTER COLUMN state SET DEFAULT 'draft';
+
+-- Who changed a campaign's state, and when: the sign-off is on record.
+CREATE TABLE campaign_event (
+	id           bigserial PRIMARY KEY,
+	campaign_id  bigint NOT NULL REFERENCES campaign (id),
+	at           timestamptz NOT NULL DEFAULT now(),
+	action       text NOT NULL,	-- create, approve, pause, resume, cancel
+	actor        text NOT NULL,	-- the operator's login
+	detail       text
+);
+CREATE INDEX campaign_event_campaign ON campaign_event (campaign_id, at);
+
+-- The audit record of a letter: the exact bytes handed to the relay (every
+-- retry sends these), their SHA-256, the envelope, and the per-letter
+-- reference shown to the recipient.  'cancelled': never sent, by order of
+-- the operator.
+ALTER TABLE letter
+	ADD COLUMN ref text,
+	ADD COLUMN message text,		-- 7-bit MIME, CRLF: as given to the relay
+	ADD COLUMN message_sha256 text,
+	ADD COLUMN reverse_path text,
+	ADD COLUMN rendered_at timestamptz;
+ALTER TABLE letter DROP CONSTRAINT IF EXISTS letter_state_check;
+ALTER TABLE letter ADD CONSTRAINT letter_state_check CHECK (state IN
+	('queued', 'sending', 'deferred', 'sent', 'failed', 'bounced',
+	 'cancelled'));
+UPDATE letter l SET ref = 'ipwarn-' || lpad(l.id::text, 6, '0')
+	WHERE ref IS NULL;
+
+-- Which IPs a letter carried, for ever: target.letter_id is the IP's
+-- current letter and changes when an operator releases a held IP; this
+-- keeps every (letter, IP) pair for the audit export.
+CREATE TABLE letter_target (
+	letter_id  bigint NOT NULL REFERENCES letter (id),
+	target_id  bigint NOT NULL REFERENCES target (id),
+	PRIMARY KEY (letter_id, target_id)
+);
+INSERT INTO letter_target (letter_id, target_id)
+	SELECT letter_id, id FROM target WHERE letter_id IS NOT NULL;
