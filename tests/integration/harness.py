@@ -424,8 +424,28 @@ delivery: { %(delivery)s };
     def init_db(self):
         self.ipwarn("db", "init", check=0)
 
-    def enqueue(self, text, *args, check=0):
-        return self.ipwarn("enqueue", *args, "-", input=text, check=check)
+    def campaign(self, verb, name, *args, check=0):
+        return self.ipwarn("campaign", verb, name, *args, check=check)
+
+    def enqueue(self, text, *args, check=0, approve=True):
+        """Queue text into the campaign named by --campaign (created
+        first when missing) or 'default'.  approve=True then approves the
+        campaign, as an operator does after review, so the tests that are
+        about delivery see their letters sent; approve=False leaves it as
+        it is (a draft stays a draft)."""
+        args = list(args)
+        name = "default"
+        if "--campaign" in args:
+            name = args[args.index("--campaign") + 1]
+            if self.ipwarn("campaign", "show", name).returncode != 0:
+                self.campaign("create", name)
+        p = self.ipwarn("enqueue", *args, "-", input=text, check=check)
+        if approve:
+            state = json.loads(self.ipwarn("campaign", "show", name,
+                                           "--json", check=0).stdout)
+            if state["state"] in ("draft", "paused"):
+                self.campaign("approve", name)
+        return p
 
 
 def expected_contacts(world):

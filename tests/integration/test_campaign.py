@@ -146,8 +146,15 @@ def test_second_batch_of_a_campaign_gets_its_own_letter(pg):
                                          "invalid 0")
         env.ipwarnd("--once", check=0)
         assert len(env.smtp.messages()) == 1
-        # Another campaign is another letter.
+        # Another campaign within letters.renotify_after: the address
+        # was just told; the IP is held, not mailed again ...
         env.enqueue(ips[0] + "\n", "--campaign", "c2")
+        env.ipwarnd("--once", check=0)
+        assert len(env.smtp.messages()) == 1
+        assert env.status()["targets"]["held"] == 1
+        # ... unless the campaign says it means to write again.
+        env.campaign("create", "c3", "--renotify")
+        env.enqueue(ips[0] + "\n", "--campaign", "c3")
         env.ipwarnd("--once", check=0)
         assert len(env.smtp.messages()) == 2
 
@@ -159,7 +166,8 @@ def test_status_counts_every_state_when_empty(pg):
         assert st["targets"] == {"new": 0, "resolved": 0, "unresolved": 0,
                                  "notified": 0, "held": 0}
         assert st["letters"] == {"queued": 0, "sending": 0, "deferred": 0,
-                                 "sent": 0, "failed": 0, "bounced": 0}
+                                 "sent": 0, "failed": 0, "bounced": 0,
+                                 "cancelled": 0}
         p = env.ipwarn("status", check=0)
         assert "queued" in p.stdout and "notified" in p.stdout
 
@@ -296,7 +304,8 @@ def test_build_queues_letters_without_sending(pg):
     then sends exactly those letters."""
     with Env(pg, whois=False) as env:
         env.init_db()
-        env.sql("INSERT INTO campaign (name) VALUES ('staged')")
+        env.sql("INSERT INTO campaign (name, state) VALUES ('staged', "
+                "'approved')")
         env.sql("INSERT INTO target (campaign_id, ip, state, locale, "
                 "contact_email, resolved_at) SELECT (SELECT id FROM campaign "
                 "WHERE name = 'staged'), '192.0.2.0'::inet + i, 'resolved', "
@@ -305,8 +314,8 @@ def test_build_queues_letters_without_sending(pg):
         env.ipwarn("suppress", "add", "abuse3@net.example")
         p = env.ipwarn("build")
         assert p.stdout.strip() == \
-            "built 3 letters for 8 IPs; 2 IPs held (contact suppressed)", \
-            p.stdout
+            "built 3 letters for 8 IPs; 2 IPs held (contact suppressed), " \
+            "0 held (notified within letters.renotify_after)", p.stdout
         st = env.status()
         assert st["letters"]["queued"] == 3 and st["targets"]["held"] == 2
         assert env.smtp.messages() == []
