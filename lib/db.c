@@ -1014,6 +1014,25 @@ fill_letters(PGresult *res, struct iw_db_letter *out, int limit, int *n)
 	return 0;
 }
 
+/* The letters of a query's result (NULL: it failed) into out. */
+static int
+letters_from(PGresult *res, struct iw_db_letter *out, int limit, int *n,
+    struct iw_err *err)
+{
+	int rc = 0;
+
+	if (res == NULL)
+		return -1;
+	if (fill_letters(res, out, limit, n) < 0) {
+		iw_db_letters_clear(out, *n);
+		*n = 0;
+		iw_err_set(err, "out of memory");
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 void
 iw_db_letters_clear(struct iw_db_letter *l, int n)
 {
@@ -1053,17 +1072,7 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
 	    "LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " LETTER_COLS, 3, p,
 	    "claim letters", err);
-	if (res == NULL)
-		return -1;
-	if (fill_letters(res, out, limit, n) < 0) {
-		iw_db_letters_clear(out, *n);
-		*n = 0;
-		PQclear(res);
-		iw_err_set(err, "out of memory");
-		return -1;
-	}
-	PQclear(res);
-	return 0;
+	return letters_from(res, out, limit, n, err);
 }
 
 int
@@ -1083,17 +1092,7 @@ iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
 	    SQL_CANCELLED ") AND NOT EXISTS (SELECT 1 FROM "
 	    "suppression s WHERE s.email = l.contact_email) "
 	    "ORDER BY l.id LIMIT $2", 2, p, "peek letters", err);
-	if (res == NULL)
-		return -1;
-	if (fill_letters(res, out, limit, n) < 0) {
-		iw_db_letters_clear(out, *n);
-		*n = 0;
-		PQclear(res);
-		iw_err_set(err, "out of memory");
-		return -1;
-	}
-	PQclear(res);
-	return 0;
+	return letters_from(res, out, limit, n, err);
 }
 
 int
@@ -1113,17 +1112,7 @@ iw_db_list_letters(struct iw_db *db, int64_t campaign_id, const char *state,
 	    "($1 = 0 OR l.campaign_id = $1) AND ($2 = '' OR l.state = $2) "
 	    "AND l.id > $3 ORDER BY l.id LIMIT $4", 4, p, "list letters",
 	    err);
-	if (res == NULL)
-		return -1;
-	if (fill_letters(res, out, limit, n) < 0) {
-		iw_db_letters_clear(out, *n);
-		*n = 0;
-		PQclear(res);
-		iw_err_set(err, "out of memory");
-		return -1;
-	}
-	PQclear(res);
-	return 0;
+	return letters_from(res, out, limit, n, err);
 }
 
 #define ITEM_COLS "letter_id, host(ip), coalesce(evidence, ''), " \
