@@ -167,7 +167,8 @@ def main():
         p = subprocess.run([bin_, "-c", env.conf, "--dry-run"],
                            capture_output=True, check=True)
         size = len(p.stdout)
-        env.sql("DELETE FROM letter_target; DELETE FROM target; "
+        env.sql("DELETE FROM letter_target; DELETE FROM letter_message; "
+                "DELETE FROM target; "
                 "DELETE FROM letter")
         queue(env, n)
         print("bench: N=%d letters, message size ~%d bytes, smtp-sink on "

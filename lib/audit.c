@@ -15,6 +15,10 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* The locale a letter was rendered in, once it was; before, the one
+ * chosen when it was built (m: its letter_message). */
+#define LOCALE "coalesce(m.locale, l.locale)"
+
 /* An IP's state as the operator sees it: resolved and in a letter that
  * went out is 'notified' (see iw_db_status). */
 #define TARGET_STATE "CASE WHEN t.state = 'resolved' AND l.state IN " \
@@ -64,12 +68,13 @@ iw_audit_letters(struct iw_db *db, const struct iw_audit_filter *f,
     iw_db_named_row_fn fn, void *arg, struct iw_err *err)
 {
 	return listing(db, "SELECT l.id AS letter, l.ref, c.name AS campaign, "
-	    "l.contact_email AS recipient, l.locale, l.state, "
+	    "l.contact_email AS recipient, " LOCALE " AS locale, l.state, "
 	    "(SELECT count(*) FROM letter_target m WHERE m.letter_id = l.id) "
 	    "AS ips, l.attempts, " TS("l.created_at") " AS created, "
 	    TS("l.sent_at") " AS sent_at, l.last_reply AS relay_reply, "
-	    "l.bounce_class, l.message_sha256 FROM letter l JOIN campaign c "
-	    "ON c.id = l.campaign_id WHERE ($1 = 0 OR l.campaign_id = $1) "
+	    "l.bounce_class, m.sha256 AS message_sha256 FROM letter l "
+	    "JOIN campaign c ON c.id = l.campaign_id LEFT JOIN letter_message "
+	    "m ON m.letter_id = l.id WHERE ($1 = 0 OR l.campaign_id = $1) "
 	    "AND ($2 = '' OR l.state = $2) ORDER BY l.id", f, fn, arg,
 	    "letters", err);
 }
@@ -94,16 +99,17 @@ iw_audit_export(struct iw_db *db, int64_t campaign_id,
 	struct iw_audit_filter f = { campaign_id, NULL };
 
 	return listing(db, "SELECT c.name AS campaign, l.id AS letter, l.ref, "
-	    "l.message_id, l.contact_email AS recipient, l.locale, "
+	    "l.message_id, l.contact_email AS recipient, " LOCALE " AS locale, "
 	    "host(t.ip) AS ip, t.country, t.evidence, "
 	    TS("t.observed_at") " AS observed, t.contact_source, "
 	    "t.whois_server, t.whois_network, l.state AS letter_state, "
 	    TS("(SELECT min(a.at) FROM attempt a WHERE a.letter_id = l.id)")
 	    " AS first_attempt, " TS("l.sent_at") " AS sent_at, "
 	    "l.last_reply AS relay_reply, l.bounce_class, l.bounce_status, "
-	    "l.message_sha256 FROM letter_target m JOIN letter l ON l.id = "
-	    "m.letter_id JOIN target t ON t.id = m.target_id JOIN campaign c "
-	    "ON c.id = l.campaign_id WHERE l.campaign_id = $1 AND $2 = '' "
+	    "m.sha256 AS message_sha256 FROM letter_target lt JOIN letter l "
+	    "ON l.id = lt.letter_id JOIN target t ON t.id = lt.target_id "
+	    "JOIN campaign c ON c.id = l.campaign_id LEFT JOIN letter_message "
+	    "m ON m.letter_id = l.id WHERE l.campaign_id = $1 AND $2 = '' "
 	    "ORDER BY l.id, t.ip", &f, fn, arg, "export", err);
 }
 
@@ -123,14 +129,14 @@ iw_audit_letter(struct iw_db *db, int64_t id, iw_db_named_row_fn fn,
     void *arg, struct iw_err *err)
 {
 	return by_letter(db, "SELECT l.id AS letter, l.ref, c.name AS "
-	    "campaign, l.contact_email AS recipient, l.locale, l.state, "
-	    "l.message_id, l.reverse_path AS envelope_from, l.attempts, "
-	    TS("l.created_at") " AS created, " TS("l.rendered_at")
-	    " AS rendered, " TS("l.sent_at") " AS sent_at, "
+	    "campaign, l.contact_email AS recipient, " LOCALE " AS locale, "
+	    "l.state, l.message_id, m.reverse_path AS envelope_from, "
+	    "l.attempts, " TS("l.created_at") " AS created, "
+	    TS("m.rendered_at") " AS rendered, " TS("l.sent_at") " AS sent_at, "
 	    "l.last_reply AS relay_reply, l.fail_reason, l.bounce_class, "
-	    "l.bounce_status, l.message_sha256 FROM letter l JOIN campaign c "
-	    "ON c.id = l.campaign_id WHERE l.id = $1", id, fn, arg, "letter",
-	    err);
+	    "l.bounce_status, m.sha256 AS message_sha256 FROM letter l JOIN "
+	    "campaign c ON c.id = l.campaign_id LEFT JOIN letter_message m ON "
+	    "m.letter_id = l.id WHERE l.id = $1", id, fn, arg, "letter", err);
 }
 
 long
@@ -174,8 +180,8 @@ iw_audit_letter_message(struct iw_db *db, int64_t id, char **msg,
 	*msg = NULL;
 	*len = 0;
 	snprintf(num, sizeof(num), "%" PRId64, id);
-	res = iw_db_exec(db, "SELECT message, coalesce(reverse_path, '') "
-	    "FROM letter WHERE id = $1", 1, p, "letter message", err);
+	res = iw_db_exec(db, "SELECT message, reverse_path FROM "
+	    "letter_message WHERE letter_id = $1", 1, p, "letter message", err);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {

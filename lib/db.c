@@ -34,7 +34,7 @@
 /* The send path's statements, prepared once per connection (planning
  * them at every batch was about a tenth of PostgreSQL's CPU while
  * sending in make bench). */
-enum { PS_CLAIM, PS_ITEMS, PS_RECORD, PS_STORE };
+enum { PS_CLAIM, PS_ITEMS, PS_RECORD };
 
 struct iw_db {
 	PGconn *conn;
@@ -488,22 +488,29 @@ fail:
 	return -1;
 }
 
-/* COPY text format: backslash, tab, CR and LF must be escaped. */
+/* COPY text format: backslash, tab, CR and LF must be escaped; runs of
+ * other bytes are copied whole (a stored message is kilobytes of them). */
 static int
 copy_field(struct iw_buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		int r;
+	while (*s != '\0') {
+		size_t run = strcspn(s, "\\\t\n\r");
+		int r = 0;
 
+		if (iw_buf_append(b, s, run) < 0)
+			return -1;
+		s += run;
 		switch (*s) {
+		case '\0': break;
 		case '\\': r = iw_buf_puts(b, "\\\\"); break;
 		case '\t': r = iw_buf_puts(b, "\\t"); break;
 		case '\n': r = iw_buf_puts(b, "\\n"); break;
-		case '\r': r = iw_buf_puts(b, "\\r"); break;
-		default: r = iw_buf_putc(b, *s); break;
+		default: r = iw_buf_puts(b, "\\r"); break;
 		}
 		if (r < 0)
 			return -1;
+		if (*s != '\0')
+			s++;
 	}
 	return 0;
 }
@@ -844,7 +851,8 @@ join_letters(struct iw_db *db, const char *const *p, long *targets,
 	if (iw_buf_printf(&sql, "WITH %s, open AS (SELECT l.id, "
 	    "l.campaign_id, l.contact_email FROM letter l WHERE "
 	    "l.state = 'queued' AND l.attempts = 0 AND l.locked_by IS NULL "
-	    "AND l.message IS NULL "
+	    "AND NOT EXISTS (SELECT 1 FROM letter_message m WHERE "
+	    "m.letter_id = l.id) "
 	    "AND l.campaign_id IN (SELECT campaign_id FROM eligible) AND "
 	    "EXISTS (SELECT 1 FROM target t WHERE t.state = 'resolved' AND "
 	    "t.letter_id IS NULL AND t.campaign_id = l.campaign_id AND "
@@ -1048,7 +1056,9 @@ iw_db_letters_clear(struct iw_db_letter *l, int n)
 #define LETTER_COLS "l.id, (SELECT name FROM campaign c WHERE " \
 	"c.id = l.campaign_id), l.contact_email, l.locale, l.message_id, " \
 	"l.attempts, extract(epoch FROM now() - l.created_at)::bigint, " \
-	"l.campaign_id, l.ref, l.message, l.reverse_path"
+	"l.campaign_id, l.ref, (SELECT m.message FROM letter_message m " \
+	"WHERE m.letter_id = l.id), (SELECT m.reverse_path FROM " \
+	"letter_message m WHERE m.letter_id = l.id)"
 
 int
 iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
@@ -1062,15 +1072,17 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	snprintf(lease, sizeof(lease), "%lld", lease_s);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	/* Letters to suppressed contacts are skipped here and failed by the
-	 * next build (iw_db_build_letters). */
+	 * next build (iw_db_build_letters).  "= ANY (ARRAY(...))": the batch's
+	 * ids are found first and their rows by primary key; as "IN (...)"
+	 * the planner may hash-join the whole letter table at every claim. */
 	res = db_exec_ps(db, PS_CLAIM, "UPDATE letter l SET state = 'sending', "
 	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
-	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM letter x "
-	    "WHERE state IN ('queued', 'deferred') AND next_attempt_at <= "
-	    "now() AND x.campaign_id IN (" SQL_APPROVED ") AND NOT EXISTS "
-	    "(SELECT 1 FROM suppression s WHERE "
+	    "attempts = attempts + 1 WHERE id = ANY (ARRAY(SELECT id FROM "
+	    "letter x WHERE state IN ('queued', 'deferred') AND "
+	    "next_attempt_at <= now() AND x.campaign_id IN (" SQL_APPROVED
+	    ") AND NOT EXISTS (SELECT 1 FROM suppression s WHERE "
 	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
-	    "LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " LETTER_COLS, 3, p,
+	    "LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING " LETTER_COLS, 3, p,
 	    "claim letters", err);
 	return letters_from(res, out, limit, n, err);
 }
@@ -1231,65 +1243,126 @@ arr_close(struct iw_buf *b)
 	return iw_buf_puts(b, b->len == 0 ? "{}" : "}");
 }
 
-enum { M_ID, M_LOCALE, M_MESSAGE, M_RPATH, M_NCOL };
+/* One COPY text row of letter_message. */
+static int
+store_row(struct iw_buf *b, const struct iw_db_rendered *r)
+{
+	char sha[IW_SHA256_HEX];
+
+	if (iw_sha256_hex(r->message, strlen(r->message), sha) < 0)
+		return -1;
+	return iw_buf_printf(b, "%" PRId64 "\t", r->letter_id) < 0 ||
+	    copy_field(b, r->locale) < 0 || iw_buf_putc(b, '\t') < 0 ||
+	    copy_field(b, r->reverse_path) < 0 || iw_buf_putc(b, '\t') < 0 ||
+	    copy_field(b, r->message) < 0 ||
+	    iw_buf_printf(b, "\t%s\n", sha) < 0 ? -1 : 0;
+}
+
+/*
+ * The fast path: the whole batch in one COPY.  The letter is ours (we
+ * claimed it with no message), so a conflict means another daemon took
+ * it over after our lease ran out and stored its own rendering first;
+ * then the COPY fails whole, *conflict is set, and the caller stores
+ * letter by letter.
+ */
+static int
+store_copy(struct iw_db *db, const struct iw_db_rendered *r, size_t n,
+    int *conflict, struct iw_err *err)
+{
+	struct iw_buf b = IW_BUF_INIT;
+	PGresult *res;
+	const char *state;
+	size_t i;
+	int rc = -1;
+
+	*conflict = 0;
+	for (i = 0; i < n; i++)
+		if (store_row(&b, &r[i]) < 0) {
+			iw_buf_free(&b);
+			iw_err_set(err, "out of memory");
+			return -1;
+		}
+	res = PQexec(db->conn, "COPY letter_message (letter_id, locale, "
+	    "reverse_path, message, sha256) FROM STDIN");
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		db_error(db, res, err, "store messages");
+		PQclear(res);
+		iw_buf_free(&b);
+		return -1;
+	}
+	PQclear(res);
+	if (PQputCopyData(db->conn, b.data, (int)b.len) != 1 ||
+	    PQputCopyEnd(db->conn, NULL) != 1)
+		db_error(db, NULL, err, "store messages");
+	res = PQgetResult(db->conn);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		rc = 0;
+	else {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		*conflict = state != NULL && strcmp(state, "23505") == 0;
+		db_error(db, res, err, "store messages");
+	}
+	PQclear(res);
+	while ((res = PQgetResult(db->conn)) != NULL)
+		PQclear(res);
+	iw_buf_free(&b);
+	return rc;
+}
+
+/* The slow path, after a conflict: each letter that is still ours. */
+static int
+store_each(struct iw_db *db, const char *owner,
+    const struct iw_db_rendered *r, size_t n, int *stored,
+    struct iw_err *err)
+{
+	char id[24], sha[IW_SHA256_HEX];
+	const char *p[6] = { id, NULL, NULL, NULL, sha, owner };
+	PGresult *res;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%" PRId64, r[i].letter_id);
+		p[1] = r[i].locale;
+		p[2] = r[i].reverse_path;
+		p[3] = r[i].message;
+		if (iw_sha256_hex(r[i].message, strlen(r[i].message),
+		    sha) < 0) {
+			iw_err_set(err, "sha256 failed");
+			return -1;
+		}
+		res = db_exec(db, "INSERT INTO letter_message (letter_id, "
+		    "locale, reverse_path, message, sha256) SELECT $1, $2, $3, "
+		    "$4, $5 WHERE EXISTS (SELECT 1 FROM letter WHERE id = $1 "
+		    "AND locked_by = $6) ON CONFLICT (letter_id) DO NOTHING",
+		    6, p, "store message", err);
+		if (res == NULL)
+			return -1;
+		stored[i] = cmd_tuples(res) == 1;
+		PQclear(res);
+	}
+	return 0;
+}
 
 int
 iw_db_store_messages(struct iw_db *db, const char *owner,
     const struct iw_db_rendered *r, size_t n, int *stored,
     struct iw_err *err)
 {
-	struct iw_buf col[M_NCOL];
-	const char *p[M_NCOL + 1];
-	char num[32];
 	size_t i;
-	PGresult *res = NULL;
-	int k, row, ok = 0;
+	int conflict;
 
 	for (i = 0; i < n; i++)
 		stored[i] = 0;
 	if (n == 0)
 		return 0;
-	for (k = 0; k < M_NCOL; k++)
-		col[k] = (struct iw_buf)IW_BUF_INIT;
-	for (i = 0; i < n; i++) {
-		snprintf(num, sizeof(num), "%" PRId64, r[i].letter_id);
-		ok |= arr_add(&col[M_ID], num);
-		ok |= arr_add(&col[M_LOCALE], r[i].locale);
-		ok |= arr_add(&col[M_MESSAGE], r[i].message);
-		ok |= arr_add(&col[M_RPATH], r[i].reverse_path);
-	}
-	p[0] = owner;
-	for (k = 0; k < M_NCOL; k++) {
-		ok |= arr_close(&col[k]);
-		p[k + 1] = col[k].data;
-	}
-	if (ok < 0)
-		iw_err_set(err, "out of memory");
-	else
-		/* The hash is taken of the stored text itself, so the record
-		 * and its proof cannot disagree. */
-		res = db_exec_ps(db, PS_STORE, "UPDATE letter l SET "
-		    "message = r.message, locale = r.locale, "
-		    "reverse_path = r.rpath, rendered_at = now(), "
-		    "message_sha256 = encode(sha256(convert_to(r.message, "
-		    "'UTF8')), 'hex') FROM unnest($2::bigint[], $3::text[], "
-		    "$4::text[], $5::text[]) AS r(id, locale, message, rpath) "
-		    "WHERE l.id = r.id AND l.locked_by = $1 AND "
-		    "l.message IS NULL RETURNING l.id", M_NCOL + 1, p,
-		    "store messages", err);
-	for (k = 0; k < M_NCOL; k++)
-		iw_buf_free(&col[k]);
-	if (res == NULL)
-		return -1;
-	for (row = 0; row < PQntuples(res); row++) {
-		int64_t id = get_ll(res, row, 0);
-
+	/* COPY, not an INSERT of array parameters: PostgreSQL's array
+	 * parser alone cost more than the rest of storing a letter. */
+	if (store_copy(db, r, n, &conflict, err) == 0) {
 		for (i = 0; i < n; i++)
-			if (r[i].letter_id == id)
-				stored[i] = 1;
+			stored[i] = 1;
+		return 0;
 	}
-	PQclear(res);
-	return 0;
+	return conflict ? store_each(db, owner, r, n, stored, err) : -1;
 }
 
 enum { R_ID, R_STATE, R_CODE, R_ENH, R_STAGE, R_REPLY, R_FAIL, R_RETRY,

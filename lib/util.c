@@ -4,6 +4,8 @@
  */
 #include "util.h"
 
+#include <openssl/evp.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -473,4 +475,21 @@ iw_json_str(struct iw_buf *out, const char *s)
 		s += n;
 	}
 	return iw_buf_putc(out, '"');
+}
+
+int
+iw_sha256_hex(const void *p, size_t n, char out[IW_SHA256_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+
+	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		return -1;
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * len] = '\0';
+	return 0;
 }

@@ -54,6 +54,10 @@ void *iw_calloc(size_t n, size_t size);
 /* 1 if buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int iw_utf8_valid(const char *buf, size_t len);
 
+/* SHA-256 of p[0..n) as 64 lower-case hex digits and a NUL. */
+#define IW_SHA256_HEX 65
+int iw_sha256_hex(const void *p, size_t n, char out[IW_SHA256_HEX]);
+
 /* Append s as a JSON string literal: quotes, backslashes and controls
  * escaped, UTF-8 kept, each invalid byte as U+FFFD. */
 int iw_json_str(struct iw_buf *out, const char *s);

@@ -25,22 +25,38 @@ CREATE TABLE campaign_event (
 );
 CREATE INDEX campaign_event_campaign ON campaign_event (campaign_id, at);
 
--- The audit record of a letter: the exact bytes handed to the relay (every
--- retry sends these), their SHA-256, the envelope, and the per-letter
--- reference shown to the recipient.  'cancelled': never sent, by order of
--- the operator.
-ALTER TABLE letter
-	ADD COLUMN ref text,
-	ADD COLUMN message text,		-- 7-bit MIME, CRLF: as given to the relay
-	ADD COLUMN message_sha256 text,
-	ADD COLUMN reverse_path text,
-	ADD COLUMN rendered_at timestamptz;
+-- A letter's reference, shown to the recipient ({ref}, X-Ipwarn-Ref).
+-- 'cancelled': never sent, by order of the operator.
+ALTER TABLE letter ADD COLUMN ref text;
 ALTER TABLE letter DROP CONSTRAINT IF EXISTS letter_state_check;
 ALTER TABLE letter ADD CONSTRAINT letter_state_check CHECK (state IN
 	('queued', 'sending', 'deferred', 'sent', 'failed', 'bounced',
 	 'cancelled'));
 UPDATE letter l SET ref = 'ipwarn-' || lpad(l.id::text, 6, '0')
 	WHERE ref IS NULL;
+
+-- The audit record of a letter: the exact bytes handed to the relay (every
+-- retry sends these; 7-bit MIME with CRLF line ends, so text), their
+-- SHA-256, the envelope sender and the locale of the template used.  A row
+-- of its own, written once: the letter row, rewritten at every state
+-- change and scanned by the claims, stays narrow.  No foreign key: its
+-- check would lock the letter row of every stored message, in the send
+-- path; only the sender writes here, for a letter it has claimed.
+CREATE TABLE letter_message (
+	letter_id     bigint PRIMARY KEY,
+	locale        text NOT NULL,
+	reverse_path  text NOT NULL,
+	message       text NOT NULL,
+	sha256        text NOT NULL,
+	rendered_at   timestamptz NOT NULL DEFAULT now()
+);
+-- lz4 compresses a letter in a fraction of pglz's time; servers built
+-- without it keep the default.
+DO $$ BEGIN
+	ALTER TABLE letter_message ALTER COLUMN message SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+	NULL;
+END $$;
 
 -- Which IPs a letter carried, for ever: target.letter_id is the IP's
 -- current letter and changes when an operator releases a held IP; this

@@ -251,7 +251,7 @@ def test_retries_send_the_stored_bytes(pg):
         env.enqueue(overrides(env, 1))
         env.ipwarnd("--once", check=0)
         assert spool(env) == []
-        first = env.sql("SELECT message_sha256, message FROM letter")[0]
+        first = env.sql("SELECT sha256 FROM letter_message")[0]
         env.sql("UPDATE letter SET next_attempt_at = now()")
         time.sleep(1.1)      # a new rendering would carry another Date
         env.ipwarnd("--once", check=0)
