@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "bounce_json.h"
 #include "cli.h"
 #include "feedback.h"
 

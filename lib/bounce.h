@@ -66,6 +66,7 @@ struct iw_bounce_rcpt {
 
 struct iw_bounce {
 	enum iw_bounce_class cls;	/* the message's overall class */
+	char reason[IW_BOUNCE_REASON_MAX];	/* of the recipient deciding cls */
 	enum iw_bounce_kind kind;
 	int is_dsn;			/* carried delivery-status fields */
 	int is_arf;
@@ -108,16 +109,10 @@ enum iw_bounce_class iw_bounce_classify_status(int code, const char *enhanced,
     const char *text);
 
 /*
- * Append the `bounce --dry-run` JSON object to out:
- * {"verified": bool, "letter": id|null, "class": "...", "recipients":
- * [{"address", "action", "status", "diagnostic"}]}.  Every string is
- * escaped and made valid UTF-8 (invalid bytes become U+FFFD).
- * letter_id <= 0 prints null.  0, or -1 when out of memory.
+ * A fresh recipient slot in b (the parser's own helper for its readers):
+ * NULL when IW_BOUNCE_MAX_RCPT are kept, or, with *oom set, when memory ran
+ * out.
  */
-int iw_bounce_json(const struct iw_bounce *b, int verified,
-    long long letter_id, struct iw_buf *out);
-
-/* Append s as a JSON string literal, valid UTF-8 whatever s holds. */
-int iw_bounce_json_str(struct iw_buf *out, const char *s);
+struct iw_bounce_rcpt *iw_bounce_rcpt_add(struct iw_bounce *b, int *oom);
 
 #endif

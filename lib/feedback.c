@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounce_json.h"
 #include "verp.h"
 
 /* Everything one bounce row needs, gathered before the transaction. */

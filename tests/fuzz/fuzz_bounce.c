@@ -1,4 +1,4 @@
-/* fuzz-sources: lib/util.c lib/bounce.c */
+/* fuzz-sources: lib/util.c lib/bounce.c lib/bounce_mime.c lib/bounce_reason.c lib/bounce_body.c lib/bounce_json.c */
 /*
  * libFuzzer target for the bounce parser: any bytes in, no crash, no leak,
  * no read outside the input, and every string in the result terminated
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bounce.h"
+#include "bounce_json.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -159,11 +159,13 @@ def test_dry_run_prints_the_contract_json(pg):
         lt = send_one(env)
         p = pipe(env, render("postfix-hard.eml", lt), "--dry-run")
         d = json.loads(p.stdout)
-        assert set(d) == {"verified", "letter", "class", "recipients"}
+        assert set(d) == {"verified", "letter", "class", "reason",
+                          "recipients"}
         assert d["verified"] is True and d["letter"] == lt["id"]
-        assert d["class"] == "hard"
+        assert d["class"] == "hard" and d["reason"] == "userunknown"
         assert d["recipients"] == [{
             "address": lt["rcpt"], "action": "failed", "status": "5.1.1",
+            "reason": "userunknown",
             "diagnostic": d["recipients"][0]["diagnostic"]}]
         assert "User unknown" in d["recipients"][0]["diagnostic"]
         assert len(p.stdout.strip().splitlines()) == 1

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bounce.h"
+#include "bounce_json.h"
 #include "util.h"
 
 static struct iw_bounce *
@@ -799,9 +800,10 @@ test_dry_run_json_is_escaped_valid_utf8(void **state)
 	assert_int_equal(iw_bounce_json(b, 1, 42, &j), 0);
 	assert_true(iw_utf8_valid(j.data, j.len));
 	assert_non_null(strstr(j.data, "{\"verified\": true, \"letter\": 42, "
-	    "\"class\": \"hard\", \"recipients\": [{\"address\": "
+	    "\"class\": \"hard\", \"reason\": \"userunknown\", "
+	    "\"recipients\": [{\"address\": "
 	    "\"abuse@example.net\", \"action\": \"failed\", \"status\": "
-	    "\"5.1.1\", \"diagnostic\": "
+	    "\"5.1.1\", \"reason\": \"userunknown\", \"diagnostic\": "
 	    "\"a\\\"b\\\\c\\u0001d\\ufffd\xc3\xa9\"}]}"));
 	iw_buf_reset(&j);
 	assert_int_equal(iw_bounce_json(b, 0, 0, &j), 0);
