@@ -659,7 +659,7 @@ iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
 	struct ctx c;
 	struct iw_buf norm = IW_BUF_INIT;
 	struct iw_bounce_mime_hdrs top = IW_BOUNCE_MIME_HDRS_INIT;
-	const char *body, *end;
+	const char *body, *end, *mid;
 
 	if (out == NULL || (buf == NULL && len > 0)) {
 		iw_err_set(err, "bounce: bad arguments");
@@ -683,6 +683,9 @@ iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
 		norm.len--;	/* the NUL is a terminator, not data */
 		end = norm.data + norm.len;
 		body = iw_bounce_mime_headers(norm.data, end, &top, &c.oom);
+		if ((mid = iw_bounce_mime_hdr(&top, "Message-ID")) != NULL)
+			iw_bounce_mime_oneline(c.b->message_id,
+			    sizeof(c.b->message_id), mid, strlen(mid));
 		if (iw_bounce_mime_walk(body, end, &top, on_leaf, &c) != 0)
 			c.oom = 1;
 		if (!c.oom)
@@ -729,7 +732,8 @@ iw_bounce_class_name(enum iw_bounce_class cls)
 /* ------------------------------------------------- synchronous replies */
 
 enum iw_bounce_class
-iw_bounce_classify_status(int code, const char *enhanced, const char *text)
+iw_bounce_classify_reply(int code, const char *enhanced, const char *text,
+    char *reason, size_t reasonsz)
 {
 	struct iw_bounce_rcpt r;
 	size_t elen;
@@ -741,8 +745,8 @@ iw_bounce_classify_status(int code, const char *enhanced, const char *text)
 	    enhanced[elen] == '\0')
 		iw_strlcpy(r.status, enhanced, sizeof(r.status));
 	r.reply_code = code;
-	iw_bounce_mime_oneline(r.diagnostic, sizeof(r.diagnostic), text != NULL ? text : "",
-	    text != NULL ? strlen(text) : 0);
+	iw_bounce_mime_oneline(r.diagnostic, sizeof(r.diagnostic),
+	    text != NULL ? text : "", text != NULL ? strlen(text) : 0);
 	/* It is the reply to RCPT: no filter after DATA can have said it. */
 	iw_bounce_reason_settle(&r, NULL, NULL, 1);
 	if (code / 100 == 4 && r.cls == IW_BOUNCE_HARD)
@@ -750,6 +754,13 @@ iw_bounce_classify_status(int code, const char *enhanced, const char *text)
 	if (r.cls == IW_BOUNCE_UNDETERMINED || r.cls == IW_BOUNCE_DELIVERED ||
 	    r.cls == IW_BOUNCE_TRANSIENT)
 		r.cls = code / 100 == 4 ? IW_BOUNCE_TRANSIENT : IW_BOUNCE_SOFT;
+	if (reason != NULL && reasonsz > 0)
+		iw_strlcpy(reason, r.reason, reasonsz);
 	return r.cls;
 }
 
+enum iw_bounce_class
+iw_bounce_classify_status(int code, const char *enhanced, const char *text)
+{
+	return iw_bounce_classify_reply(code, enhanced, text, NULL, 0);
+}

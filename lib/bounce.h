@@ -82,6 +82,7 @@ struct iw_bounce {
 	char envelope[IW_BOUNCE_MAX_ENVELOPE][IW_BOUNCE_ADDR_MAX];
 	char envid[IW_BOUNCE_ID_MAX];		/* Original-Envelope-Id, or "" */
 	char orig_message_id[IW_BOUNCE_ID_MAX];	/* returned Message-ID, or "" */
+	char message_id[IW_BOUNCE_ID_MAX];	/* the bounce's own, or "" */
 	char reporting_mta[IW_BOUNCE_ADDR_MAX];
 };
 
@@ -104,9 +105,12 @@ const char *iw_bounce_class_name(enum iw_bounce_class c);
  * code 550, enhanced "5.1.1" or "" and the reply text, classified by the
  * same rules as a bounce's recipient.  HARD only when the reply says the
  * address is dead; a 5.7.x policy refusal is OURS; 4xx never HARD.
+ * iw_bounce_classify_reply also writes the reason (reasonsz bytes).
  */
 enum iw_bounce_class iw_bounce_classify_status(int code, const char *enhanced,
     const char *text);
+enum iw_bounce_class iw_bounce_classify_reply(int code, const char *enhanced,
+    const char *text, char *reason, size_t reasonsz);
 
 /*
  * A fresh recipient slot in b (the parser's own helper for its readers):
