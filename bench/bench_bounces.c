@@ -170,7 +170,7 @@ int
 main(int argc, char **argv)
 {
 	size_t nl, nm, nmiss = 0, lab_total = 0, st_ok = 0, hs_ok = 0;
-	size_t with_rcpt = 0, runs = 0;
+	size_t with_rcpt = 0, runs = 0, rs_ok = 0;
 	struct label *labels;
 	struct msg *msgs;
 	struct miss *misses;
@@ -208,11 +208,11 @@ main(int argc, char **argv)
 			printf("%s class=%s kind=%d\n", msgs[i].name,
 			    iw_bounce_class_name(b->cls), (int)b->kind);
 			for (size_t r = 0; r < b->nrcpt; r++)
-				printf("  %zu %s %s %s %s %d [%s]\n", r + 1,
-				    b->rcpt[r].address, b->rcpt[r].status,
-				    b->rcpt[r].reason,
+				printf("  %zu %s %s %s %s %d rule=%d [%s]\n",
+				    r + 1, b->rcpt[r].address,
+				    b->rcpt[r].status, b->rcpt[r].reason,
 				    iw_bounce_class_name(b->rcpt[r].cls),
-				    b->rcpt[r].reply_code,
+				    b->rcpt[r].reply_code, b->rcpt[r].rule,
 				    b->rcpt[r].diagnostic);
 		}
 		for (size_t k = 0; k < nl; k++) {
@@ -229,6 +229,8 @@ main(int argc, char **argv)
 				r = &b->rcpt[b->nrcpt - 1];
 			sok = r != NULL ? strcmp(r->status, l->status) == 0 :
 			    l->status[0] == '\0';
+			rs_ok += r != NULL ? strcmp(r->reason, l->reason) == 0 :
+			    strcmp(l->reason, "undefined") == 0;
 			hard = r != NULL ? r->cls == IW_BOUNCE_HARD :
 			    b->cls == IW_BOUNCE_HARD;
 			hok = hard == (l->hard == 1);
@@ -274,6 +276,8 @@ main(int argc, char **argv)
 	    lab_total ? 100.0 * (double)st_ok / (double)lab_total : 0.0);
 	printf("hard/soft agreement: %.1f %%\n",
 	    lab_total ? 100.0 * (double)hs_ok / (double)lab_total : 0.0);
+	printf("reason agreement:    %.1f %%\n",
+	    lab_total ? 100.0 * (double)rs_ok / (double)lab_total : 0.0);
 	printf("recipient found:     %.1f %%\n", 100.0 * (double)with_rcpt /
 	    (double)nm);
 	printf("parse rate:          %.0f messages/s\n",

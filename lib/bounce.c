@@ -36,9 +36,10 @@ struct ctx {
 	char arf_rcpt[IW_BOUNCE_ADDR_MAX];
 	/* addresses of the bounce's own recipient: never a failed one */
 	struct iw_bounce_body_skip skip;
-	/* the reporting MTA is known to say "user unknown" only for dead
-	 * addresses (see mta_rules) */
+	/* the reporting MTA is known to say "user unknown" only in reply to
+	 * RCPT (see rcpt_only_mta) */
 	int strong_userunknown;
+	const unsigned char *off;	/* phrases switched off, or NULL */
 };
 
 /* ---------------------------------------------------------- recipients */
@@ -305,13 +306,19 @@ on_leaf(void *arg, const struct iw_bounce_mime_leaf *l)
 
 /* ------------------------------------------------------------- message */
 
+/*
+ * Mail systems that refuse a dead address only in reply to RCPT, so that
+ * their "user unknown" is never a content filter's: McAfee's appliance
+ * (X-NAI-Header) and IMail (X-Mailer: SMTP32); PowerMTA says so in its
+ * X-PowerMTA-BounceCategory (see parse_dsn).
+ */
 static int
-strong_mta(const struct iw_bounce_mime_hdrs *top)
+rcpt_only_mta(const struct iw_bounce_mime_hdrs *top)
 {
 	const char *x = iw_bounce_mime_hdr(top, "X-Mailer");
 
 	return iw_bounce_mime_hdr(top, "X-NAI-Header") != NULL ||
-	    (x != NULL && iw_bounce_mime_find_ci(x, "SMTP32") != NULL);
+	    (x != NULL && iw_bounce_mime_find_ci(x, "smtp32") != NULL);
 }
 
 
@@ -386,34 +393,6 @@ inline_dsn(struct ctx *c, const char *t, size_t len)
 			return;
 		}
 		p = iw_bounce_mime_next_line(p, end);
-	}
-}
-
-static void
-mta_rules(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
-{
-	int strong = c->strong_userunknown || strong_mta(top);
-
-	for (size_t i = 0; i < c->b->nrcpt; i++) {
-		struct iw_bounce_rcpt *r = &c->b->rcpt[i];
-		char *lower;
-		const char *why;
-
-		if (strcmp(r->reason, "filtered") != 0 || r->status[0] != '5')
-			continue;
-		if (!strong && !iw_bounce_reason_strong(r->diagnostic))
-			continue;
-		if ((lower = iw_bounce_mime_lower_dup(r->diagnostic,
-		    strlen(r->diagnostic))) == NULL)
-			continue;
-		why = iw_bounce_reason_phrase(lower);
-		free(lower);
-		if (why == NULL || strcmp(why, "userunknown") != 0)
-			continue;
-		iw_strlcpy(r->reason, "userunknown", sizeof(r->reason));
-		if (strcmp(r->status, "5.0.910") == 0)
-			iw_strlcpy(r->status, "5.0.911", sizeof(r->status));
-		r->cls = IW_BOUNCE_HARD;
 	}
 }
 
@@ -564,6 +543,7 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 		char *region = iw_strndup(text, rl), *uq;
 		char near[2048];
 		int dsn = b->nrcpt > 0;
+		int at_rcpt = c->strong_userunknown || rcpt_only_mta(top);
 
 		if (region == NULL) {
 			c->oom = 1;
@@ -609,7 +589,7 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 			if (dsn && r->diagnostic[0] == '\0' && near[0] != '\0')
 				iw_bounce_body_diag(r, near, near + strlen(near));
 			iw_bounce_reason_settle(r, NULL, near[0] != '\0' ?
-			    near : NULL, 0);
+			    near : NULL, at_rcpt, c->off);
 		}
 		for (size_t i = 0; i < b->nrcpt; i++) {
 			struct iw_bounce_rcpt *r = &b->rcpt[i];
@@ -627,12 +607,12 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 		}
 		if (b->nrcpt == 1 && strcmp(b->rcpt[0].reason, "undefined") == 0) {
 			/* the cause may stand above the address */
+			struct iw_bounce_rcpt *r = &b->rcpt[0];
 			char *lower = iw_bounce_mime_lower_dup(region, rl);
-			const char *rs = lower ? iw_bounce_reason_phrase(lower) : NULL;
+			const char *rs = lower == NULL ? NULL :
+			    iw_bounce_reason_phrase(lower, c->off, &r->rule);
 
 			if (rs != NULL) {
-				struct iw_bounce_rcpt *r = &b->rcpt[0];
-
 				iw_strlcpy(r->reason, rs, sizeof(r->reason));
 				r->cls = iw_bounce_reason_class(rs);
 				if (strncmp(r->status + 1, ".0.9", 4) == 0)
@@ -647,13 +627,20 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 	}
 	if (b->nrcpt > 0) {
 		b->kind = b->is_dsn ? IW_BOUNCE_KIND_DSN : IW_BOUNCE_KIND_BODY;
-		mta_rules(c, top);
 		message_class(b);
 	}
 }
 
 int
 iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
+    struct iw_err *err)
+{
+	return iw_bounce_parse_opts(buf, len, NULL, out, err);
+}
+
+int
+iw_bounce_parse_opts(const char *buf, size_t len,
+    const struct iw_bounce_opts *opts, struct iw_bounce **out,
     struct iw_err *err)
 {
 	struct ctx c;
@@ -667,6 +654,7 @@ iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
 	}
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
+	c.off = opts != NULL ? opts->phrase_off : NULL;
 	c.b = calloc(1, sizeof(*c.b));
 	if (c.b == NULL) {
 		iw_err_set(err, "bounce: out of memory");
@@ -748,7 +736,7 @@ iw_bounce_classify_reply(int code, const char *enhanced, const char *text,
 	iw_bounce_mime_oneline(r.diagnostic, sizeof(r.diagnostic),
 	    text != NULL ? text : "", text != NULL ? strlen(text) : 0);
 	/* It is the reply to RCPT: no filter after DATA can have said it. */
-	iw_bounce_reason_settle(&r, NULL, NULL, 1);
+	iw_bounce_reason_settle(&r, NULL, NULL, 1, NULL);
 	if (code / 100 == 4 && r.cls == IW_BOUNCE_HARD)
 		r.cls = IW_BOUNCE_SOFT;
 	if (r.cls == IW_BOUNCE_UNDETERMINED || r.cls == IW_BOUNCE_DELIVERED ||

@@ -61,6 +61,7 @@ struct iw_bounce_rcpt {
 	char diagnostic[IW_BOUNCE_DIAG_MAX];	/* printable UTF-8, one line */
 	char remote_mta[IW_BOUNCE_ADDR_MAX];
 	int reply_code;				/* SMTP reply (550), 0 if none */
+	int rule;		/* 1 + the phrase that gave the reason, 0: codes */
 	enum iw_bounce_class cls;
 };
 
@@ -93,6 +94,18 @@ struct iw_bounce {
  * allocation failure or bad arguments, with the reason in err.
  */
 int iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
+    struct iw_err *err);
+
+/*
+ * The same, for measuring the rules (make bench-bounces' cross-validation):
+ * phrase_off, when not NULL, has one flag per phrase of the reason table
+ * (iw_bounce_reason_nphrases()); a set flag switches that phrase off.
+ */
+struct iw_bounce_opts {
+	const unsigned char *phrase_off;
+};
+int iw_bounce_parse_opts(const char *buf, size_t len,
+    const struct iw_bounce_opts *opts, struct iw_bounce **out,
     struct iw_err *err);
 void iw_bounce_free(struct iw_bounce *b);
 

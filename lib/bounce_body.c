@@ -46,11 +46,23 @@ static const char *const header_starts[] = {
 	"x-google-smtp-source:", "message-id:", "mime-version:",
 };
 
+/* "Name: value" with a field name of letters, digits and dashes. */
+static int
+is_field_line(const char *line)
+{
+	size_t k = 0;
+
+	while (isalnum((unsigned char)line[k]) || line[k] == '-')
+		k++;
+	return k > 0 && line[k] == ':';
+}
+
 /* Where the returned copy of the original message begins in the text. */
 size_t
 iw_bounce_body_cut(const char *t, size_t len, size_t *hdr_start)
 {
 	const char *p = t, *end = t + len;
+	int text = 0;
 
 	while (p < end) {
 		const char *e = iw_bounce_mime_line_end(p, end);
@@ -72,14 +84,23 @@ iw_bounce_body_cut(const char *t, size_t len, size_t *hdr_start)
 				return (size_t)(p - t);
 			}
 		}
-		for (k = 0; k < sizeof(header_starts) / sizeof(header_starts[0]);
-		    k++) {
+		/* returned headers follow some error text: a header block
+		 * at the very top is the forwarded bounce's own */
+		for (k = 0; text && k < sizeof(header_starts) /
+		    sizeof(header_starts[0]); k++) {
 			if (strncmp(line, header_starts[k],
 			    strlen(header_starts[k])) == 0) {
 				*hdr_start = (size_t)(p - t);
 				return (size_t)(p - t);
 			}
 		}
+		if (!text && !iw_bounce_mime_blank_line(p, e) &&
+		    !is_field_line(line))
+			text = 1;
+		/* "Begin forwarded message:" (Apple Mail), "---------- Forwarded
+		 * message ---------" (Gmail): the bounce's own headers follow */
+		if (strstr(line, "forwarded message") != NULL)
+			text = 0;
 		p = iw_bounce_mime_next_line(p, end);
 	}
 	*hdr_start = len;
@@ -217,6 +238,22 @@ iw_bounce_body_diag(struct iw_bounce_rcpt *r, const char *s, const char *end)
 	    (size_t)(to - from));
 }
 
+/*
+ * qmail-send names each failed recipient on a line of its own,
+ * "<address>:"; such a line is a failure even when the address is also
+ * the bounce's own recipient (a message to oneself).
+ */
+static int
+qmail_rcpt_line(const char *p, const char *e)
+{
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (e - p < 5 || *p != '<' || e[-1] != ':' || e[-2] != '>' ||
+	    strncasecmp(p, "<mailer-daemon@", 15) == 0)
+		return 0;
+	return memchr(p, ' ', (size_t)(e - p)) == NULL;
+}
+
 void
 iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
     const char *xfailed, const struct iw_bounce_body_skip *skip, int *oom)
@@ -252,7 +289,7 @@ iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
 			size_t i;
 			struct iw_bounce_rcpt *r;
 
-			if (excluded(skip, a))
+			if (excluded(skip, a) && !qmail_rcpt_line(p, e))
 				continue;
 			for (i = first; i < b->nrcpt; i++)
 				if (strcasecmp(b->rcpt[i].address, a) == 0)

@@ -943,6 +943,17 @@ walk_multipart(struct walker *w, const char *body, const char *end,
 }
 
 /*
+ * Parts whose charset matters: text, and delivery-status fields (RFC 3464
+ * wants ASCII there, but Lotus Domino, for one, writes ISO-2022-JP).
+ */
+static int
+is_text(const char *type)
+{
+	return type[0] == '\0' || strncmp(type, "text/", 5) == 0 ||
+	    strstr(type, "delivery-status") != NULL;
+}
+
+/*
  * Undo the transfer encoding and, for text, the charset into out (LF lines,
  * NUL-terminated).  0, or -1 when out of memory.
  */
@@ -961,7 +972,7 @@ decode_leaf(struct iw_buf *out, const char *type, const char *ctv,
 		rc = decode_qp(&dec, p, (size_t)(end - p));
 	else
 		rc = iw_buf_append(&dec, p, (size_t)(end - p));
-	if (rc == 0 && (type[0] == '\0' || strncmp(type, "text/", 5) == 0)) {
+	if (rc == 0 && is_text(type)) {
 		iw_bounce_mime_param(ctv, "charset", cs, sizeof(cs));
 		rc = iw_bounce_mime_to_utf8(&utf, cs, dec.data != NULL ?
 		    dec.data : "", dec.len);
@@ -993,7 +1004,7 @@ is_plain(const char *type, const char *ctv, const char *cte, const char *p,
 	if (cte != NULL && (iw_bounce_mime_starts_ci(cte, "base64") ||
 	    iw_bounce_mime_starts_ci(cte, "quoted-printable")))
 		return 0;
-	if (type[0] != '\0' && strncmp(type, "text/", 5) != 0)
+	if (!is_text(type))
 		return 1;
 	iw_bounce_mime_param(ctv, "charset", cs, sizeof(cs));
 	return is_utf8_label(cs) && !has_jis_escape(p, (size_t)(end - p));

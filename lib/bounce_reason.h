@@ -32,8 +32,18 @@ int iw_bounce_reason_reply_at(const char *s, const char *p, const char *end);
 int iw_bounce_reason_find_reply(const char *p, const char *end,
     const char *status_at);
 
-/* The reason the phrase table gives lower-cased text, or NULL. */
-const char *iw_bounce_reason_phrase(const char *lower);
+/*
+ * The reason an MTA's fixed message or the usual wording of a cause in
+ * lower-cased text gives, or NULL; *rule (if not NULL) gets 1 + the index
+ * of the phrase.  off: phrases switched off (iw_bounce_reason_nphrases()
+ * flags), or NULL.
+ */
+const char *iw_bounce_reason_phrase(const char *lower,
+    const unsigned char *off, int *rule);
+
+/* The number of phrases, and the text of phrase i (for measurements). */
+size_t iw_bounce_reason_nphrases(void);
+const char *iw_bounce_reason_phrase_text(size_t i);
 
 /* hard, soft or ours for a reason name (undetermined if unknown). */
 enum iw_bounce_class iw_bounce_reason_class(const char *reason);
@@ -41,16 +51,14 @@ enum iw_bounce_class iw_bounce_reason_class(const char *reason);
 /* Sisimai's pseudo detail ("911") for a reason known without a code. */
 const char *iw_bounce_reason_pseudo(const char *reason);
 
-/* A wording that only a dead address gets from the MTA that uses it. */
-int iw_bounce_reason_strong(const char *diag);
-
 /*
  * Settle status, reason and class of one recipient from what was found:
  * the Status and Action fields, the diagnostic, context (the text that
  * said it, or NULL) and near (the lines around the address in the
  * human-readable part, or NULL).  at_rcpt: known to answer RCPT TO.
+ * off: phrases switched off, or NULL.  r->rule says which phrase decided.
  */
 void iw_bounce_reason_settle(struct iw_bounce_rcpt *r, const char *context,
-    const char *near, int at_rcpt);
+    const char *near, int at_rcpt, const unsigned char *off);
 
 #endif
