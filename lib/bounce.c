@@ -40,6 +40,7 @@ struct ctx {
 	 * RCPT (see rcpt_only_mta) */
 	int strong_userunknown;
 	const unsigned char *off;	/* phrases switched off, or NULL */
+	int depth;			/* bounces pasted into bounces */
 };
 
 /* ---------------------------------------------------------- recipients */
@@ -489,6 +490,48 @@ parse_ses(struct ctx *c, const char *t, size_t len)
 	}
 }
 
+static int parse_at(const char *buf, size_t len, const unsigned char *off,
+    int depth, struct iw_bounce **out, struct iw_err *err);
+
+/*
+ * A bounce pasted whole into the text of another message (re-sent with
+ * its "From MAILER-DAEMON" line and headers): read that one instead.  1
+ * when it named recipients, which are now c->b's.
+ */
+static int
+pasted_bounce(struct ctx *c, const char *p, const char *end)
+{
+	struct iw_bounce *in, *b = c->b;
+	struct iw_err e;
+
+	if (c->depth >= 2 || !forwarded_bounce(p, end))
+		return 0;
+	if (parse_at(p, (size_t)(end - p), c->off, c->depth + 1, &in,
+	    &e) != 0) {
+		c->oom = 1;
+		return 0;
+	}
+	if (in->nrcpt == 0) {
+		iw_bounce_free(in);
+		return 0;
+	}
+	free(b->rcpt);
+	b->rcpt = in->rcpt;
+	b->nrcpt = in->nrcpt;
+	in->rcpt = NULL;
+	b->cls = in->cls;
+	b->kind = in->kind;
+	b->is_dsn = in->is_dsn;
+	iw_strlcpy(b->reason, in->reason, sizeof(b->reason));
+	if (b->envid[0] == '\0')
+		iw_strlcpy(b->envid, in->envid, sizeof(b->envid));
+	if (b->orig_message_id[0] == '\0')
+		iw_strlcpy(b->orig_message_id, in->orig_message_id,
+		    sizeof(b->orig_message_id));
+	iw_bounce_free(in);
+	return 1;
+}
+
 static void
 analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 {
@@ -566,6 +609,11 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 			iw_bounce_body_scan(b, region, rl,
 			    iw_bounce_mime_hdr(top, "X-Failed-Recipients"),
 			    &c->skip, &c->oom);
+			if (b->nrcpt == 0 && hdr_start > 0 && hdr_start < tlen &&
+			    pasted_bounce(c, text + hdr_start, text + tlen)) {
+				free(region);
+				return;
+			}
 			if (b->nrcpt == 0 && c->orig_to[0] != '\0') {
 				struct iw_bounce_rcpt *r = iw_bounce_rcpt_add(c->b, &c->oom);
 
@@ -638,10 +686,9 @@ iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
 	return iw_bounce_parse_opts(buf, len, NULL, out, err);
 }
 
-int
-iw_bounce_parse_opts(const char *buf, size_t len,
-    const struct iw_bounce_opts *opts, struct iw_bounce **out,
-    struct iw_err *err)
+static int
+parse_at(const char *buf, size_t len, const unsigned char *off, int depth,
+    struct iw_bounce **out, struct iw_err *err)
 {
 	struct ctx c;
 	struct iw_buf norm = IW_BUF_INIT;
@@ -654,7 +701,8 @@ iw_bounce_parse_opts(const char *buf, size_t len,
 	}
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
-	c.off = opts != NULL ? opts->phrase_off : NULL;
+	c.off = off;
+	c.depth = depth;
 	c.b = calloc(1, sizeof(*c.b));
 	if (c.b == NULL) {
 		iw_err_set(err, "bounce: out of memory");
@@ -689,6 +737,15 @@ iw_bounce_parse_opts(const char *buf, size_t len,
 	}
 	*out = c.b;
 	return 0;
+}
+
+int
+iw_bounce_parse_opts(const char *buf, size_t len,
+    const struct iw_bounce_opts *opts, struct iw_bounce **out,
+    struct iw_err *err)
+{
+	return parse_at(buf, len, opts != NULL ? opts->phrase_off : NULL, 0,
+	    out, err);
 }
 
 void

@@ -254,12 +254,42 @@ qmail_rcpt_line(const char *p, const char *e)
 	return memchr(p, ' ', (size_t)(e - p)) == NULL;
 }
 
+/*
+ * Addresses offered for help, not failed: Postfix's bounce(5) template
+ * "For further assistance, please send mail to <postmaster>" (which sites
+ * reword as "please contact <...>").  Collected first, so that a later
+ * mention (a translation of the same paragraph) is skipped too.
+ */
+static void
+help_desks(struct iw_bounce_body_skip *desk, const char *t, const char *end)
+{
+	static const char *const help[] = { "please contact",
+	    "please send mail to", "for further assistance" };
+
+	for (const char *p = t; p < end; p = iw_bounce_mime_next_line(p, end)) {
+		const char *e = iw_bounce_mime_line_end(p, end), *pos = p, *st;
+		char line[256], a[IW_BOUNCE_ADDR_MAX];
+		size_t k;
+
+		iw_strlcpy_n(line, sizeof(line), p, (size_t)(e - p));
+		for (k = 0; k < sizeof(help) / sizeof(help[0]); k++)
+			if (iw_bounce_mime_find_ci(line, help[k]) != NULL)
+				break;
+		if (k == sizeof(help) / sizeof(help[0]))
+			continue;
+		while (iw_bounce_mime_next_address(p, e, &pos, &st, a,
+		    sizeof(a)) == 0)
+			iw_bounce_body_skip_add(desk, a);
+	}
+}
+
 void
 iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
     const char *xfailed, const struct iw_bounce_body_skip *skip, int *oom)
 {
 	size_t offs[IW_BOUNCE_MAX_RCPT];
 	size_t first = b->nrcpt;
+	struct iw_bounce_body_skip desk = { .n = 0 };
 	const char *end = t + len;
 	const size_t none = (size_t)-1;
 
@@ -279,6 +309,7 @@ iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
 			iw_strlcpy(r->address, a, sizeof(r->address));
 		}
 	}
+	help_desks(&desk, t, end);
 	for (const char *p = t; p < end; p = iw_bounce_mime_next_line(p, end)) {
 		const char *e = iw_bounce_mime_line_end(p, end), *pos = p, *st;
 		char a[IW_BOUNCE_ADDR_MAX];
@@ -289,7 +320,8 @@ iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
 			size_t i;
 			struct iw_bounce_rcpt *r;
 
-			if (excluded(skip, a) && !qmail_rcpt_line(p, e))
+			if ((excluded(skip, a) && !qmail_rcpt_line(p, e)) ||
+			    excluded(&desk, a))
 				continue;
 			for (i = first; i < b->nrcpt; i++)
 				if (strcasecmp(b->rcpt[i].address, a) == 0)

@@ -471,7 +471,7 @@ static const struct phrase phrases[] = {
 	{ "null mx", "notaccept", TEXT, "RFC 7505" },
 	{ "no smtp service", "notaccept", TEXT, "many MTAs" },
 	{ "no mx record", "notaccept", TEXT, "many MTAs" },
-	{ "no mx found", "notaccept", TEXT, "OpenSMTPD" },
+	{ "no mx found for domain", "notaccept", MTA, "OpenSMTPD" },
 	{ "does not accept mail", "notaccept", TEXT, "RFC 7505 wording" },
 	{ "not accepting mail", "notaccept", TEXT, "many MTAs" },
 	{ "accepts no mail", "notaccept", TEXT, "many MTAs" },
@@ -611,7 +611,37 @@ find_phrase(const char *lower, int kind, const unsigned char *off)
 	return -1;
 }
 
-/* find_phrase over text, which is lower-cased here. */
+/*
+ * text lower-cased, without the reply codes (and enhanced codes) that
+ * begin each line of a multiline reply (RFC 5321 section 4.2.1: "550-5.7.1
+ * ... messages with multiple 550-5.7.1 addresses ..."), so a phrase cut by
+ * a line break still matches.  NULL when out of memory.
+ */
+static char *
+reply_words(const char *text)
+{
+	size_t n = strlen(text), o = 0, len;
+	char *out = malloc(n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; ) {
+		if ((i == 0 || text[i - 1] == ' ') &&
+		    iw_bounce_reason_reply_at(text + i, text, text + n) >= 200 &&
+		    (text[i + 3] == '-' || text[i + 3] == ' ')) {
+			i += 4;
+			if (iw_bounce_reason_is_status(text + i, &len) &&
+			    text[i + len] == ' ')
+				i += len + 1;
+			continue;
+		}
+		out[o++] = (char)tolower((unsigned char)text[i++]);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* find_phrase over the words of text. */
 static int
 text_phrase(const char *text, int kind, const unsigned char *off)
 {
@@ -620,7 +650,7 @@ text_phrase(const char *text, int kind, const unsigned char *off)
 
 	if (text == NULL || *text == '\0')
 		return -1;
-	if ((lower = iw_bounce_mime_lower_dup(text, strlen(text))) == NULL)
+	if ((lower = reply_words(text)) == NULL)
 		return -1;
 	i = find_phrase(lower, kind, off);
 	free(lower);
@@ -817,6 +847,15 @@ phrase_in(const char *text, const struct iw_bounce_rcpt *r,
 	return i;
 }
 
+/* "4.4.0": class and subject, but "other or undefined" detail. */
+static int
+detail_is_zero(const char *status)
+{
+	const char *d = strrchr(status, '.');
+
+	return d != NULL && strcmp(d, ".0") == 0;
+}
+
 /*
  * The reason, in order of evidence: an MTA's own fixed message; a specific
  * status code; the wording of the reply; a generic status code; wording
@@ -835,7 +874,15 @@ decide(struct iw_bounce_rcpt *r, const char *text, const char *context,
 		*rule = i + 1;
 		return phrases[i].reason;
 	}
-	i = phrase_in(text, r, near, TEXT, off);
+	if (cr != NULL && cr->strength == SPECIFIC)
+		i = phrase_in(text, r, near, TEXT, off);
+	else if (strcasecmp(r->action, "delayed") == 0 &&
+	    (cr == NULL || detail_is_zero(r->status)))
+		/* RFC 3464 "delayed" with no particular cause: it is still
+		 * being retried, and Sisimai calls that expired */
+		return "expired";
+	else
+		i = phrase_in(text, r, near, TEXT, off);
 	if (cr != NULL && cr->strength == SPECIFIC) {
 		/* X.1.1 is reused for refusals the words name better
 		 * (Sisimai UserUnknown: relaying, blocks, full, moved) */
@@ -865,9 +912,6 @@ decide(struct iw_bounce_rcpt *r, const char *text, const char *context,
 		*rule = i + 1;
 		return phrases[i].reason;
 	}
-	/* Sisimai: a delayed recipient with no other cause has expired */
-	if (strcasecmp(r->action, "delayed") == 0)
-		return "expired";
 	return NULL;
 }
 
