@@ -315,17 +315,15 @@ static const struct phrase phrases[] = {
 	{ "messages with multiple addresses in from:", "notcompliantrfc",
 	    MTA, "Gmail" },
 	{ "mailbox is frozen", "suspend", MTA, "i.ua" },
+	{ "the account or domain may not exist", "hostunknown", MTA,
+	    "cPanel's Exim bounce template" },
 	{ "resolver.adr.recipientnotfound", "userunknown", MTA,
 	    "Exchange Online (which says 5.1.10 for it)" },
 	{ "did not accept our requests to connect", "expired", MTA,
 	    "Gmail, after its retries" },
 	{ "could not deliver for the last", "expired", MTA, "DragonFly dma" },
-	{ "the account or domain may not exist", "hostunknown", MTA,
-	    "cPanel Exim" },
 	{ "this system is not configured to relay mail", "norelaying", MTA,
 	    "Exchange" },
-	{ "email address is not verified", "norelaying", MTA,
-	    "Amazon SES sending" },
 	/* the sender, not the recipient, was refused (Sisimai Rejected) */
 	{ "sender was rejected", "rejected", TEXT, "qmail-remote" },
 	{ "sender address rejected", "rejected", TEXT, "Postfix" },
@@ -339,10 +337,7 @@ static const struct phrase phrases[] = {
 	{ "not allowed to send", "rejected", TEXT, "many MTAs" },
 	{ "mail from not owned", "rejected", TEXT, "Yahoo" },
 	{ "unroutable sender", "rejected", TEXT, "Exim" },
-	{ "is not a registered gateway user", "rejected", TEXT,
-	    "SMTP gateways (Sisimai Rejected)" },
 	{ "permission to post", "rejected", TEXT, "Google Groups" },
-	{ "duplicate header", "contenterror", TEXT, "Amazon SES" },
 	/* authentication of our mail (RFC 7208, 6376, 7489) */
 	{ "dmarc", "authfailure", TEXT, "RFC 7489 rejections" },
 	{ "spf ", "authfailure", TEXT, "RFC 7208 rejections" },
@@ -374,8 +369,6 @@ static const struct phrase phrases[] = {
 	{ "no reverse", "requireptr", TEXT, "many MTAs" },
 	{ "reverse hostname", "requireptr", TEXT, "Postfix" },
 	{ "rdns", "requireptr", TEXT, "many MTAs" },
-	{ "unverifyable sending ip", "requireptr", TEXT, "Exim ACLs" },
-	{ "mismatches client ip", "requireptr", TEXT, "Outlook.com" },
 	/* content */
 	{ "virus", "virusdetected", TEXT, "virus scanners" },
 	{ "malware", "virusdetected", TEXT, "virus scanners" },
@@ -392,7 +385,6 @@ static const struct phrase phrases[] = {
 	{ "client host rejected", "blocked", TEXT, "Postfix" },
 	{ "banned sending ip", "blocked", TEXT, "Exchange Online" },
 	{ "invalid ip for sending", "blocked", TEXT, "Yahoo" },
-	{ "weren't sent", "blocked", TEXT, "Outlook.com" },
 	{ "poor reputation", "badreputation", TEXT, "Gmail" },
 	{ "bad reputation", "badreputation", TEXT, "many MTAs" },
 	{ "reputation", "badreputation", TEXT, "many MTAs" },
@@ -403,7 +395,6 @@ static const struct phrase phrases[] = {
 	{ "too many connections", "toomanyconn", TEXT, "many MTAs" },
 	{ "too many concurrent", "toomanyconn", TEXT, "many MTAs" },
 	{ "connection rate", "toomanyconn", TEXT, "Postfix anvil" },
-	{ "connection frequency limited", "toomanyconn", TEXT, "QQ Mail" },
 	{ "too many recipients", "toomanyconn", TEXT, "many MTAs" },
 	{ "rate limit", "speeding", TEXT, "many MTAs" },
 	{ "too many messages", "speeding", TEXT, "many MTAs" },
@@ -507,7 +498,6 @@ static const struct phrase phrases[] = {
 	{ "not active", "suspend", TEXT, "many MTAs" },
 	{ "account is locked", "suspend", TEXT, "many MTAs" },
 	{ "temporary locked", "suspend", TEXT, "many MTAs" },
-	{ "account is blocked", "suspend", TEXT, "La Poste" },
 	/* gave up (Sisimai Expired) */
 	{ "retry timeout exceeded", "expired", TEXT, "Exim" },
 	{ "retry time not reached", "expired", TEXT, "Exim" },
@@ -523,7 +513,6 @@ static const struct phrase phrases[] = {
 	{ "delivery expired", "expired", TEXT, "many MTAs" },
 	{ "envelope expired", "expired", TEXT, "OpenSMTPD" },
 	{ "message still undelivered", "expired", TEXT, "Sendmail" },
-	{ "after multiple retries", "expired", TEXT, "Yahoo" },
 	{ "will be retried for", "expired", TEXT, "Gmail delay notice" },
 	/* the network (Sisimai NetworkError) */
 	{ "network error", "networkerror", TEXT, "OpenSMTPD" },
@@ -857,6 +846,26 @@ detail_is_zero(const char *status)
 }
 
 /*
+ * "neko.example.com does not exist": what does not exist is a host name
+ * (a dotted word, no '@'), not a mailbox.
+ */
+static int
+names_a_host(const char *text, const char *phrase)
+{
+	const char *at = iw_bounce_mime_find_ci(text, phrase), *w;
+	int dots = 0;
+
+	if (at == NULL || at == text || at[-1] != ' ')
+		return 0;
+	for (w = at - 1; w > text && w[-1] != ' '; w--) {
+		if (w[-1] == '@' || w[-1] == '<' || w[-1] == '>')
+			return 0;
+		dots += w[-1] == '.';
+	}
+	return dots > 0 && at - w > 3;
+}
+
+/*
  * The reason, in order of evidence: an MTA's own fixed message; a specific
  * status code; the wording of the reply; a generic status code; wording
  * said of many causes.  *rule: 1 + the phrase index that decided, or 0.
@@ -910,6 +919,9 @@ decide(struct iw_bounce_rcpt *r, const char *text, const char *context,
 		return cr->reason;
 	if ((i = phrase_in(text, r, near, WEAK, off)) >= 0) {
 		*rule = i + 1;
+		if (strcmp(phrases[i].reason, "userunknown") == 0 &&
+		    names_a_host(text, phrases[i].text))
+			return "hostunknown";
 		return phrases[i].reason;
 	}
 	return NULL;
