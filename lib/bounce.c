@@ -148,7 +148,8 @@ parse_dsn(struct ctx *c, const char *p, const char *end)
 
 					have_final = 1;
 					dsn_address(v, a, sizeof(a));
-					if (a[0] != '\0' || r->address[0] == '\0')
+					if (a[0] != '\0' ||
+					    r->address[0] == '\0')
 						iw_strlcpy(r->address, a,
 						    sizeof(r->address));
 				} else if (r->address[0] == '\0') {
@@ -173,7 +174,8 @@ parse_dsn(struct ctx *c, const char *p, const char *end)
 				size_t len;
 				const char *s = v;
 
-				while (*s != '\0' && !isdigit((unsigned char)*s))
+				while (*s != '\0' &&
+				    !isdigit((unsigned char)*s))
 					s++;
 				if (iw_bounce_reason_is_status(s, &len))
 					iw_strlcpy_n(r->status,
@@ -181,12 +183,14 @@ parse_dsn(struct ctx *c, const char *p, const char *end)
 			} else if (strcasecmp(n, "Diagnostic-Code") == 0) {
 				const char *d = after_type(v);
 
-				iw_bounce_mime_oneline(r->diagnostic, sizeof(r->diagnostic),
+				iw_bounce_mime_oneline(r->diagnostic,
+				    sizeof(r->diagnostic),
 				    d, strlen(d));
 			} else if (strcasecmp(n, "Remote-MTA") == 0) {
 				const char *d = after_type(v);
 
-				iw_bounce_mime_oneline(r->remote_mta, sizeof(r->remote_mta),
+				iw_bounce_mime_oneline(r->remote_mta,
+				    sizeof(r->remote_mta),
 				    d, strlen(d));
 			}
 		}
@@ -207,9 +211,11 @@ parse_arf(struct ctx *c, const char *p, const char *end)
 	iw_bounce_mime_headers(p, end, &h, &c->oom);
 	c->arf = 1;
 	if ((v = iw_bounce_mime_hdr(&h, "Original-Rcpt-To")) != NULL)
-		iw_bounce_mime_first_address(v, c->arf_rcpt, sizeof(c->arf_rcpt));
+		iw_bounce_mime_first_address(v, c->arf_rcpt,
+		    sizeof(c->arf_rcpt));
 	else if ((v = iw_bounce_mime_hdr(&h, "Removal-Recipient")) != NULL)
-		iw_bounce_mime_first_address(v, c->arf_rcpt, sizeof(c->arf_rcpt));
+		iw_bounce_mime_first_address(v, c->arf_rcpt,
+		    sizeof(c->arf_rcpt));
 	iw_bounce_mime_hdrs_free(&h);
 }
 
@@ -229,12 +235,14 @@ parse_returned(struct ctx *c, const char *p, const char *end)
 	}
 	c->have_returned = 1;
 	if ((v = iw_bounce_mime_hdr(&h, "Message-ID")) != NULL)
-		iw_bounce_mime_oneline(c->b->orig_message_id, sizeof(c->b->orig_message_id),
+		iw_bounce_mime_oneline(c->b->orig_message_id,
+		    sizeof(c->b->orig_message_id),
 		    v, strlen(v));
 	if ((v = iw_bounce_mime_hdr(&h, "To")) != NULL)
 		iw_bounce_mime_first_address(v, c->orig_to, sizeof(c->orig_to));
 	if ((v = iw_bounce_mime_hdr(&h, "From")) != NULL)
-		iw_bounce_mime_first_address(v, c->orig_from, sizeof(c->orig_from));
+		iw_bounce_mime_first_address(v, c->orig_from,
+		    sizeof(c->orig_from));
 	iw_bounce_mime_hdrs_free(&h);
 }
 
@@ -333,7 +341,8 @@ add_envelope(struct iw_bounce *b, const char *v)
 		return;
 	pos = v;
 	while (b->nenvelope < IW_BOUNCE_MAX_ENVELOPE &&
-	    iw_bounce_mime_next_address(v, v + strlen(v), &pos, &st, a, sizeof(a)) == 0) {
+	    iw_bounce_mime_next_address(v, v + strlen(v), &pos, &st, a,
+	    sizeof(a)) == 0) {
 		size_t i;
 
 		for (i = 0; i < b->nenvelope; i++)
@@ -387,7 +396,8 @@ inline_dsn(struct ctx *c, const char *t, size_t len)
 	while (p < end) {
 		const char *e = iw_bounce_mime_line_end(p, end);
 
-		if ((size_t)(e - p) > 16 && (iw_bounce_mime_starts_ci(p, "Final-Recipient:") ||
+		if ((size_t)(e - p) > 16 && (iw_bounce_mime_starts_ci(p,
+		    "Final-Recipient:") ||
 		    iw_bounce_mime_starts_ci(p, "Original-Recipient:") ||
 		    iw_bounce_mime_starts_ci(p, "Reporting-MTA:"))) {
 			parse_dsn(c, p, end);
@@ -459,7 +469,8 @@ parse_ses(struct ctx *c, const char *t, size_t len)
 			if ((r = iw_bounce_rcpt_add(c->b, &c->oom)) == NULL)
 				return;
 			json_str(p, oe, "emailAddress", tmp, sizeof(tmp));
-			iw_bounce_mime_first_address(tmp, r->address, sizeof(r->address));
+			iw_bounce_mime_first_address(tmp, r->address,
+			    sizeof(r->address));
 			json_str(p, oe, "action", r->action, sizeof(r->action));
 			json_str(p, oe, "status", tmp, sizeof(tmp));
 			{
@@ -470,7 +481,8 @@ parse_ses(struct ctx *c, const char *t, size_t len)
 					    sizeof(r->status), tmp, l);
 			}
 			json_str(p, oe, "diagnosticCode", tmp, sizeof(tmp));
-			iw_bounce_mime_oneline(r->diagnostic, sizeof(r->diagnostic),
+			iw_bounce_mime_oneline(r->diagnostic,
+			    sizeof(r->diagnostic),
 			    after_type(tmp), strlen(after_type(tmp)));
 			p = oe;
 		}
@@ -479,12 +491,15 @@ parse_ses(struct ctx *c, const char *t, size_t len)
 		const char *rs = strstr(p, "\"recipients\":[");
 		struct iw_bounce_rcpt *r;
 
-		if (rs == NULL || (r = iw_bounce_rcpt_add(c->b, &c->oom)) == NULL)
+		if (rs == NULL || (r = iw_bounce_rcpt_add(c->b,
+		    &c->oom)) == NULL)
 			return;
 		rs = strchr(rs, '[');
-		iw_bounce_mime_first_address(rs, r->address, sizeof(r->address));
+		iw_bounce_mime_first_address(rs, r->address,
+		    sizeof(r->address));
 		json_str(p, end, "smtpResponse", tmp, sizeof(tmp));
-		iw_bounce_mime_oneline(r->diagnostic, sizeof(r->diagnostic), tmp,
+		iw_bounce_mime_oneline(r->diagnostic, sizeof(r->diagnostic),
+		    tmp,
 		    strlen(tmp));
 		iw_strlcpy(r->action, "delivered", sizeof(r->action));
 	}
@@ -540,7 +555,8 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 	size_t tlen = c->text.len, hdr_start, cut;
 	int autoreply = iw_bounce_body_autoreply(top);
 
-	iw_bounce_mime_first_address(iw_bounce_mime_hdr(top, "From"), c->top_from, sizeof(c->top_from));
+	iw_bounce_mime_first_address(iw_bounce_mime_hdr(top, "From"),
+	    c->top_from, sizeof(c->top_from));
 	collect_envelope(b, top);
 	collect_excluded(c, top);
 	cut = iw_bounce_body_cut(text, tlen, &hdr_start);
@@ -609,13 +625,15 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 			iw_bounce_body_scan(b, region, rl,
 			    iw_bounce_mime_hdr(top, "X-Failed-Recipients"),
 			    &c->skip, &c->oom);
-			if (b->nrcpt == 0 && hdr_start > 0 && hdr_start < tlen &&
+			if (b->nrcpt == 0 && hdr_start > 0 &&
+			    hdr_start < tlen &&
 			    pasted_bounce(c, text + hdr_start, text + tlen)) {
 				free(region);
 				return;
 			}
 			if (b->nrcpt == 0 && c->orig_to[0] != '\0') {
-				struct iw_bounce_rcpt *r = iw_bounce_rcpt_add(c->b, &c->oom);
+				struct iw_bounce_rcpt *r =
+				    iw_bounce_rcpt_add(c->b, &c->oom);
 
 				if (r != NULL) {
 					iw_strlcpy(r->address, c->orig_to,
@@ -631,11 +649,13 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 			if (r->address[0] == '\0' && b->nrcpt == 1)
 				iw_strlcpy(r->address, c->orig_to,
 				    sizeof(r->address));
-			iw_bounce_body_near(region, rl, r->address, near, sizeof(near));
+			iw_bounce_body_near(region, rl, r->address, near,
+			    sizeof(near));
 			if (near[0] == '\0' && b->nrcpt == 1)
 				iw_strlcpy(near, region, sizeof(near));
 			if (dsn && r->diagnostic[0] == '\0' && near[0] != '\0')
-				iw_bounce_body_diag(r, near, near + strlen(near));
+				iw_bounce_body_diag(r, near,
+				    near + strlen(near));
 			iw_bounce_reason_settle(r, NULL, near[0] != '\0' ?
 			    near : NULL, at_rcpt, c->off);
 		}
@@ -643,17 +663,20 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 			struct iw_bounce_rcpt *r = &b->rcpt[i];
 			size_t al = strlen(r->address);
 
-			/* Google Groups refuse posts to groups one cannot post to */
+			/* Google Groups refuse posts to closed groups */
 			if (strcmp(r->reason, "undefined") == 0 && al > 17 &&
-			    strcmp(r->address + al - 17, "@googlegroups.com") == 0) {
-				iw_strlcpy(r->reason, "rejected", sizeof(r->reason));
+			    strcmp(r->address + al - 17,
+			    "@googlegroups.com") == 0) {
+				iw_strlcpy(r->reason, "rejected",
+				    sizeof(r->reason));
 				r->cls = IW_BOUNCE_OURS;
 				if (strncmp(r->status + 1, ".0.9", 4) == 0)
 					iw_strlcpy(r->status + 4, "918",
 					    sizeof(r->status) - 4);
 			}
 		}
-		if (b->nrcpt == 1 && strcmp(b->rcpt[0].reason, "undefined") == 0) {
+		if (b->nrcpt == 1 && strcmp(b->rcpt[0].reason,
+		    "undefined") == 0) {
 			/* the cause may stand above the address */
 			struct iw_bounce_rcpt *r = &b->rcpt[0];
 			char *lower = iw_bounce_mime_lower_dup(region, rl);
@@ -664,7 +687,8 @@ analyse(struct ctx *c, const struct iw_bounce_mime_hdrs *top)
 				iw_strlcpy(r->reason, rs, sizeof(r->reason));
 				r->cls = iw_bounce_reason_class(rs);
 				if (strncmp(r->status + 1, ".0.9", 4) == 0)
-					iw_strlcpy(r->status + 4, iw_bounce_reason_pseudo(rs),
+					iw_strlcpy(r->status + 4,
+					    iw_bounce_reason_pseudo(rs),
 					    sizeof(r->status) - 4);
 			}
 			free(lower);

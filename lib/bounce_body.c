@@ -76,9 +76,11 @@ iw_bounce_body_cut(const char *t, size_t len, size_t *hdr_start)
 		for (k = 0; k < sizeof(cut_markers) / sizeof(cut_markers[0]);
 		    k++) {
 			if (strstr(line, cut_markers[k]) != NULL) {
-				const char *h = iw_bounce_mime_next_line(p, end);
+				const char *h = iw_bounce_mime_next_line(p,
+				    end);
 
-				while (h < end && iw_bounce_mime_blank_line(h, iw_bounce_mime_line_end(h, end)))
+				while (h < end && iw_bounce_mime_blank_line(h,
+				    iw_bounce_mime_line_end(h, end)))
 					h = iw_bounce_mime_next_line(h, end);
 				*hdr_start = (size_t)(h - t);
 				return (size_t)(p - t);
@@ -97,8 +99,9 @@ iw_bounce_body_cut(const char *t, size_t len, size_t *hdr_start)
 		if (!text && !iw_bounce_mime_blank_line(p, e) &&
 		    !is_field_line(line))
 			text = 1;
-		/* "Begin forwarded message:" (Apple Mail), "---------- Forwarded
-		 * message ---------" (Gmail): the bounce's own headers follow */
+		/* "Begin forwarded message:" (Apple Mail), "----------
+		 * Forwarded message ---------" (Gmail): the bounce's own
+		 * headers follow */
 		if (strstr(line, "forwarded message") != NULL)
 			text = 0;
 		p = iw_bounce_mime_next_line(p, end);
@@ -181,12 +184,14 @@ void
 iw_bounce_body_diag(struct iw_bounce_rcpt *r, const char *s, const char *end)
 {
 	char code[IW_BOUNCE_STATUS_MAX];
-	const char *at = iw_bounce_reason_find_status(s, end, code, sizeof(code));
+	const char *at = iw_bounce_reason_find_status(s, end, code,
+	    sizeof(code));
 	const char *from = NULL, *to;
 	int lines = 0;
 
 	if (at == NULL) {
-		for (const char *q = s; q < end; q = iw_bounce_mime_next_line(q, end)) {
+		for (const char *q = s; q < end;
+		    q = iw_bounce_mime_next_line(q, end)) {
 			const char *e = iw_bounce_mime_line_end(q, end), *t = q;
 
 			while (t < e && (*t == ' ' || *t == '\t' || *t == '<'))
@@ -207,7 +212,8 @@ iw_bounce_body_diag(struct iw_bounce_rcpt *r, const char *s, const char *end)
 		from = s;
 		if (address_only_line(s, iw_bounce_mime_line_end(s, end)))
 			from = iw_bounce_mime_next_line(s, end);
-		while (from < end && iw_bounce_mime_blank_line(from, iw_bounce_mime_line_end(from, end)))
+		while (from < end && iw_bounce_mime_blank_line(from,
+		    iw_bounce_mime_line_end(from, end)))
 			from = iw_bounce_mime_next_line(from, end);
 		/* no reply code: the words after the address say it */
 		for (to = from; to < end && lines < 8; lines++) {
@@ -223,7 +229,8 @@ iw_bounce_body_diag(struct iw_bounce_rcpt *r, const char *s, const char *end)
 			}
 			to = iw_bounce_mime_next_line(to, end);
 		}
-		iw_bounce_mime_oneline(r->diagnostic, sizeof(r->diagnostic), from,
+		iw_bounce_mime_oneline(r->diagnostic, sizeof(r->diagnostic),
+		    from,
 		    (size_t)(to - from));
 		return;
 	}
@@ -300,11 +307,13 @@ iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
 		const char *pos = xfailed, *st;
 		char a[IW_BOUNCE_ADDR_MAX];
 
-		while (iw_bounce_mime_next_address(xfailed, xfailed + strlen(xfailed), &pos,
+		while (iw_bounce_mime_next_address(xfailed,
+		    xfailed + strlen(xfailed), &pos,
 		    &st, a, sizeof(a)) == 0) {
 			struct iw_bounce_rcpt *r;
 
-			if (known_rcpt(b, a) || (r = iw_bounce_rcpt_add(b, oom)) == NULL)
+			if (known_rcpt(b, a) || (r = iw_bounce_rcpt_add(b,
+			    oom)) == NULL)
 				continue;
 			iw_strlcpy(r->address, a, sizeof(r->address));
 		}
@@ -316,7 +325,8 @@ iw_bounce_body_scan(struct iw_bounce *b, const char *t, size_t len,
 
 		if (skip_line(p, e))
 			continue;
-		while (iw_bounce_mime_next_address(p, e, &pos, &st, a, sizeof(a)) == 0) {
+		while (iw_bounce_mime_next_address(p, e, &pos, &st, a,
+		    sizeof(a)) == 0) {
 			size_t i;
 			struct iw_bounce_rcpt *r;
 
@@ -366,7 +376,8 @@ has_ci(const char *v, const char *needle)
 int
 iw_bounce_body_from_system(const struct iw_bounce_mime_hdrs *h)
 {
-	const char *from = iw_bounce_mime_hdr(h, "From"), *subj = iw_bounce_mime_hdr(h, "Subject");
+	const char *from = iw_bounce_mime_hdr(h, "From"),
+	    *subj = iw_bounce_mime_hdr(h, "Subject");
 
 	return has_ci(from, "mailer-daemon") || has_ci(from, "postmaster") ||
 	    has_ci(subj, "undeliver") || has_ci(subj, "delivery status") ||
@@ -419,7 +430,8 @@ iw_bounce_body_looks_like(const struct iw_bounce_mime_hdrs *h, const char *text)
 	    "failed permanently", "unable to deliver", "undeliverable",
 	    "was not delivered", "permanent error", "delivery failed",
 	    "couldn't be delivered", "not be delivered" };
-	const char *from = iw_bounce_mime_hdr(h, "From"), *subj = iw_bounce_mime_hdr(h, "Subject");
+	const char *from = iw_bounce_mime_hdr(h, "From"),
+	    *subj = iw_bounce_mime_hdr(h, "Subject");
 	const char *rp = iw_bounce_mime_hdr(h, "Return-Path");
 
 	if (iw_bounce_mime_hdr(h, "X-Failed-Recipients") != NULL)
@@ -450,7 +462,8 @@ iw_bounce_body_unquote(const char *t, size_t len, size_t *outlen)
 	struct iw_buf b = IW_BUF_INIT;
 
 	for (const char *p = t; p < end; p = iw_bounce_mime_next_line(p, end)) {
-		if (iw_bounce_mime_blank_line(p, iw_bounce_mime_line_end(p, end)))
+		if (iw_bounce_mime_blank_line(p, iw_bounce_mime_line_end(p,
+		    end)))
 			continue;
 		lines++;
 		quoted += *p == '>';
@@ -484,7 +497,8 @@ iw_bounce_body_near(const char *region, size_t rl, const char *addr, char *out,
 	int lines = 0, blanks = 0;
 
 	out[0] = '\0';
-	if (addr[0] == '\0' || (p = iw_bounce_mime_find_ci(region, addr)) == NULL)
+	if (addr[0] == '\0' || (p = iw_bounce_mime_find_ci(region,
+	    addr)) == NULL)
 		return;
 	while (p > region && p[-1] != '\n')
 		p--;

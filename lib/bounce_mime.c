@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_HEADERS	512		/* header fields kept per header block */
+#define MAX_HEADERS	512		/* fields kept per header block */
 #define MAX_HVALUE	8192		/* one unfolded header value */
 
 /* ---------------------------------------------------------------- text */
@@ -431,7 +431,8 @@ iw_bounce_mime_html(struct iw_buf *out, const char *p, size_t n)
 		}
 		if (p[i] == '&') {
 			static const struct { const char *e; char c; } ent[] = {
-				{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
+				{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;",
+				    '&' },
 				{ "&nbsp;", ' ' }, { "&quot;", '"' },
 				{ "&#64;", '@' },
 			};
@@ -597,7 +598,8 @@ charset_alias(const char *cs)
 		{ "x-sjis", "SHIFT_JIS" }, { "shift-jis", "SHIFT_JIS" },
 		{ "sjis", "SHIFT_JIS" }, { "x-euc-jp", "EUC-JP" },
 		{ "ks_c_5601-1987", "CP949" }, { "x-gbk", "GBK" },
-		{ "unicode-1-1-utf-7", "UTF-7" }, { "iso-2022-jp-3", "ISO-2022-JP-3" },
+		{ "unicode-1-1-utf-7", "UTF-7" }, { "iso-2022-jp-3",
+		    "ISO-2022-JP-3" },
 		{ "cp-850", "CP850" }, { "ansi_x3.4-1968", "ASCII" },
 	};
 
@@ -781,7 +783,7 @@ iw_bounce_mime_words(struct iw_buf *out, const char *p, size_t n)
 		if (rc == 0 && raw.len > 0)
 			rc = iw_bounce_mime_to_utf8(out, cs, raw.data, raw.len);
 		p += wl;
-		gap = p;	/* white space after it is dropped before a word */
+		gap = p;	/* space after it is dropped before a word */
 	}
 	iw_buf_free(&raw);
 	return rc;

@@ -54,14 +54,16 @@ after_reply(const char *s, const char *p)
 
 		if (r < p)
 			return 0;
-		if (iw_bounce_reason_reply_at(r, p, s) >= 400 && (r[3] == ' ' || r[3] == '-'))
+		if (iw_bounce_reason_reply_at(r, p, s) >= 400 && (r[3] == ' ' ||
+		    r[3] == '-'))
 			return 1;
 	}
 	return 0;
 }
 
 const char *
-iw_bounce_reason_find_status(const char *p, const char *end, char *out, size_t outsz)
+iw_bounce_reason_find_status(const char *p, const char *end, char *out,
+    size_t outsz)
 {
 	const char *found2 = NULL, *first = NULL;
 	size_t len2 = 0, len1 = 0;
@@ -125,7 +127,8 @@ iw_bounce_reason_reply_at(const char *s, const char *p, const char *end)
 
 /* An SMTP reply code: preferably the one right before the status code. */
 int
-iw_bounce_reason_find_reply(const char *p, const char *end, const char *status_at)
+iw_bounce_reason_find_reply(const char *p, const char *end,
+    const char *status_at)
 {
 	int first2 = 0;
 
@@ -616,7 +619,8 @@ reply_words(const char *text)
 		return NULL;
 	for (size_t i = 0; i < n; ) {
 		if ((i == 0 || text[i - 1] == ' ') &&
-		    iw_bounce_reason_reply_at(text + i, text, text + n) >= 200 &&
+		    iw_bounce_reason_reply_at(text + i, text,
+		    text + n) >= 200 &&
 		    (text[i + 3] == '-' || text[i + 3] == ' ')) {
 			i += 4;
 			if (iw_bounce_reason_is_status(text + i, &len) &&

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "bounce_json.h"
+#include "bounce_mime.h"
 #include "verp.h"
 
 /* Everything one bounce row needs, gathered before the transaction. */
@@ -56,31 +57,9 @@ kind_name(const struct iw_bounce *b)
 static void
 clean(char *out, size_t outsz, const char *s)
 {
-	size_t o = 0;
-
-	if (outsz == 0)
-		return;
-	for (size_t i = 0; s != NULL && s[i] != '\0' && o + 1 < outsz;) {
-		unsigned char ch = (unsigned char)s[i];
-		size_t k = ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 :
-		    ch >= 0xc2 ? 2 : 0;
-		size_t have = 0;
-
-		while (have < k && s[i + have] != '\0')
-			have++;
-		if (k == 0 || have < k || !iw_utf8_valid(s + i, k) ||
-		    ch < 0x20 || ch == 0x7f) {
-			out[o++] = ch == '\t' ? ' ' : '?';
-			i++;
-			continue;
-		}
-		if (o + k + 1 > outsz)
-			break;
-		memcpy(out + o, s + i, k);
-		o += k;
-		i += k;
-	}
-	out[o] = '\0';
+	if (outsz > 0)
+		iw_bounce_mime_oneline(out, outsz, s != NULL ? s : "",
+		    s != NULL ? strlen(s) : 0);
 }
 
 int
