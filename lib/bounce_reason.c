@@ -185,6 +185,7 @@ static const struct code_reason code_reasons[] = {
 	{ "4.1.8", "rejected", SPECIFIC },
 	{ "5.1.10", "notaccept", SPECIFIC },	/* RFC 7505 null MX */
 	{ "5.1.0", "userunknown", GENERIC },	/* other address status */
+	{ "5.1.", "userunknown", GENERIC },	/* Exchange's 5.1.351 ... */
 	/* X.2 mailbox */
 	/* X.2.1 "mailbox disabled, not accepting messages" is, says RFC
 	 * 3463, permanent or temporary; Sendmail-style rulesets also put it
@@ -443,6 +444,8 @@ static const struct phrase phrases[] = {
 	{ "is not a known user", "userunknown", TEXT, "many MTAs" },
 	{ "doesn't have a", "userunknown", TEXT, "Yahoo, Gmail" },
 	{ "no longer available", "userunknown", TEXT, "many MTAs" },
+	{ "requested action not taken: mailbox unavailable", "userunknown",
+	    TEXT, "RFC 5321 4.2.3 (550), Outlook.com" },
 	{ "not listed in", "userunknown", TEXT, "directory lookups" },
 	/* the domain is dead (Sisimai HostUnknown, NotAccept) */
 	{ "unrouteable address", "hostunknown", TEXT, "Exim" },
@@ -723,23 +726,26 @@ iw_bounce_reason_class(const char *reason)
 
 /* ------------------------------------------------- the SMTP command */
 
-static const char *const after_data[] = { "end of data", "data command",
-    "final data", "after data", "in reply to data" };
+/* What reports say when a reply answered RCPT TO (RFC 5321 3.3) ... */
+static const char *const at_rcpt_words[] = { "in reply to rcpt",
+    "after rcpt", "rcpt to command", ">>> rcpt", "rcpt to:<", "rcpt to: <",
+    "[rcpt_to]", "smtp:rcpt",
+    "does not like recipient" /* qmail-remote */ };
+
+/* ... and when it came after the message was sent. */
+static const char *const after_data_words[] = { "end of data",
+    "data command", "final data", "after data", "in reply to data",
+    "failed after i sent the message" /* qmail-remote */ };
 
 /*
- * The failure came after DATA: a "user unknown" there is a filter.  In a
- * transcript the command is the last ">>> " line before the first error.
+ * In a transcript (Sendmail's ">>> " and "<<< " lines) the command is the
+ * last ">>> " line before the first error: 'R', 'D' or 0.
  */
 static int
-is_after_data(const char *text)
+transcript_command(const char *text)
 {
 	const char *last = NULL;
 
-	if (text == NULL)
-		return 0;
-	for (size_t i = 0; i < sizeof(after_data) / sizeof(after_data[0]); i++)
-		if (iw_bounce_mime_find_ci(text, after_data[i]) != NULL)
-			return 1;
 	for (const char *p = text; *p != '\0'; ) {
 		const char *e = strchr(p, '\n');
 
@@ -748,30 +754,57 @@ is_after_data(const char *text)
 		if (strncmp(p, ">>> ", 4) == 0)
 			last = p + 4;
 		else if (strncmp(p, "<<< ", 4) == 0 && (p[4] == '4' ||
-		    p[4] == '5'))
-			/* pipelined: a 503 to DATA means RCPT failed */
-			return last != NULL &&
-			    iw_bounce_mime_starts_ci(last, "data") &&
-			    strstr(p, "<<< 503") == NULL;
+		    p[4] == '5')) {
+			if (last == NULL)
+				return 0;
+			/* pipelined: a 503 to DATA means an earlier
+			 * command failed, which one is not said */
+			if (iw_bounce_mime_starts_ci(last, "data"))
+				return strstr(p, "<<< 503") == NULL ? 'D' : 0;
+			return iw_bounce_mime_starts_ci(last, "rcpt") ? 'R' : 0;
+		}
 		p = *e != '\0' ? e + 1 : e;
 	}
 	return 0;
 }
 
-/* The report says the reply answered RCPT TO (RFC 5321 section 3.3). */
-static int
-said_at_rcpt(const char *text)
+/* The first of words in text: where, or NULL. */
+static const char *
+first_of(const char *text, const char *const *words, size_t n)
 {
-	static const char *const rcpt[] = { "in reply to rcpt", "after rcpt",
-	    "rcpt to command", ">>> rcpt", "rcpt to:<", "rcpt to: <",
-	    "[rcpt_to]", "smtp:rcpt" };
+	const char *first = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *at = iw_bounce_mime_find_ci(text, words[i]);
+
+		if (at != NULL && (first == NULL || at < first))
+			first = at;
+	}
+	return first;
+}
+
+/*
+ * The SMTP command a report says the reply answered: 'R' for RCPT TO, 'D'
+ * for DATA (or the end of it), 0 when it does not say.  Text about several
+ * recipients names the one at hand first.
+ */
+static int
+command_of(const char *text)
+{
+	const char *r, *d;
+	int t;
 
 	if (text == NULL)
 		return 0;
-	for (size_t i = 0; i < sizeof(rcpt) / sizeof(rcpt[0]); i++)
-		if (iw_bounce_mime_find_ci(text, rcpt[i]) != NULL)
-			return 1;
-	return 0;
+	if ((t = transcript_command(text)) != 0)
+		return t;
+	r = first_of(text, at_rcpt_words, sizeof(at_rcpt_words) /
+	    sizeof(at_rcpt_words[0]));
+	d = first_of(text, after_data_words, sizeof(after_data_words) /
+	    sizeof(after_data_words[0]));
+	if (r == NULL && d == NULL)
+		return 0;
+	return d == NULL || (r != NULL && r < d) ? 'R' : 'D';
 }
 
 /*
@@ -785,11 +818,17 @@ static int
 unknown_is_filter(const struct iw_bounce_rcpt *r, const char *context,
     const char *near, int at_rcpt)
 {
+	const char *texts[3] = { r->diagnostic, near, context };
+
 	if (at_rcpt || strncmp(r->status + 1, ".1.", 3) == 0)
 		return 0;
-	return is_after_data(r->diagnostic) || is_after_data(near) ||
-	    (!said_at_rcpt(r->diagnostic) && !said_at_rcpt(near) &&
-	    !said_at_rcpt(context));
+	for (size_t i = 0; i < 3; i++) {
+		int cmd = command_of(texts[i]);
+
+		if (cmd != 0)
+			return cmd == 'D';
+	}
+	return 1;
 }
 
 /* ------------------------------------------------------------ settling */

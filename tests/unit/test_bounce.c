@@ -1092,6 +1092,42 @@ test_phrases_name_a_source_and_can_be_switched_off(void **state)
 	free(off);
 }
 
+static void
+test_qmail_user_unknown_at_rcpt_is_hard(void **state)
+{
+	/* no code, but qmail-remote says the reply answered RCPT TO */
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure notice\n"
+	    "\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "I'm afraid I wasn't able to deliver your message to the "
+	    "following addresses.\n"
+	    "This is a permanent error; I've given up. Sorry it didn't work "
+	    "out.\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "192.0.2.2 does not like recipient.\n"
+	    "Remote host said: 550 User unknown\n"
+	    "Giving up on 192.0.2.2.\n"
+	    "\n"
+	    "<noc@example.net>:\n"
+	    "192.0.2.2 failed after I sent the message.\n"
+	    "Remote host said: 550 User unknown\n"
+	    "Giving up on 192.0.2.2.\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 2);
+	assert_string_equal(b->rcpt[0].reason, "userunknown");
+	assert_int_equal(b->rcpt[0].cls, IW_BOUNCE_HARD);
+	/* after DATA it is a filter's word: soft */
+	assert_string_equal(b->rcpt[1].reason, "filtered");
+	assert_int_equal(b->rcpt[1].cls, IW_BOUNCE_SOFT);
+	iw_bounce_free(b);
+}
+
 int
 main(void)
 {
@@ -1138,6 +1174,7 @@ main(void)
 		cmocka_unit_test(test_exchange_online_recipient_not_found_is_hard),
 		cmocka_unit_test(test_help_desk_address_is_not_a_failed_recipient),
 		cmocka_unit_test(test_phrases_name_a_source_and_can_be_switched_off),
+		cmocka_unit_test(test_qmail_user_unknown_at_rcpt_is_hard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
