@@ -909,6 +909,27 @@ names_a_host(const char *text, const char *phrase)
 }
 
 /*
+ * A specific code decides, except that X.1.1 is reused for refusals the
+ * words (phrase i, or -1) name better: relaying, blocks, a full, moved or
+ * disabled mailbox, a refused sender (as Sisimai's UserUnknown has it).
+ */
+static const char *
+specific_code(const struct code_reason *cr, int i, int *rule)
+{
+	static const char *const better[] = { "norelaying", "blocked",
+	    "mailboxfull", "hasmoved", "rejected", "notaccept", "suspend" };
+
+	if (i < 0 || strcmp(cr->reason, "userunknown") != 0)
+		return cr->reason;
+	for (size_t k = 0; k < sizeof(better) / sizeof(better[0]); k++)
+		if (strcmp(phrases[i].reason, better[k]) == 0) {
+			*rule = i + 1;
+			return better[k];
+		}
+	return cr->reason;
+}
+
+/*
  * The reason, in order of evidence: an MTA's own fixed message; a specific
  * status code; the wording of the reply; a generic status code; wording
  * said of many causes.  *rule: 1 + the phrase index that decided, or 0.
@@ -919,47 +940,35 @@ decide(struct iw_bounce_rcpt *r, const char *text, const char *context,
 {
 	const struct code_reason *cr = r->status[0] != '\0' &&
 	    strcmp(r->status + 1, ".0.0") != 0 ? code_reason(r->status) : NULL;
-	int i = phrase_in(text, r, near, MTA, off);
+	int i;
 
 	*rule = 0;
-	if (i >= 0) {
+	/* 1. an MTA's own fixed message */
+	if ((i = phrase_in(text, r, near, MTA, off)) >= 0) {
 		*rule = i + 1;
 		return phrases[i].reason;
 	}
+	/* 2. a code that names the cause */
 	if (cr != NULL && cr->strength == SPECIFIC)
-		i = phrase_in(text, r, near, TEXT, off);
-	else if (strcasecmp(r->action, "delayed") == 0 &&
+		return specific_code(cr, phrase_in(text, r, near, TEXT, off),
+		    rule);
+	/* RFC 3464 "delayed" with no particular cause: it is still being
+	 * retried, and Sisimai calls that expired */
+	if (strcasecmp(r->action, "delayed") == 0 &&
 	    (cr == NULL || detail_is_zero(r->status)))
-		/* RFC 3464 "delayed" with no particular cause: it is still
-		 * being retried, and Sisimai calls that expired */
 		return "expired";
-	else
-		i = phrase_in(text, r, near, TEXT, off);
-	if (cr != NULL && cr->strength == SPECIFIC) {
-		/* X.1.1 is reused for refusals the words name better
-		 * (Sisimai UserUnknown: relaying, blocks, full, moved) */
-		static const char *const better[] = { "norelaying", "blocked",
-		    "mailboxfull", "hasmoved", "rejected", "notaccept",
-		    "suspend" };
-
-		for (size_t k = 0; i >= 0 && strcmp(cr->reason,
-		    "userunknown") == 0 && k < sizeof(better) /
-		    sizeof(better[0]); k++)
-			if (strcmp(phrases[i].reason, better[k]) == 0) {
-				*rule = i + 1;
-				return better[k];
-			}
-		return cr->reason;
-	}
-	if (i >= 0) {
+	/* 3. the usual wording of a cause */
+	if ((i = phrase_in(text, r, near, TEXT, off)) >= 0) {
 		*rule = i + 1;
 		if (strcmp(phrases[i].reason, "userunknown") == 0 &&
 		    unknown_is_filter(r, context, near, at_rcpt))
 			return "filtered";
 		return phrases[i].reason;
 	}
+	/* 4. a generic code: its class and subject */
 	if (cr != NULL)
 		return cr->reason;
+	/* 5. words said of many causes */
 	if ((i = phrase_in(text, r, near, WEAK, off)) >= 0) {
 		*rule = i + 1;
 		if (strcmp(phrases[i].reason, "userunknown") == 0 &&
