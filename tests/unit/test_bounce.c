@@ -890,7 +890,7 @@ test_shift_jis_and_windows1252_bodies_are_decoded(void **state)
 	    "\x83\x86\x81[\x83U\x82\xaa\x91\xb6\x8d\xdd\x82\xb5\x82\xdc\x82\xb9\x82\xf1");
 
 	(void)state;
-	assert_non_null(strstr(b->rcpt[0].diagnostic, 
+	assert_non_null(strstr(b->rcpt[0].diagnostic,
 	    "\xe3\x83\xa6\xe3\x83\xbc\xe3\x82\xb6\xe3\x81\x8c\xe5\xad\x98\xe5\x9c\xa8\xe3\x81\x97\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93"));
 	iw_bounce_free(b);
 	b = parse_charset_bounce("windows-1252", "Empf\xe4nger unbekannt");
@@ -935,106 +935,87 @@ parse_dsn_rcpt(const char *action, const char *status, const char *diag)
 	return parse(msg);
 }
 
+/* The reason and class of a one-recipient DSN. */
+static void
+expect(const char *action, const char *status, const char *diag,
+    const char *reason, enum iw_bounce_class cls)
+{
+	struct iw_bounce *b = parse_dsn_rcpt(action, status, diag);
+
+	assert_string_equal(b->rcpt[0].reason, reason);
+	assert_string_equal(b->reason, reason);
+	assert_int_equal(b->rcpt[0].cls, cls);
+	iw_bounce_free(b);
+}
+
 static void
 test_specific_status_code_decides_over_wording(void **state)
 {
+	(void)state;
 	/* X.2.2 names the cause; the words are a ruleset's boilerplate
 	 * (read first, they would make it a filtered "user unknown") */
-	struct iw_bounce *b = parse_dsn_rcpt("failed", "5.2.2",
-	    "552 5.2.2 <abuse@example.net>... User unknown");
-
-	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "mailboxfull");
-	assert_string_equal(b->reason, "mailboxfull");
-	assert_int_equal(b->cls, IW_BOUNCE_SOFT);
-	iw_bounce_free(b);
+	expect("failed", "5.2.2", "552 5.2.2 <abuse@example.net>... User "
+	    "unknown", "mailboxfull", IW_BOUNCE_SOFT);
 	/* X.1.1 with words naming a better refusal: the words (Sisimai) */
-	b = parse_dsn_rcpt("failed", "5.1.1",
-	    "550 5.1.1 <abuse@example.net>: Relay access denied");
-	assert_string_equal(b->rcpt[0].reason, "norelaying");
-	assert_int_equal(b->cls, IW_BOUNCE_OURS);
-	iw_bounce_free(b);
+	expect("failed", "5.1.1", "550 5.1.1 <abuse@example.net>: Relay "
+	    "access denied", "norelaying", IW_BOUNCE_OURS);
 }
 
 static void
 test_generic_status_code_gives_way_to_wording(void **state)
 {
-	/* X.7.1 only says "not authorized": the words say why */
-	struct iw_bounce *b = parse_dsn_rcpt("failed", "5.7.1",
-	    "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked "
-	    "using zen.spamhaus.org");
-
 	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "blocked");
-	iw_bounce_free(b);
+	/* X.7.1 only says "not authorized": the words say why */
+	expect("failed", "5.7.1", "554 5.7.1 Service unavailable; Client "
+	    "host [192.0.2.1] blocked using zen.spamhaus.org", "blocked",
+	    IW_BOUNCE_OURS);
 	/* and with no words that fit, the code's class and subject */
-	b = parse_dsn_rcpt("failed", "5.7.1", "550 5.7.1 Go away");
-	assert_string_equal(b->rcpt[0].reason, "securityerror");
-	assert_int_equal(b->cls, IW_BOUNCE_OURS);
-	iw_bounce_free(b);
+	expect("failed", "5.7.1", "550 5.7.1 Go away", "securityerror",
+	    IW_BOUNCE_OURS);
 }
 
 static void
 test_network_error_is_not_hard(void **state)
 {
-	struct iw_bounce *b = parse_dsn_rcpt("failed", "4.4.1",
-	    "connect to mx.example.net[192.0.2.1]:25: Connection refused");
-
 	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "networkerror");
-	assert_int_not_equal(b->cls, IW_BOUNCE_HARD);
-	iw_bounce_free(b);
+	expect("failed", "4.4.1", "connect to mx.example.net[192.0.2.1]:25: "
+	    "Connection refused", "networkerror", IW_BOUNCE_SOFT);
 }
 
 static void
 test_rfc3464_mailbox_full_is_soft(void **state)
 {
-	struct iw_bounce *b = parse_dsn_rcpt("failed", "5.0.0",
-	    "550 Requested action not taken: mailbox full");
-
 	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "mailboxfull");
-	assert_int_equal(b->cls, IW_BOUNCE_SOFT);
-	iw_bounce_free(b);
+	expect("failed", "5.0.0", "550 Requested action not taken: mailbox "
+	    "full", "mailboxfull", IW_BOUNCE_SOFT);
 }
 
 static void
 test_delayed_without_cause_is_expired(void **state)
 {
-	struct iw_bounce *b = parse_dsn_rcpt("delayed", "4.4.0",
-	    "The server will continue trying for up to 21 hours");
-
 	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "expired");
-	assert_int_equal(b->cls, IW_BOUNCE_TRANSIENT);
-	iw_bounce_free(b);
+	expect("delayed", "4.4.0", "The server will continue trying for up "
+	    "to 21 hours", "expired", IW_BOUNCE_TRANSIENT);
 }
 
 static void
 test_multiline_reply_is_read_as_one_text(void **state)
 {
-	/* Gmail wraps its reply; each line starts with "550-5.7.1" */
-	struct iw_bounce *b = parse_dsn_rcpt("failed", "5.7.1",
-	    "550-5.7.1 [192.0.2.1] Messages with multiple 550-5.7.1 "
-	    "addresses in From: header are not accepted.");
-
 	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "notcompliantrfc");
-	iw_bounce_free(b);
+	/* Gmail wraps its reply; each line starts with "550-5.7.1" */
+	expect("failed", "5.7.1", "550-5.7.1 [192.0.2.1] Messages with "
+	    "multiple 550-5.7.1 addresses in From: header are not "
+	    "accepted.", "notcompliantrfc", IW_BOUNCE_OURS);
 }
 
 static void
 test_exchange_online_recipient_not_found_is_hard(void **state)
 {
-	/* Exchange Online says 5.1.10, which RFC 7505 gives to null MX */
-	struct iw_bounce *b = parse_dsn_rcpt("failed", "5.1.10",
-	    "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found "
-	    "by SMTP address lookup");
-
 	(void)state;
-	assert_string_equal(b->rcpt[0].reason, "userunknown");
-	assert_int_equal(b->cls, IW_BOUNCE_HARD);
-	iw_bounce_free(b);
+	/* Exchange Online says 5.1.10, which RFC 7505 gives to null MX */
+	expect("failed", "5.1.10", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; "
+	    "Recipient not found by SMTP address lookup", "userunknown",
+	    IW_BOUNCE_HARD);
 }
 
 static void
