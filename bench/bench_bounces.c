@@ -6,17 +6,31 @@
  * Reads CORPUS_DIR/labels.tsv (file, index, status, replycode, reason,
  * hardbounce) and every CORPUS_DIR/eml/ *.eml into memory, parses each, and
  * prints agreement with the labels: status code exact, hard/soft (class
- * hard <=> hardbounce 1), share of messages with a recipient found, and the
- * parse rate (parse only, repeated for at least a second).  Then the worst
- * misses, hard/soft disagreements first.  -v prints every recipient.
+ * hard <=> hardbounce 1), reason (Sisimai's name) exact, share of messages
+ * with a recipient found, and the parse rate (parse only, repeated for at
+ * least a second).
+ *
+ * Then a k-fold figure, to see overfitting: the corpus is cut into K
+ * quarters by a hash of the file name; each quarter is parsed again with
+ * every phrase switched off whose only correct uses on the corpus are in
+ * that quarter (a phrase that would not have been written had the quarter
+ * been held out), and the agreement on the held-out quarters is summed.
+ * Codes and report structure are not fitted to the corpus and stay on.
+ *
+ * Last the worst misses, hard/soft disagreements first.  -v prints every
+ * recipient and every miss.
  */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bounce.h"
+#include "bounce_reason.h"
 #include "util.h"
+
+#define K	4		/* folds */
 
 struct label {
 	char file[128];
@@ -35,7 +49,7 @@ struct msg {
 struct miss {
 	const char *file;
 	int index;
-	int weight;	/* 2: hard/soft wrong, 1: status wrong */
+	int weight;	/* 3: hard/soft wrong, 2: status, 1: reason */
 	char text[256];
 };
 
@@ -166,95 +180,159 @@ load_msgs(const char *dir, size_t *n)
 	return v;
 }
 
-int
-main(int argc, char **argv)
+struct tally {
+	size_t labelled, status, hardsoft, reason, msgs, found;
+};
+
+static unsigned
+fold_of(const char *name)
 {
-	size_t nl, nm, nmiss = 0, lab_total = 0, st_ok = 0, hs_ok = 0;
-	size_t with_rcpt = 0, runs = 0;
-	struct label *labels;
-	struct msg *msgs;
-	struct miss *misses;
-	int verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
-	int64_t t0, t1;
+	uint32_t h = 2166136261u;	/* FNV-1a */
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: bench_bounces CORPUS_DIR [-v]\n");
-		return 64;
-	}
-	labels = load_labels(argv[1], &nl);
-	msgs = load_msgs(argv[1], &nm);
-	if (labels == NULL || msgs == NULL || nm == 0) {
-		fprintf(stderr, "%s: cannot read labels.tsv or eml/\n", argv[1]);
-		return 66;
-	}
-	misses = calloc(nl + 1, sizeof(*misses));
-	if (misses == NULL)
-		return 70;
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % K;
+}
 
-	for (size_t i = 0; i < nm; i++) {
-		struct iw_bounce *b;
-		struct iw_err err;
-		int found = 0;
+/* The recipient a label is about: its index, else the last one found. */
+static const struct iw_bounce_rcpt *
+labelled_rcpt(const struct iw_bounce *b, const struct label *l)
+{
+	if (l->index >= 1 && (size_t)l->index <= b->nrcpt)
+		return &b->rcpt[l->index - 1];
+	return b->nrcpt > 0 ? &b->rcpt[b->nrcpt - 1] : NULL;
+}
 
-		if (iw_bounce_parse(msgs[i].data, msgs[i].len, &b, &err) != 0) {
-			fprintf(stderr, "%s: %s\n", msgs[i].name, err.msg);
+/*
+ * Score one parsed message against its labels into t; note each correct
+ * phrase use in support (a bit per fold); misses appended when not NULL.
+ */
+static void
+score(const struct msg *m, const struct iw_bounce *b, const struct label *lv,
+    size_t nl, struct tally *t, unsigned *support, size_t *uses,
+    struct miss *misses, size_t *nmiss)
+{
+	int found = 0;
+
+	for (size_t r = 0; r < b->nrcpt; r++)
+		if (b->rcpt[r].address[0] != '\0')
+			found = 1;
+	t->msgs++;
+	t->found += found;
+	for (size_t k = 0; k < nl; k++) {
+		const struct label *l = &lv[k];
+		const struct iw_bounce_rcpt *r;
+		int sok, hok, rok, hard;
+
+		if (strcmp(l->file, m->name) != 0)
 			continue;
+		r = labelled_rcpt(b, l);
+		t->labelled++;
+		sok = r != NULL ? strcmp(r->status, l->status) == 0 :
+		    l->status[0] == '\0';
+		rok = r != NULL ? strcmp(r->reason, l->reason) == 0 :
+		    strcmp(l->reason, "undefined") == 0;
+		hard = r != NULL ? r->cls == IW_BOUNCE_HARD :
+		    b->cls == IW_BOUNCE_HARD;
+		hok = hard == (l->hard == 1);
+		t->status += sok;
+		t->reason += rok;
+		t->hardsoft += hok;
+		if (support != NULL && r != NULL && rok && r->rule > 0) {
+			support[r->rule - 1] |= 1u << fold_of(m->name);
+			uses[r->rule - 1]++;
 		}
-		for (size_t r = 0; r < b->nrcpt; r++)
-			if (b->rcpt[r].address[0] != '\0')
-				found = 1;
-		with_rcpt += found;
-		if (verbose) {
-			printf("%s class=%s kind=%d\n", msgs[i].name,
-			    iw_bounce_class_name(b->cls), (int)b->kind);
-			for (size_t r = 0; r < b->nrcpt; r++)
-				printf("  %zu %s %s %s %s %d [%s]\n", r + 1,
-				    b->rcpt[r].address, b->rcpt[r].status,
-				    b->rcpt[r].reason,
-				    iw_bounce_class_name(b->rcpt[r].cls),
-				    b->rcpt[r].reply_code,
-				    b->rcpt[r].diagnostic);
-		}
-		for (size_t k = 0; k < nl; k++) {
-			const struct label *l = &labels[k];
-			const struct iw_bounce_rcpt *r = NULL;
-			int sok, hok, hard;
+		if (misses != NULL && (!sok || !hok || !rok)) {
+			struct miss *x = &misses[(*nmiss)++];
 
-			if (strcmp(l->file, msgs[i].name) != 0)
-				continue;
-			lab_total++;
-			if (l->index >= 1 && (size_t)l->index <= b->nrcpt)
-				r = &b->rcpt[l->index - 1];
-			else if (b->nrcpt > 0)	/* fewer found: compare the last */
-				r = &b->rcpt[b->nrcpt - 1];
-			sok = r != NULL ? strcmp(r->status, l->status) == 0 :
-			    l->status[0] == '\0';
-			hard = r != NULL ? r->cls == IW_BOUNCE_HARD :
-			    b->cls == IW_BOUNCE_HARD;
-			hok = hard == (l->hard == 1);
-			st_ok += sok;
-			hs_ok += hok;
-			if (!sok || !hok) {
-				struct miss *m = &misses[nmiss++];
-
-				m->file = l->file;
-				m->index = l->index;
-				m->weight = !hok ? 2 : 1;
-				snprintf(m->text, sizeof(m->text),
-				    "expected %s/%s/%s got %s/%s/%s [%.120s]",
-				    l->status[0] ? l->status : "-", l->reason,
-				    l->hard ? "hard" : "not-hard",
-				    r && r->status[0] ? r->status : "-",
-				    r ? r->reason : "-",
-				    r ? iw_bounce_class_name(r->cls) :
-				    iw_bounce_class_name(b->cls),
-				    r ? r->diagnostic : "");
-			}
+			x->file = l->file;
+			x->index = l->index;
+			x->weight = !hok ? 3 : !sok ? 2 : 1;
+			snprintf(x->text, sizeof(x->text),
+			    "expected %s/%s/%s got %s/%s/%s [%.120s]",
+			    l->status[0] ? l->status : "-", l->reason,
+			    l->hard ? "hard" : "not-hard",
+			    r && r->status[0] ? r->status : "-",
+			    r ? r->reason : "-",
+			    r ? iw_bounce_class_name(r->cls) :
+			    iw_bounce_class_name(b->cls),
+			    r ? r->diagnostic : "");
 		}
-		iw_bounce_free(b);
 	}
+}
 
-	t0 = iw_now_ms();
+static void
+print_rcpts(const struct msg *m, const struct iw_bounce *b)
+{
+	printf("%s class=%s kind=%d\n", m->name, iw_bounce_class_name(b->cls),
+	    (int)b->kind);
+	for (size_t r = 0; r < b->nrcpt; r++)
+		printf("  %zu %s %s %s %s %d rule=%d [%s]\n", r + 1,
+		    b->rcpt[r].address, b->rcpt[r].status, b->rcpt[r].reason,
+		    iw_bounce_class_name(b->rcpt[r].cls),
+		    b->rcpt[r].reply_code, b->rcpt[r].rule,
+		    b->rcpt[r].diagnostic);
+}
+
+static double
+pct(size_t n, size_t of)
+{
+	return of > 0 ? 100.0 * (double)n / (double)of : 0.0;
+}
+
+/*
+ * The k-fold figure: each quarter parsed without the phrases only it
+ * supports.  per[k] gets the quarter's own tally, all their sum.
+ */
+static int
+kfold(const struct msg *msgs, size_t nm, const struct label *lv, size_t nl,
+    const unsigned *support, struct tally *per, struct tally *all,
+    size_t *fitted)
+{
+	size_t np = iw_bounce_reason_nphrases();
+	unsigned char *off = calloc(np, 1);
+
+	if (off == NULL)
+		return -1;
+	memset(all, 0, sizeof(*all));
+	for (unsigned k = 0; k < K; k++) {
+		struct iw_bounce_opts o = { off };
+
+		fitted[k] = 0;
+		for (size_t i = 0; i < np; i++) {
+			off[i] = support[i] != 0 &&
+			    (support[i] & ~(1u << k)) == 0;
+			fitted[k] += off[i];
+		}
+		memset(&per[k], 0, sizeof(per[k]));
+		for (size_t i = 0; i < nm; i++) {
+			struct iw_bounce *b;
+			struct iw_err err;
+
+			if (fold_of(msgs[i].name) != k ||
+			    iw_bounce_parse_opts(msgs[i].data, msgs[i].len, &o,
+			    &b, &err) != 0)
+				continue;
+			score(&msgs[i], b, lv, nl, &per[k], NULL, NULL, NULL,
+			    NULL);
+			iw_bounce_free(b);
+		}
+		all->labelled += per[k].labelled;
+		all->status += per[k].status;
+		all->hardsoft += per[k].hardsoft;
+		all->reason += per[k].reason;
+	}
+	free(off);
+	return 0;
+}
+
+/* Parse everything for at least a second: messages per second. */
+static double
+parse_rate(const struct msg *msgs, size_t nm)
+{
+	int64_t t0 = iw_now_ms(), t1;
+	size_t runs = 0;
+
 	do {
 		for (size_t i = 0; i < nm; i++) {
 			struct iw_bounce *b;
@@ -267,27 +345,94 @@ main(int argc, char **argv)
 		runs++;
 		t1 = iw_now_ms();
 	} while (t1 - t0 < 1000);
+	return (double)(runs * nm) * 1000.0 / (double)(t1 - t0);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t nl, nm, nmiss = 0, np = iw_bounce_reason_nphrases(), used = 0;
+	size_t once = 0, *uses = calloc(np, sizeof(*uses));
+	size_t fitted[K];
+	struct label *labels;
+	struct msg *msgs;
+	struct miss *misses;
+	struct tally t = { 0 }, per[K], all;
+	unsigned *support = calloc(np, sizeof(*support));
+	int verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_bounces CORPUS_DIR [-v]\n");
+		return 64;
+	}
+	labels = load_labels(argv[1], &nl);
+	msgs = load_msgs(argv[1], &nm);
+	if (labels == NULL || msgs == NULL || nm == 0) {
+		fprintf(stderr, "%s: cannot read labels.tsv or eml/\n", argv[1]);
+		return 66;
+	}
+	misses = calloc(nl + 1, sizeof(*misses));
+	if (misses == NULL || support == NULL || uses == NULL)
+		return 70;
+	for (size_t i = 0; i < nm; i++) {
+		struct iw_bounce *b;
+		struct iw_err err;
+
+		if (iw_bounce_parse(msgs[i].data, msgs[i].len, &b, &err) != 0) {
+			fprintf(stderr, "%s: %s\n", msgs[i].name, err.msg);
+			continue;
+		}
+		if (verbose)
+			print_rcpts(&msgs[i], b);
+		score(&msgs[i], b, labels, nl, &t, support, uses, misses,
+		    &nmiss);
+		iw_bounce_free(b);
+	}
+	if (kfold(msgs, nm, labels, nl, support, per, &all, fitted) != 0)
+		return 70;
+	for (size_t i = 0; i < np; i++) {
+		used += support[i] != 0;
+		once += uses[i] == 1;
+	}
 
 	printf("messages:            %zu (%zu labelled recipients)\n", nm,
-	    lab_total);
-	printf("status code exact:   %.1f %%\n",
-	    lab_total ? 100.0 * (double)st_ok / (double)lab_total : 0.0);
-	printf("hard/soft agreement: %.1f %%\n",
-	    lab_total ? 100.0 * (double)hs_ok / (double)lab_total : 0.0);
-	printf("recipient found:     %.1f %%\n", 100.0 * (double)with_rcpt /
-	    (double)nm);
-	printf("parse rate:          %.0f messages/s\n",
-	    (double)(runs * nm) * 1000.0 / (double)(t1 - t0));
+	    t.labelled);
+	printf("status code exact:   %.1f %%\n", pct(t.status, t.labelled));
+	printf("hard/soft agreement: %.1f %%\n", pct(t.hardsoft, t.labelled));
+	printf("reason agreement:    %.1f %%\n", pct(t.reason, t.labelled));
+	printf("recipient found:     %.1f %%\n", pct(t.found, t.msgs));
+	printf("parse rate:          %.0f messages/s\n", parse_rate(msgs, nm));
+	printf("k-fold (%d, held-out quarter's own phrases off): hard/soft "
+	    "%.1f %%, status %.1f %%, reason %.1f %%\n", K,
+	    pct(all.hardsoft, all.labelled), pct(all.status, all.labelled),
+	    pct(all.reason, all.labelled));
+	for (unsigned k = 0; k < K; k++)
+		printf("  quarter %u: %3zu recipients, %2zu phrases off: "
+		    "hard/soft %.1f %%, status %.1f %%, reason %.1f %%\n", k + 1,
+		    per[k].labelled, fitted[k], pct(per[k].hardsoft,
+		    per[k].labelled), pct(per[k].status, per[k].labelled),
+		    pct(per[k].reason, per[k].labelled));
+	printf("phrases: %zu in the table, %zu decide a correct reason on "
+	    "this corpus, %zu of them for one recipient only\n", np, used,
+	    once);
+	for (size_t i = 0; verbose && i < np; i++)
+		if (uses[i] == 1)
+			printf("  used once: \"%s\"\n",
+			    iw_bounce_reason_phrase_text(i));
 	qsort(misses, nmiss, sizeof(*misses), cmp_miss);
-	printf("misses: %zu (hard/soft wrong first)\n", nmiss);
+	printf("misses: %zu (hard/soft wrong first, then status, reason)\n",
+	    nmiss);
 	for (size_t i = 0; i < nmiss && (verbose || i < 40); i++)
 		printf("  %s #%d %s %s\n", misses[i].file, misses[i].index,
-		    misses[i].weight == 2 ? "HARD/SOFT" : "status",
+		    misses[i].weight == 3 ? "HARD/SOFT" :
+		    misses[i].weight == 2 ? "status" : "reason",
 		    misses[i].text);
 	for (size_t i = 0; i < nm; i++)
 		free(msgs[i].data);
 	free(msgs);
 	free(labels);
 	free(misses);
+	free(support);
+	free(uses);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "bounce_json.h"
 #include "cli.h"
 #include "feedback.h"
 
@@ -98,6 +99,11 @@ take(struct cli *c, const struct iw_bounce *b, const char *rcpt,
 	    raw->data, raw->len, &res, &err) < 0) {
 		cli_error("%s (the MTA should retry)", err.msg);
 		return EX_TEMPFAIL;
+	}
+	if (res.duplicate) {
+		printf("bounce %lld again: already recorded, not counted\n",
+		    (long long)res.bounce_id);
+		return 0;
 	}
 	printf("bounce %lld: %s, %s", (long long)res.bounce_id,
 	    iw_bounce_class_name(res.cls), res.verified ? "verified" :

@@ -123,6 +123,7 @@ take(struct iwd *d, const char *dir, const char *name)
 	}
 	iw_log(IW_LOG_INFO, "bounce %lld from maildir: %s, %s%s%s",
 	    (long long)res.bounce_id, iw_bounce_class_name(res.cls),
+	    res.duplicate ? "already recorded, not counted" :
 	    res.letter_id > 0 ? "letter matched" : "unmatched",
 	    res.letter_bounced ? ", letter bounced" : "",
 	    res.suppressed ? ", contact suppressed" : "");

@@ -61,11 +61,13 @@ struct iw_bounce_rcpt {
 	char diagnostic[IW_BOUNCE_DIAG_MAX];	/* printable UTF-8, one line */
 	char remote_mta[IW_BOUNCE_ADDR_MAX];
 	int reply_code;				/* SMTP reply (550), 0 if none */
+	int rule;		/* 1 + the phrase that gave the reason, 0: codes */
 	enum iw_bounce_class cls;
 };
 
 struct iw_bounce {
 	enum iw_bounce_class cls;	/* the message's overall class */
+	char reason[IW_BOUNCE_REASON_MAX];	/* of the recipient deciding cls */
 	enum iw_bounce_kind kind;
 	int is_dsn;			/* carried delivery-status fields */
 	int is_arf;
@@ -81,6 +83,7 @@ struct iw_bounce {
 	char envelope[IW_BOUNCE_MAX_ENVELOPE][IW_BOUNCE_ADDR_MAX];
 	char envid[IW_BOUNCE_ID_MAX];		/* Original-Envelope-Id, or "" */
 	char orig_message_id[IW_BOUNCE_ID_MAX];	/* returned Message-ID, or "" */
+	char message_id[IW_BOUNCE_ID_MAX];	/* the bounce's own, or "" */
 	char reporting_mta[IW_BOUNCE_ADDR_MAX];
 };
 
@@ -91,6 +94,18 @@ struct iw_bounce {
  * allocation failure or bad arguments, with the reason in err.
  */
 int iw_bounce_parse(const char *buf, size_t len, struct iw_bounce **out,
+    struct iw_err *err);
+
+/*
+ * The same, for measuring the rules (make bench-bounces' cross-validation):
+ * phrase_off, when not NULL, has one flag per phrase of the reason table
+ * (iw_bounce_reason_nphrases()); a set flag switches that phrase off.
+ */
+struct iw_bounce_opts {
+	const unsigned char *phrase_off;
+};
+int iw_bounce_parse_opts(const char *buf, size_t len,
+    const struct iw_bounce_opts *opts, struct iw_bounce **out,
     struct iw_err *err);
 void iw_bounce_free(struct iw_bounce *b);
 
@@ -103,21 +118,18 @@ const char *iw_bounce_class_name(enum iw_bounce_class c);
  * code 550, enhanced "5.1.1" or "" and the reply text, classified by the
  * same rules as a bounce's recipient.  HARD only when the reply says the
  * address is dead; a 5.7.x policy refusal is OURS; 4xx never HARD.
+ * iw_bounce_classify_reply also writes the reason (reasonsz bytes).
  */
 enum iw_bounce_class iw_bounce_classify_status(int code, const char *enhanced,
     const char *text);
+enum iw_bounce_class iw_bounce_classify_reply(int code, const char *enhanced,
+    const char *text, char *reason, size_t reasonsz);
 
 /*
- * Append the `bounce --dry-run` JSON object to out:
- * {"verified": bool, "letter": id|null, "class": "...", "recipients":
- * [{"address", "action", "status", "diagnostic"}]}.  Every string is
- * escaped and made valid UTF-8 (invalid bytes become U+FFFD).
- * letter_id <= 0 prints null.  0, or -1 when out of memory.
+ * A fresh recipient slot in b (the parser's own helper for its readers):
+ * NULL when IW_BOUNCE_MAX_RCPT are kept, or, with *oom set, when memory ran
+ * out.
  */
-int iw_bounce_json(const struct iw_bounce *b, int verified,
-    long long letter_id, struct iw_buf *out);
-
-/* Append s as a JSON string literal, valid UTF-8 whatever s holds. */
-int iw_bounce_json_str(struct iw_buf *out, const char *s);
+struct iw_bounce_rcpt *iw_bounce_rcpt_add(struct iw_bounce *b, int *oom);
 
 #endif

@@ -8,11 +8,14 @@
 #include "feedback.h"
 
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bounce_json.h"
+#include "bounce_mime.h"
 #include "verp.h"
 
 /* Everything one bounce row needs, gathered before the transaction. */
@@ -21,7 +24,11 @@ struct rec {
 	int verified;
 	int64_t letter_id;
 	enum iw_bounce_class cls;
+	char reason[IW_BOUNCE_REASON_MAX];
 	const char *kind;
+	char message_id[IW_BOUNCE_ID_MAX];	/* "" for none */
+	unsigned char sha256[32];
+	int have_sha256;			/* 0: no message (SMTP) */
 	char status[IW_BOUNCE_STATUS_MAX];
 	char diagnostic[IW_BOUNCE_DIAG_MAX];
 	char envelope[IW_BOUNCE_ADDR_MAX];
@@ -50,31 +57,9 @@ kind_name(const struct iw_bounce *b)
 static void
 clean(char *out, size_t outsz, const char *s)
 {
-	size_t o = 0;
-
-	if (outsz == 0)
-		return;
-	for (size_t i = 0; s != NULL && s[i] != '\0' && o + 1 < outsz;) {
-		unsigned char ch = (unsigned char)s[i];
-		size_t k = ch < 0x80 ? 1 : ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 :
-		    ch >= 0xc2 ? 2 : 0;
-		size_t have = 0;
-
-		while (have < k && s[i + have] != '\0')
-			have++;
-		if (k == 0 || have < k || !iw_utf8_valid(s + i, k) ||
-		    ch < 0x20 || ch == 0x7f) {
-			out[o++] = ch == '\t' ? ' ' : '?';
-			i++;
-			continue;
-		}
-		if (o + k + 1 > outsz)
-			break;
-		memcpy(out + o, s + i, k);
-		o += k;
-		i += k;
-	}
-	out[o] = '\0';
+	if (outsz > 0)
+		iw_bounce_mime_oneline(out, outsz, s != NULL ? s : "",
+		    s != NULL ? strlen(s) : 0);
 }
 
 int
@@ -230,13 +215,14 @@ lock_letter(PGconn *c, int64_t id, char *email, size_t emailsz,
 	return 0;
 }
 
+/* The bounce row; 0 rows (*bounce_id 0) when the same message is there. */
 static int
 insert_bounce(PGconn *c, const struct rec *r, const char *email,
     const char *effect, int64_t *bounce_id, struct iw_err *err)
 {
 	char sid[24];
-	const char *v[12];
-	int lens[12] = { 0 }, fmts[12] = { 0 };
+	const char *v[15];
+	int lens[15] = { 0 }, fmts[15] = { 0 };
 	PGresult *res;
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)r->letter_id);
@@ -252,17 +238,53 @@ insert_bounce(PGconn *c, const struct rec *r, const char *email,
 	v[9] = r->recipients;
 	v[10] = effect;
 	v[11] = r->raw;
-	/* the raw message goes as binary bytea: it need not be UTF-8 */
+	v[12] = r->reason[0] != '\0' ? r->reason : NULL;
+	v[13] = r->message_id[0] != '\0' ? r->message_id : NULL;
+	v[14] = r->have_sha256 ? (const char *)r->sha256 : NULL;
+	/* the raw message and its digest go as binary bytea */
 	lens[11] = (int)r->rawlen;
 	fmts[11] = 1;
+	lens[14] = (int)sizeof(r->sha256);
+	fmts[14] = 1;
 	res = px(c, "INSERT INTO bounce (via, verified, letter_id, email, "
 	    "class, kind, status, diagnostic, envelope, recipients, effect, "
-	    "raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, "
-	    "$11, $12) RETURNING id", 12, v, lens, fmts, "record bounce",
-	    err);
+	    "raw, reason, message_id, sha256) VALUES ($1, $2, $3, $4, $5, $6, "
+	    "$7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15) "
+	    "ON CONFLICT DO NOTHING RETURNING id", 15, v, lens, fmts,
+	    "record bounce", err);
 	if (res == NULL)
 		return -1;
-	*bounce_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*bounce_id = PQntuples(res) == 1 ?
+	    strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The bounce already recorded with this message's digest or Message-ID:
+ * its id, or 0.  (A bounce delivered by pipe and to the maildir, or piped
+ * twice, counts once.)
+ */
+static int
+find_duplicate(PGconn *c, const struct rec *r, int64_t *id,
+    struct iw_err *err)
+{
+	const char *v[2];
+	int lens[2] = { (int)sizeof(r->sha256), 0 }, fmts[2] = { 1, 0 };
+	PGresult *res;
+
+	*id = 0;
+	if (!r->have_sha256 && r->message_id[0] == '\0')
+		return 0;
+	v[0] = r->have_sha256 ? (const char *)r->sha256 : NULL;
+	v[1] = r->message_id[0] != '\0' ? r->message_id : NULL;
+	res = px(c, "SELECT id FROM bounce WHERE sha256 = $1 OR "
+	    "message_id = $2 ORDER BY id LIMIT 1", 2, v, lens, fmts,
+	    "find duplicate bounce", err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1)
+		*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return 0;
 }
@@ -405,6 +427,22 @@ effect_of(const struct rec *r, const struct iw_feedback_result *res)
 	}
 }
 
+/* A duplicate: nothing recorded, nothing applied, the first one named. */
+static int
+duplicate(PGconn *c, int64_t first, struct iw_feedback_result *res)
+{
+	enum iw_bounce_class cls = res->cls;
+	int verified = res->verified;
+
+	PQclear(PQexec(c, "ROLLBACK"));
+	memset(res, 0, sizeof(*res));
+	res->duplicate = 1;
+	res->bounce_id = first;
+	res->cls = cls;
+	res->verified = verified;
+	return 0;
+}
+
 /* One bounce, one transaction. */
 static int
 record(struct iw_db *db, struct rec *r, struct iw_feedback_result *res,
@@ -412,15 +450,21 @@ record(struct iw_db *db, struct rec *r, struct iw_feedback_result *res,
 {
 	PGconn *c = (PGconn *)iw_db_pgconn(db);
 	char email[256] = "";
+	int64_t first;
 
 	memset(res, 0, sizeof(*res));
 	res->verified = r->verified;
 	res->cls = r->cls;
 	if (pcmd(c, "BEGIN", 0, NULL, "begin", err) < 0)
 		return -1;
+	/* the letter's lock also orders two deliveries of one bounce */
 	if (r->verified && r->letter_id > 0 &&
 	    lock_letter(c, r->letter_id, email, sizeof(email), err) < 0)
 		goto fail;
+	if (find_duplicate(c, r, &first, err) < 0)
+		goto fail;
+	if (first > 0)
+		return duplicate(c, first, res);
 	if (email[0] == '\0')
 		r->letter_id = 0;	/* verified, but not (any more) ours */
 	iw_strlcpy(res->email, email, sizeof(res->email));
@@ -430,6 +474,8 @@ record(struct iw_db *db, struct rec *r, struct iw_feedback_result *res,
 	if (insert_bounce(c, r, email, effect_of(r, res), &res->bounce_id,
 	    err) < 0)
 		goto fail;
+	if (res->bounce_id == 0)	/* lost a race with its twin */
+		return duplicate(c, 0, res);
 	if (pcmd(c, "COMMIT", 0, NULL, "commit", err) < 0)
 		goto fail;
 	return 0;
@@ -453,6 +499,10 @@ iw_feedback_record(struct iw_db *db, const struct iw_feedback_conf *fc,
 	memset(&r, 0, sizeof(r));
 	r.via = via;
 	r.cls = b->cls;
+	clean(r.reason, sizeof(r.reason), b->reason);
+	clean(r.message_id, sizeof(r.message_id), b->message_id);
+	r.have_sha256 = raw != NULL && EVP_Digest(raw, rawlen, r.sha256, NULL,
+	    EVP_sha256(), NULL) == 1;
 	r.kind = kind_name(b);
 	r.soft_limit = fc->soft_limit;
 	r.verified = iw_feedback_match(b, recipient, fc->verp_secret,
@@ -500,7 +550,8 @@ iw_feedback_smtp_reject(struct iw_db *db, int64_t letter_id,
 	r.verified = 1;		/* our own session: nothing to forge */
 	r.letter_id = letter_id;
 	r.kind = "smtp";
-	r.cls = iw_bounce_classify_status(code, enhanced, reply);
+	r.cls = iw_bounce_classify_reply(code, enhanced, reply, r.reason,
+	    sizeof(r.reason));
 	if (r.cls == IW_BOUNCE_SOFT)
 		r.soft_limit = 0;	/* suppression only for hard */
 	clean(r.status, sizeof(r.status), enhanced);
@@ -512,6 +563,8 @@ iw_feedback_smtp_reject(struct iw_db *db, int64_t letter_id,
 	    iw_bounce_json_str(&j, r.status) < 0 ||
 	    iw_buf_printf(&j, ", \"reply_code\": %d, \"diagnostic\": ",
 	    code) < 0 || iw_bounce_json_str(&j, r.diagnostic) < 0 ||
+	    iw_buf_puts(&j, ", \"reason\": ") < 0 ||
+	    iw_bounce_json_str(&j, r.reason) < 0 ||
 	    iw_buf_puts(&j, ", \"class\": ") < 0 ||
 	    iw_bounce_json_str(&j, iw_bounce_class_name(r.cls)) < 0 ||
 	    iw_buf_puts(&j, "}]") < 0) {

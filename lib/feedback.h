@@ -15,6 +15,10 @@
  *              the contact is not blamed, nothing suppressed
  *   transient, autoreply, delivered, undetermined: recorded only
  *
+ * A message already recorded (the same bytes, or the same Message-ID:
+ * delivered by pipe and to the maildir) is neither recorded nor applied
+ * again, so it counts once toward bounces.soft_limit.
+ *
  * One transaction per bounce; the database connection comes from lib/db.
  */
 #ifndef IW_FEEDBACK_H
@@ -49,6 +53,8 @@ struct iw_feedback_result {
 	int letter_bounced;		/* the letter went to 'bounced' */
 	int suppressed;			/* the contact is now suppressed */
 	int64_t bounce_id;		/* row in table bounce */
+	int duplicate;			/* already recorded (bounce_id: that
+					 * row, 0 if unknown): nothing done */
 	char email[256];		/* the letter's contact, "" if none */
 };
 

@@ -1,9 +1,10 @@
-/* fuzz-sources: lib/util.c lib/bounce.c */
+/* fuzz-sources: lib/util.c lib/bounce.c lib/bounce_mime.c lib/bounce_reason.c lib/bounce_body.c lib/bounce_json.c */
 /*
  * libFuzzer target for the bounce parser: any bytes in, no crash, no leak,
  * no read outside the input, and every string in the result terminated
- * within its field and (for diagnostics) valid UTF-8; the dry-run JSON
- * valid UTF-8; the RCPT reply classifier safe on any text.
+ * within its field and (for diagnostics) valid UTF-8, every reason a
+ * known name; the dry-run JSON valid UTF-8; the RCPT reply classifier,
+ * the RFC 2047 decoder and the charset converter safe on any text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +12,29 @@
 #include <string.h>
 
 #include "bounce.h"
+#include "bounce_json.h"
+#include "bounce_mime.h"
+#include "bounce_reason.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Encoded words and charsets: the output must stay bounded UTF-8-safe. */
+static void
+fuzz_text(const char *t, size_t size)
+{
+	static const char *const cs[] = { "ISO-2022-JP", "Shift_JIS",
+	    "iso-8859-1", "windows-1252", "utf-8", "x-unknown" };
+	struct iw_buf o = IW_BUF_INIT;
+
+	if (iw_bounce_mime_words(&o, t, size) == 0 && o.len > 8 * size + 64)
+		abort();
+	iw_buf_free(&o);
+	if (iw_bounce_mime_to_utf8(&o, cs[size % 6], t, size) == 0 &&
+	    o.len > 8 * size + 64)
+		abort();
+	iw_buf_free(&o);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,6 +59,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (memchr(r->address, '\0', sizeof(r->address)) == NULL)
 				abort();
+			if (memchr(r->reason, '\0', sizeof(r->reason)) == NULL ||
+			    (r->reason[0] != '\0' &&
+			    iw_bounce_reason_class(r->reason) ==
+			    IW_BOUNCE_UNDETERMINED &&
+			    strcmp(r->reason, "undefined") != 0 &&
+			    strcmp(r->reason, "delivered") != 0 &&
+			    strcmp(r->reason, "vacation") != 0 &&
+			    strcmp(r->reason, "feedback") != 0))
+				abort();
 		}
 		(void)iw_bounce_class_name(b->cls);
 		{
@@ -60,6 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			t[size] = '\0';
 			(void)iw_bounce_classify_status(550, "5.1.1", t);
 			(void)iw_bounce_classify_status(0, t, t);
+			fuzz_text(t, size);
 			free(t);
 		}
 	}

@@ -7,6 +7,7 @@ campaigns show the effect.  Forged and non-bounce messages change nothing.
 import email.utils
 import json
 import os
+import secrets
 import subprocess
 
 from harness import SRC, Env, addr_of
@@ -39,7 +40,8 @@ def render(name, letter, **over):
         text = f.read()
     vals = {"VERP": letter["verp"], "ENVID": letter["envid"],
             "RCPT": letter["rcpt"], "MSGID": letter["msgid"],
-            "DATE": email.utils.formatdate()}
+            "DATE": email.utils.formatdate(),
+            "BOUNCEID": secrets.token_hex(6)}
     vals.update(over)
     for k, v in vals.items():
         text = text.replace("{%s}" % k, v)
@@ -72,9 +74,10 @@ def test_hard_bounce_marks_letter_and_suppresses_contact(pg):
         assert (state, cls, status) == ("bounced", "hard", "5.1.1")
         assert "User unknown" in diag, diag
         assert suppressed(env) == {lt["rcpt"]: "bounce"}
-        rows = env.sql("SELECT verified, letter_id, class, raw IS NULL "
-                       "FROM bounce")
-        assert rows == [["t", str(lt["id"]), "hard", "t"]], rows
+        rows = env.sql("SELECT verified, letter_id, class, reason, "
+                       "raw IS NULL FROM bounce")
+        assert rows == [["t", str(lt["id"]), "hard", "userunknown", "t"]], \
+            rows
         st = env.status()
         assert st["letters"]["bounced"] == 1, st
         # The contact never got the letter: its IP is held, and a later
@@ -129,13 +132,44 @@ def test_soft_bounces_suppress_at_soft_limit(pg):
     with Env(pg, extra=BOUNCES) as env:
         env.init_db()
         lt = send_one(env)
-        text = render("exim-mailbox-full.eml", lt)
         for i in range(3):
-            pipe(env, text)
+            pipe(env, render("exim-mailbox-full.eml", lt))
             row = letter_row(env, lt["id"])
             assert row[:2] == ["bounced", "soft"], row
             if i < 2:
                 assert suppressed(env) == {}, i
+        assert suppressed(env) == {lt["rcpt"]: "bounce"}
+
+
+def soft_count(env, email):
+    return int(env.sql("SELECT count(*) FROM bounce WHERE verified AND "
+                       "class = 'soft' AND email = '%s'" % email)[0][0])
+
+
+def test_duplicate_bounce_counted_once(pg):
+    """The same bounce piped twice, then delivered to the maildir with other
+    trace headers (same Message-Id), is recorded once: it takes three
+    different soft bounces to reach soft_limit = 3."""
+    with Env(pg, extra=BOUNCES) as env:
+        env.init_db()
+        lt = send_one(env)
+        text = render("exim-mailbox-full.eml", lt, BOUNCEID="dup1")
+        first = pipe(env, text)
+        again = pipe(env, text)
+        assert "already recorded" in again.stdout, again.stdout
+        md = os.path.join(env.tmp, "maildir")
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+        with open(os.path.join(md, "new", "1.M1P1.host"), "w") as f:
+            f.write("Delivered-To: %s\n" % lt["verp"] + text)
+        env.ipwarnd("--once", check=0)
+        assert soft_count(env, lt["rcpt"]) == 1
+        assert env.sql("SELECT count(*), min(reason) FROM bounce") == \
+            [["1", "mailboxfull"]], first.stdout
+        pipe(env, render("exim-mailbox-full.eml", lt))
+        assert suppressed(env) == {}
+        pipe(env, render("exim-mailbox-full.eml", lt))
+        assert soft_count(env, lt["rcpt"]) == 3
         assert suppressed(env) == {lt["rcpt"]: "bounce"}
 
 
@@ -159,11 +193,13 @@ def test_dry_run_prints_the_contract_json(pg):
         lt = send_one(env)
         p = pipe(env, render("postfix-hard.eml", lt), "--dry-run")
         d = json.loads(p.stdout)
-        assert set(d) == {"verified", "letter", "class", "recipients"}
+        assert set(d) == {"verified", "letter", "class", "reason",
+                          "recipients"}
         assert d["verified"] is True and d["letter"] == lt["id"]
-        assert d["class"] == "hard"
+        assert d["class"] == "hard" and d["reason"] == "userunknown"
         assert d["recipients"] == [{
             "address": lt["rcpt"], "action": "failed", "status": "5.1.1",
+            "reason": "userunknown",
             "diagnostic": d["recipients"][0]["diagnostic"]}]
         assert "User unknown" in d["recipients"][0]["diagnostic"]
         assert len(p.stdout.strip().splitlines()) == 1

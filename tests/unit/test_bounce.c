@@ -14,6 +14,9 @@
 #include <cmocka.h>
 
 #include "bounce.h"
+#include "bounce_json.h"
+#include "bounce_mime.h"
+#include "bounce_reason.h"
 #include "util.h"
 
 static struct iw_bounce *
@@ -799,14 +802,310 @@ test_dry_run_json_is_escaped_valid_utf8(void **state)
 	assert_int_equal(iw_bounce_json(b, 1, 42, &j), 0);
 	assert_true(iw_utf8_valid(j.data, j.len));
 	assert_non_null(strstr(j.data, "{\"verified\": true, \"letter\": 42, "
-	    "\"class\": \"hard\", \"recipients\": [{\"address\": "
+	    "\"class\": \"hard\", \"reason\": \"userunknown\", "
+	    "\"recipients\": [{\"address\": "
 	    "\"abuse@example.net\", \"action\": \"failed\", \"status\": "
-	    "\"5.1.1\", \"diagnostic\": "
+	    "\"5.1.1\", \"reason\": \"userunknown\", \"diagnostic\": "
 	    "\"a\\\"b\\\\c\\u0001d\\ufffd\xc3\xa9\"}]}"));
 	iw_buf_reset(&j);
 	assert_int_equal(iw_bounce_json(b, 0, 0, &j), 0);
 	assert_non_null(strstr(j.data, "\"verified\": false, \"letter\": null"));
 	iw_buf_free(&j);
+	iw_bounce_free(b);
+}
+
+static void
+test_rfc2047_subject_is_decoded(void **state)
+{
+	/* a bounce known only by its (encoded) subject */
+	static const char msg[] =
+	    "From: Postmaster <admin@mx.example.net>\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: =?UTF-8?B?VW5kZWxpdmVyYWJsZTo=?= =?ISO-8859-1?Q?open_proxy?=\n"
+	    "\n"
+	    "Your message to <abuse@example.net> was refused:\n"
+	    "550 5.1.1 <abuse@example.net>: Recipient address rejected\n";
+	static const char hdrs[] =
+	    "Subject: =?UTF-8?B?VW5kZWxpdmVyYWJsZTo=?= =?ISO-8859-1?Q?caf=E9?=\n"
+	    "From: =?UTF-8?Q?Mail_Delivery?= <=?utf-8?B?8J+QiA==?=@example.org>\n"
+	    "\n";
+	struct iw_bounce_mime_hdrs h = IW_BOUNCE_MIME_HDRS_INIT;
+	struct iw_bounce *b;
+	int oom = 0;
+
+	(void)state;
+	iw_bounce_mime_headers(hdrs, hdrs + strlen(hdrs), &h, &oom);
+	assert_int_equal(oom, 0);
+	/* adjacent words join; ISO-8859-1 becomes UTF-8 */
+	assert_string_equal(iw_bounce_mime_hdr(&h, "Subject"),
+	    "Undeliverable:caf\xc3\xa9");
+	/* never inside an addr-spec (RFC 2047 section 5) */
+	assert_string_equal(iw_bounce_mime_hdr(&h, "From"),
+	    "Mail Delivery <=?utf-8?B?8J+QiA==?=@example.org>");
+	iw_bounce_mime_hdrs_free(&h);
+	b = parse(msg);
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+/* A body bounce whose text part is in charset cs. */
+static struct iw_bounce *
+parse_charset_bounce(const char *cs, const char *words)
+{
+	char msg[2048];
+
+	snprintf(msg, sizeof(msg),
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Returned mail\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=%s\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "550 %s\n", cs, words);
+	return parse(msg);
+}
+
+static void
+test_iso2022jp_body_is_decoded(void **state)
+{
+	struct iw_bounce *b = parse_charset_bounce("ISO-2022-JP",
+	    "\x1b$B08@h$,8+$D$+$j$^$;$s\x1b(B");
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_non_null(strstr(b->rcpt[0].diagnostic, "\xe5\xae\x9b\xe5\x85\x88\xe3\x81\x8c\xe8\xa6\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93"));
+	assert_true(iw_utf8_valid(b->rcpt[0].diagnostic,
+	    strlen(b->rcpt[0].diagnostic)));
+	iw_bounce_free(b);
+}
+
+static void
+test_shift_jis_and_windows1252_bodies_are_decoded(void **state)
+{
+	struct iw_bounce *b = parse_charset_bounce("Shift_JIS",
+	    "\x83\x86\x81[\x83U\x82\xaa\x91\xb6\x8d\xdd\x82\xb5\x82\xdc\x82\xb9\x82\xf1");
+
+	(void)state;
+	assert_non_null(strstr(b->rcpt[0].diagnostic,
+	    "\xe3\x83\xa6\xe3\x83\xbc\xe3\x82\xb6\xe3\x81\x8c\xe5\xad\x98\xe5\x9c\xa8\xe3\x81\x97\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93"));
+	iw_bounce_free(b);
+	b = parse_charset_bounce("windows-1252", "Empf\xe4nger unbekannt");
+	assert_non_null(strstr(b->rcpt[0].diagnostic,
+	    "Empf\xc3\xa4nger unbekannt"));
+	iw_bounce_free(b);
+	/* a charset iconv does not know: the bytes, made safe */
+	b = parse_charset_bounce("x-no-such-charset", "Empf\xe4nger unbekannt");
+	assert_non_null(strstr(b->rcpt[0].diagnostic, "Empf?nger"));
+	iw_bounce_free(b);
+}
+
+/* One DSN recipient with the given Action, Status and Diagnostic-Code. */
+static struct iw_bounce *
+parse_dsn_rcpt(const char *action, const char *status, const char *diag)
+{
+	char msg[4096];
+
+	snprintf(msg, sizeof(msg),
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Delivery Status Notification\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;"
+	    " boundary=\"B\"\n"
+	    "\n"
+	    "--B\n"
+	    "Content-Type: text/plain\n"
+	    "\n"
+	    "Delivery to the following recipient failed.\n"
+	    "\n"
+	    "--B\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Reporting-MTA: dns; mx.example.net\n"
+	    "\n"
+	    "Final-Recipient: rfc822; abuse@example.net\n"
+	    "Action: %s\n"
+	    "Status: %s\n"
+	    "Diagnostic-Code: smtp; %s\n"
+	    "\n"
+	    "--B--\n", action, status, diag);
+	return parse(msg);
+}
+
+/* The reason and class of a one-recipient DSN. */
+static void
+expect(const char *action, const char *status, const char *diag,
+    const char *reason, enum iw_bounce_class cls)
+{
+	struct iw_bounce *b = parse_dsn_rcpt(action, status, diag);
+
+	assert_string_equal(b->rcpt[0].reason, reason);
+	assert_string_equal(b->reason, reason);
+	assert_int_equal(b->rcpt[0].cls, cls);
+	iw_bounce_free(b);
+}
+
+static void
+test_specific_status_code_decides_over_wording(void **state)
+{
+	(void)state;
+	/* X.2.2 names the cause; the words are a ruleset's boilerplate
+	 * (read first, they would make it a filtered "user unknown") */
+	expect("failed", "5.2.2", "552 5.2.2 <abuse@example.net>... User "
+	    "unknown", "mailboxfull", IW_BOUNCE_SOFT);
+	/* X.1.1 with words naming a better refusal: the words (Sisimai) */
+	expect("failed", "5.1.1", "550 5.1.1 <abuse@example.net>: Relay "
+	    "access denied", "norelaying", IW_BOUNCE_OURS);
+}
+
+static void
+test_generic_status_code_gives_way_to_wording(void **state)
+{
+	(void)state;
+	/* X.7.1 only says "not authorized": the words say why */
+	expect("failed", "5.7.1", "554 5.7.1 Service unavailable; Client "
+	    "host [192.0.2.1] blocked using zen.spamhaus.org", "blocked",
+	    IW_BOUNCE_OURS);
+	/* and with no words that fit, the code's class and subject */
+	expect("failed", "5.7.1", "550 5.7.1 Go away", "securityerror",
+	    IW_BOUNCE_OURS);
+}
+
+static void
+test_network_error_is_not_hard(void **state)
+{
+	(void)state;
+	expect("failed", "4.4.1", "connect to mx.example.net[192.0.2.1]:25: "
+	    "Connection refused", "networkerror", IW_BOUNCE_SOFT);
+}
+
+static void
+test_rfc3464_mailbox_full_is_soft(void **state)
+{
+	(void)state;
+	expect("failed", "5.0.0", "550 Requested action not taken: mailbox "
+	    "full", "mailboxfull", IW_BOUNCE_SOFT);
+}
+
+static void
+test_delayed_without_cause_is_expired(void **state)
+{
+	(void)state;
+	expect("delayed", "4.4.0", "The server will continue trying for up "
+	    "to 21 hours", "expired", IW_BOUNCE_TRANSIENT);
+}
+
+static void
+test_multiline_reply_is_read_as_one_text(void **state)
+{
+	(void)state;
+	/* Gmail wraps its reply; each line starts with "550-5.7.1" */
+	expect("failed", "5.7.1", "550-5.7.1 [192.0.2.1] Messages with "
+	    "multiple 550-5.7.1 addresses in From: header are not "
+	    "accepted.", "notcompliantrfc", IW_BOUNCE_OURS);
+}
+
+static void
+test_exchange_online_recipient_not_found_is_hard(void **state)
+{
+	(void)state;
+	/* Exchange Online says 5.1.10, which RFC 7505 gives to null MX */
+	expect("failed", "5.1.10", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; "
+	    "Recipient not found by SMTP address lookup", "userunknown",
+	    IW_BOUNCE_HARD);
+}
+
+static void
+test_help_desk_address_is_not_a_failed_recipient(void **state)
+{
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "\n"
+	    "This is the mail system at host mx.example.net.\n"
+	    "\n"
+	    "For further assistance, please contact <help@example.net>\n"
+	    "\n"
+	    "<abuse@example.net>: host mx2.example.net[192.0.2.2] said: 550\n"
+	    "    5.1.1 <abuse@example.net>: User unknown (in reply to RCPT TO\n"
+	    "    command)\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 1);
+	assert_string_equal(b->rcpt[0].address, "abuse@example.net");
+	assert_int_equal(b->cls, IW_BOUNCE_HARD);
+	iw_bounce_free(b);
+}
+
+static void
+test_phrases_name_a_source_and_can_be_switched_off(void **state)
+{
+	/* bench-bounces' cross-validation switches phrases off */
+	size_t n = iw_bounce_reason_nphrases();
+	unsigned char *off = calloc(n, 1);
+	struct iw_bounce_opts o = { off };
+	struct iw_bounce *b;
+	struct iw_err err;
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure notice\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "550 sorry, no mailbox here by that name\n";
+
+	(void)state;
+	assert_non_null(off);
+	b = parse(msg);
+	assert_string_equal(b->rcpt[0].reason, "userunknown");
+	assert_true(b->rcpt[0].rule > 0);
+	off[b->rcpt[0].rule - 1] = 1;
+	iw_bounce_free(b);
+	assert_int_equal(iw_bounce_parse_opts(msg, strlen(msg), &o, &b, &err),
+	    0);
+	assert_string_not_equal(b->rcpt[0].reason, "userunknown");
+	iw_bounce_free(b);
+	free(off);
+}
+
+static void
+test_qmail_user_unknown_at_rcpt_is_hard(void **state)
+{
+	/* no code, but qmail-remote says the reply answered RCPT TO */
+	static const char msg[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+x@example.org\n"
+	    "Subject: failure notice\n"
+	    "\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "I'm afraid I wasn't able to deliver your message to the "
+	    "following addresses.\n"
+	    "This is a permanent error; I've given up. Sorry it didn't work "
+	    "out.\n"
+	    "\n"
+	    "<abuse@example.net>:\n"
+	    "192.0.2.2 does not like recipient.\n"
+	    "Remote host said: 550 User unknown\n"
+	    "Giving up on 192.0.2.2.\n"
+	    "\n"
+	    "<noc@example.net>:\n"
+	    "192.0.2.2 failed after I sent the message.\n"
+	    "Remote host said: 550 User unknown\n"
+	    "Giving up on 192.0.2.2.\n";
+	struct iw_bounce *b = parse(msg);
+
+	(void)state;
+	assert_int_equal(b->nrcpt, 2);
+	assert_string_equal(b->rcpt[0].reason, "userunknown");
+	assert_int_equal(b->rcpt[0].cls, IW_BOUNCE_HARD);
+	/* after DATA it is a filter's word: soft */
+	assert_string_equal(b->rcpt[1].reason, "filtered");
+	assert_int_equal(b->rcpt[1].cls, IW_BOUNCE_SOFT);
 	iw_bounce_free(b);
 }
 
@@ -844,6 +1143,19 @@ main(void)
 		cmocka_unit_test(test_user_unknown_without_rcpt_is_filtered_not_hard),
 		cmocka_unit_test(test_mcafee_user_unknown_is_hard),
 		cmocka_unit_test(test_dry_run_json_is_escaped_valid_utf8),
+		cmocka_unit_test(test_rfc2047_subject_is_decoded),
+		cmocka_unit_test(test_iso2022jp_body_is_decoded),
+		cmocka_unit_test(test_shift_jis_and_windows1252_bodies_are_decoded),
+		cmocka_unit_test(test_specific_status_code_decides_over_wording),
+		cmocka_unit_test(test_generic_status_code_gives_way_to_wording),
+		cmocka_unit_test(test_network_error_is_not_hard),
+		cmocka_unit_test(test_rfc3464_mailbox_full_is_soft),
+		cmocka_unit_test(test_delayed_without_cause_is_expired),
+		cmocka_unit_test(test_multiline_reply_is_read_as_one_text),
+		cmocka_unit_test(test_exchange_online_recipient_not_found_is_hard),
+		cmocka_unit_test(test_help_desk_address_is_not_a_failed_recipient),
+		cmocka_unit_test(test_phrases_name_a_source_and_can_be_switched_off),
+		cmocka_unit_test(test_qmail_user_unknown_at_rcpt_is_hard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
