@@ -85,7 +85,8 @@ iw_audit_bounces(struct iw_db *db, const struct iw_audit_filter *f,
 {
 	return listing(db, "SELECT b.id AS bounce, " TS("b.received_at")
 	    " AS received, b.via, b.verified, b.letter_id AS letter, "
-	    "c.name AS campaign, b.email, b.class, b.status, b.diagnostic, "
+	    "c.name AS campaign, b.email, b.class, b.reason, b.status, "
+	    "b.diagnostic, "
 	    "b.effect FROM bounce b LEFT JOIN letter l ON l.id = b.letter_id "
 	    "LEFT JOIN campaign c ON c.id = l.campaign_id WHERE ($1 = 0 OR "
 	    "l.campaign_id = $1) AND ($2 = '' OR b.class = $2) ORDER BY b.id",
@@ -164,7 +165,8 @@ iw_audit_letter_bounces(struct iw_db *db, int64_t id, iw_db_named_row_fn fn,
     void *arg, struct iw_err *err)
 {
 	return by_letter(db, "SELECT b.id AS bounce, " TS("b.received_at")
-	    " AS received, b.via, b.class, b.status, b.diagnostic, b.effect "
+	    " AS received, b.via, b.class, b.reason, b.status, b.diagnostic, "
+	    "b.effect "
 	    "FROM bounce b WHERE b.letter_id = $1 AND b.verified ORDER BY "
 	    "b.id", id, fn, arg, "letter bounces", err);
 }
