@@ -88,8 +88,9 @@ cli_config(struct cli *c, unsigned sections)
 {
 	struct iw_err err;
 
-	if (iw_config_load(c->config_path, &c->cfg, &err) < 0 ||
-	    iw_config_require(c->cfg, sections, &err) < 0) {
+	/* Loaded once; a later call only asks for more sections. */
+	if ((c->cfg == NULL && iw_config_load(c->config_path, &c->cfg,
+	    &err) < 0) || iw_config_require(c->cfg, sections, &err) < 0) {
 		cli_error("%s", err.msg);
 		return EX_CONFIG;
 	}
@@ -101,6 +102,8 @@ cli_db(struct cli *c, int check_schema)
 {
 	struct iw_err err;
 
+	if (c->db != NULL)
+		return 0;
 	if (iw_db_connect(c->cfg->db_conninfo, &c->db, &err) < 0) {
 		cli_error("%s", err.msg);
 		return EX_UNAVAILABLE;

@@ -176,9 +176,8 @@ cmd_render(struct cli *c, int argc, char **argv)
 		cli_error("%s", usage);
 		return EX_USAGE;
 	}
-	if ((rc = cli_config(c, IW_CONF_LETTERS | IW_CONF_SENDER)) != 0 ||
-	    (campaign != NULL && (rc = cli_config(c, IW_CONF_DATABASE |
-	    IW_CONF_LETTERS | IW_CONF_SENDER)) != 0) ||
+	if ((rc = cli_config(c, IW_CONF_LETTERS | IW_CONF_SENDER |
+	    (campaign != NULL ? IW_CONF_DATABASE : 0))) != 0 ||
 	    (campaign != NULL && (rc = cli_db(c, 1)) != 0))
 		return rc;
 	if ((rc = cli_letters_open(c, campaign, &L)) == 0) {

@@ -483,3 +483,24 @@ def test_large_contact_gets_an_attached_list(pg):
         assert [r[0] for r in rows[1:]] == ips
         assert rows[1][1] == 'open relay, "port" 25'
         assert "ips.csv" in text
+
+
+def test_campaign_list_and_preview_with_a_campaign(pg):
+    with Env(pg, smtp="fault") as env:
+        env.init_db()
+        env.campaign("create", "alpha")
+        env.campaign("create", "beta")
+        env.enqueue(NL + "\n", "--campaign", "beta")
+        rows = json.loads(env.ipwarn("campaign", "list", "--json",
+                                     check=0).stdout)
+        assert [(r["name"], r["state"], r["ips"]) for r in rows] == [
+            ("alpha", "draft", 0), ("beta", "approved", 1)]
+        assert "alpha" in env.ipwarn("campaign", "list", check=0).stdout
+        p = env.ipwarn("preview", NL, "--campaign", "beta", "--decode",
+                       check=0)
+        assert "contact:  abuse@ripe-nl.example" in p.stdout
+        assert "X-Ipwarn-Ref: preview-000000" in p.stdout
+        assert "=?UTF-8?" not in p.stdout.split("X-Ipwarn-Ref")[1]
+        p = env.ipwarn("preview", NL, "--campaign", "nope", check=None)
+        assert p.returncode == 65 and "no campaign nope" in p.stderr
+        assert env.status()["letters"]["queued"] == 0   # stores nothing
