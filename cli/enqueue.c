@@ -1,7 +1,8 @@
 /*
  * ipwarn db init / enqueue: create or upgrade the schema, and queue a file
  * of flagged IPs in one transaction (COPY), reporting each bad line as
- * "LINE: reason" and skipping it.
+ * "LINE: reason" and skipping it.  What a line means (CSV by position or
+ * by header names, JSON lines, --evidence templates) is lib/feed.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +12,12 @@
 
 #include "cli.h"
 #include "campaign.h"
+#include "feed.h"
 #include "input.h"
+#include "lines.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 int
 cmd_db(struct cli *c, int argc, char **argv)
@@ -52,121 +58,163 @@ open_input(const char *path, FILE **fp)
 	return 0;
 }
 
-/* The separator is taken from the first line that is neither blank nor
- * a comment (the header, or the first record). */
-static int
-skippable(const char *line, size_t len)
-{
-	const char *t = line;
-	size_t n = len;
+/* What the command line asks of the input. */
+struct enq_opts {
+	const char *campaign;
+	const char *path;
+	const char *evidence;		/* --evidence template or NULL */
+	enum iw_feed_format format;
+};
 
-	iw_trim(&t, &n);
-	return n == 0 || t[0] == '#';
+/* A bad line: "LINE: reason" on stderr, counted. */
+static void
+bad_line(long lineno, const char *why, long *records, long *invalid)
+{
+	(*records)++;
+	(*invalid)++;
+	fprintf(stderr, "%ld: %s\n", lineno, why);
 }
 
+/*
+ * Read fp line by line (bounded, lines.h) through the feed's mapping into
+ * the COPY.  -1 with err on a database or read failure, -2 with err when
+ * the input does not fit the command line (usage).
+ */
 static int
-feed(struct iw_db_enqueue *e, FILE *fp, long *records, long *invalid,
-    struct iw_err *err)
+feed(struct iw_db_enqueue *e, struct iw_feed *f, FILE *fp, long *records,
+    long *invalid, struct iw_err *err)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct iw_lines *lr = iw_lines_new(fp, IW_LINES_MAX);
+	const char *line;
+	size_t len;
 	long lineno = 0;
-	int first = 1, rc = 0;
-	char sep = 0;
+	int too_long, r, rc = 0;
 
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	if (lr == NULL) {
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	while ((r = iw_lines_next(lr, &line, &len, &too_long)) == 1) {
 		struct iw_input_rec rec;
 		struct iw_err why;
-		size_t len = (size_t)n;
 
 		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (sep == 0 && !skippable(line, len))
-			sep = iw_input_separator(line, len);
-		switch (iw_input_parse_line_sep(line, len, first, sep ? sep :
-		    ',', &rec, &why)) {
-		case IW_INPUT_RECORD:
-			first = 0;
+		if (too_long) {
+			bad_line(lineno, "line longer than " STR(IW_LINES_MAX)
+			    " bytes; skipped", records, invalid);
+			continue;
+		}
+		switch (iw_feed_line(f, line, len, &rec, &why)) {
+		case IW_FEED_RECORD:
 			(*records)++;
 			if (iw_db_enqueue_add(e, &rec, lineno, err) < 0) {
 				rc = -1;
 				goto out;
 			}
 			break;
-		case IW_INPUT_BAD:
-			first = 0;
-			(*records)++;
-			(*invalid)++;
-			fprintf(stderr, "%ld: %s\n", lineno, why.msg);
+		case IW_FEED_BAD:
+			bad_line(lineno, why.msg, records, invalid);
 			break;
-		case IW_INPUT_SKIP:
+		case IW_FEED_USAGE:
+			iw_err_set(err, "line %ld: %s", lineno, why.msg);
+			rc = -2;
+			goto out;
+		case IW_FEED_SKIP:
 			break;
 		}
 	}
-	if (ferror(fp)) {
+	if (r < 0) {
 		iw_err_set(err, "read error after line %ld: %s", lineno,
 		    strerror(errno));
 		rc = -1;
 	}
 out:
-	free(line);
+	iw_lines_free(lr);
 	return rc;
+}
+
+static int
+enq_usage(void)
+{
+	cli_error("usage: ipwarn enqueue [--campaign NAME] [--format "
+	    "auto|csv|jsonl] [--evidence TEMPLATE] [FILE|-]");
+	return EX_USAGE;
+}
+
+/* Options and operands; 0, or an exit code after saying why. */
+static int
+enq_args(int argc, char **argv, struct enq_opts *o, struct iw_feed **f)
+{
+	static const struct option opts[] = {
+		{ "campaign", required_argument, NULL, 'n' },
+		{ "evidence", required_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct iw_err err;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "n:e:f:", opts, NULL)) != -1) {
+		if (ch == 'n')
+			o->campaign = optarg;
+		else if (ch == 'e')
+			o->evidence = optarg;
+		else if (ch != 'f' || iw_feed_format_parse(optarg,
+		    &o->format) != 0)
+			return enq_usage();
+	}
+	if (argc - optind > 1)
+		return enq_usage();
+	if (optind < argc)
+		o->path = argv[optind];
+	if (iw_campaign_name_ok(o->campaign, &err) < 0) {
+		cli_error("--campaign: %s", err.msg);
+		return EX_USAGE;
+	}
+	/* A malformed template is refused before anything is read. */
+	if (iw_feed_new(o->format, o->evidence, f, &err) < 0) {
+		cli_error("%s", err.msg);
+		return strcmp(err.msg, "out of memory") == 0 ? EX_OSERR :
+		    EX_USAGE;
+	}
+	return 0;
 }
 
 int
 cmd_enqueue(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "campaign", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *campaign = IW_CAMPAIGN_DEFAULT, *path = NULL;
+	struct enq_opts o = { IW_CAMPAIGN_DEFAULT, NULL, NULL, IW_FEED_AUTO };
+	const char *name;
+	struct iw_feed *f = NULL;
 	struct iw_db_enqueue *e;
 	struct iw_err err;
 	long inserted, duplicate, invalid = 0, records = 0;
-	FILE *fp;
-	int ch, rc, refused;
+	FILE *fp = NULL;
+	int rc, refused;
 
-	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		if (ch != 'n') {
-			cli_error("usage: ipwarn enqueue [--campaign NAME] "
-			    "[FILE|-]");
-			return EX_USAGE;
-		}
-		campaign = optarg;
-	}
-	if (argc - optind > 1) {
-		cli_error("usage: ipwarn enqueue [--campaign NAME] [FILE|-]");
-		return EX_USAGE;
-	}
-	if (optind < argc)
-		path = argv[optind];
-	if (iw_campaign_name_ok(campaign, &err) < 0) {
-		cli_error("--campaign: %s", err.msg);
-		return EX_USAGE;
-	}
-	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = open_input(path, &fp)) != 0)
+	if ((rc = enq_args(argc, argv, &o, &f)) != 0)
 		return rc;
-	if ((rc = cli_db(c, 1)) != 0)
+	name = o.path != NULL ? o.path : "stdin";
+	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
+	    (rc = open_input(o.path, &fp)) != 0 ||
+	    (rc = cli_db(c, 1)) != 0)
 		goto out;
-	if (strcmp(campaign, IW_CAMPAIGN_DEFAULT) == 0 &&
+	if (strcmp(o.campaign, IW_CAMPAIGN_DEFAULT) == 0 &&
 	    iw_campaign_ensure_default(c->db, cli_actor(), &err) < 0) {
 		cli_error("%s", err.msg);
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (iw_db_enqueue_begin(c->db, campaign, &e, &refused, &err) < 0) {
+	if (iw_db_enqueue_begin(c->db, o.campaign, &e, &refused, &err) < 0) {
 		cli_error("%s", err.msg);
 		rc = refused ? EX_DATAERR : EX_UNAVAILABLE;
 		goto out;
 	}
-	if (feed(e, fp, &records, &invalid, &err) < 0) {
+	if ((rc = feed(e, f, fp, &records, &invalid, &err)) < 0) {
 		iw_db_enqueue_abort(e);
-		cli_error("%s: %s", path != NULL ? path : "stdin", err.msg);
-		rc = iw_db_broken(c->db) ? EX_UNAVAILABLE : EX_DATAERR;
+		cli_error("%s: %s", name, err.msg);
+		rc = rc == -2 ? EX_USAGE : iw_db_broken(c->db) ?
+		    EX_UNAVAILABLE : EX_DATAERR;
 		goto out;
 	}
 	if (iw_db_enqueue_commit(e, &inserted, &duplicate, &err) < 0) {
@@ -180,10 +228,11 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	 * (or a wrong format): say so in the exit code too. */
 	rc = records > 0 && invalid == records ? EX_DATAERR : 0;
 	if (rc != 0)
-		cli_error("%s: none of the %ld records is valid",
-		    path != NULL ? path : "stdin", records);
+		cli_error("%s: none of the %ld records is valid", name,
+		    records);
 out:
-	if (fp != stdin)
+	if (fp != NULL && fp != stdin)
 		fclose(fp);
+	iw_feed_free(f);
 	return rc;
 }
