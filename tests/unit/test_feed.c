@@ -18,6 +18,7 @@
 #include "jsonl.h"
 #include "lines.h"
 
+#define SS_TEMPLATE "{tag} on {port}/{protocol}"
 #define SS_HEADER "\"timestamp\",\"ip\",\"port\",\"hostname\",\"tag\"," \
 	"\"asn\",\"geo\",\"region\",\"city\",\"naics\",\"sic\",\"protocol\""
 
@@ -43,6 +44,17 @@ run(enum iw_feed_format fmt, const char *tmpl, const char *const *lines,
 		    &got[i].rec, &got[i].err);
 	}
 	iw_feed_free(f);
+}
+
+/* The same for a file whose first line is a header. */
+static void
+run_with_header(enum iw_feed_format fmt, const char *tmpl,
+    const char *const *lines, struct got *got)
+{
+	run(fmt, tmpl, lines, got);
+	if (got[0].kind != IW_FEED_SKIP)
+		fail_msg("header '%s' read as %d (%s)", lines[0], got[0].kind,
+		    got[0].err.msg);
 }
 
 static void
@@ -79,8 +91,7 @@ test_shadowserver_header_maps_columns_by_name(void **state)
 	struct got g[2];
 
 	(void)state;
-	run(IW_FEED_AUTO, "{tag} on {port}/{protocol}", lines, g);
-	assert_int_equal(g[0].kind, IW_FEED_SKIP);
+	run_with_header(IW_FEED_AUTO, SS_TEMPLATE, lines, g);
 	assert_rec(&g[1], "192.0.2.10", "proxy on 3128/tcp",
 	    "2026-11-01T10:00:00Z");
 }
@@ -120,8 +131,7 @@ test_header_naming_only_ip_keeps_positions(void **state)
 	struct got g[4];
 
 	(void)state;
-	run(IW_FEED_AUTO, NULL, a, g);
-	assert_int_equal(g[0].kind, IW_FEED_SKIP);
+	run_with_header(IW_FEED_AUTO, NULL, a, g);
 	assert_rec(&g[1], "192.0.2.1", "open proxy", "2026-11-01T00:00:00Z");
 	assert_bad(&g[2], "too many fields");
 	/* No header: positional; a header after a record is a bad line. */
@@ -143,8 +153,7 @@ test_quotes_bom_crlf_and_missing_time(void **state)
 	struct got g[4];
 
 	(void)state;
-	run(IW_FEED_AUTO, NULL, lines, g);
-	assert_int_equal(g[0].kind, IW_FEED_SKIP);
+	run_with_header(IW_FEED_AUTO, NULL, lines, g);
 	assert_rec(&g[1], "192.0.2.7", "open proxy, \"anonymous\"", "");
 	assert_bad(&g[2], "3 fields, but the header names 2");
 	assert_bad(&g[3], "missing IP address");
@@ -182,7 +191,7 @@ assert_built(const char *tmpl, const char *row, const char *want)
 static void
 test_template_leaves_out_empty_columns_cleanly(void **state)
 {
-	const char *t = "{tag} on {port}/{protocol}";
+	const char *t = SS_TEMPLATE;
 
 	(void)state;
 	assert_built(t, "192.0.2.1,proxy,3128,tcp", "proxy on 3128/tcp");
@@ -263,7 +272,7 @@ test_jsonl_good_lines(void **state)
 	struct got g[3];
 
 	(void)state;
-	run(IW_FEED_AUTO, "{tag} on {port}/{protocol}", lines, g);
+	run(IW_FEED_AUTO, SS_TEMPLATE, lines, g);
 	assert_rec(&g[0], "192.0.2.1", "proxy on 3128/tcp",
 	    "2026-11-01T10:00:00Z");
 	assert_rec(&g[1], "2001:db8::5", "caf\xc3\xa9 \xf0\x9f\x98\x80 on "
