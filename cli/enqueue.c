@@ -152,7 +152,7 @@ enq_args(int argc, char **argv, struct enq_opts *o, struct iw_feed **f)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct iw_err err;
-	int ch;
+	int ch, r;
 
 	while ((ch = getopt_long(argc, argv, "n:e:f:", opts, NULL)) != -1) {
 		if (ch == 'n')
@@ -172,10 +172,9 @@ enq_args(int argc, char **argv, struct enq_opts *o, struct iw_feed **f)
 		return EX_USAGE;
 	}
 	/* A malformed template is refused before anything is read. */
-	if (iw_feed_new(o->format, o->evidence, f, &err) < 0) {
+	if ((r = iw_feed_new(o->format, o->evidence, f, &err)) < 0) {
 		cli_error("%s", err.msg);
-		return strcmp(err.msg, "out of memory") == 0 ? EX_OSERR :
-		    EX_USAGE;
+		return r == -2 ? EX_OSERR : EX_USAGE;
 	}
 	return 0;
 }

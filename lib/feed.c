@@ -210,7 +210,7 @@ iw_feed_new(enum iw_feed_format fmt, const char *tmpl, struct iw_feed **out,
 	    calloc(IW_FEED_COLUMNS_MAX, sizeof(*f->members))) == NULL) {
 		iw_feed_free(f);
 		iw_err_set(err, "out of memory");
-		return -1;
+		return -2;
 	}
 	f->fmt = fmt;
 	f->sep = ',';

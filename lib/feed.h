@@ -59,7 +59,8 @@ struct iw_feed;
 int iw_feed_format_parse(const char *s, enum iw_feed_format *fmt);
 
 /* A reader for one file; tmpl (may be NULL) is the --evidence template.
- * -1 with the reason in err for a malformed template or no memory. */
+ * -1 with the reason in err for a malformed template, -2 when out of
+ * memory. */
 int iw_feed_new(enum iw_feed_format fmt, const char *tmpl,
     struct iw_feed **out, struct iw_err *err);
 void iw_feed_free(struct iw_feed *f);

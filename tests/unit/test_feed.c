@@ -220,7 +220,7 @@ test_template_errors(void **state)
 
 	(void)state;
 	for (size_t i = 0; bad[i] != NULL; i++) {
-		if (iw_feed_new(IW_FEED_AUTO, bad[i], &f, &err) == 0)
+		if (iw_feed_new(IW_FEED_AUTO, bad[i], &f, &err) != -1)
 			fail_msg("template '%s' accepted", bad[i]);
 		assert_non_null(strstr(err.msg, "--evidence"));
 	}
