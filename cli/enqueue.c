@@ -66,71 +66,97 @@ struct enq_opts {
 	enum iw_feed_format format;
 };
 
-/* A bad line: "LINE: reason" on stderr, counted. */
-static void
-bad_line(long lineno, const char *why, long *records, long *invalid)
+/* The input as the feed reads it, one line that is not skipped at a
+ * time; the first can be read ahead, before the database is touched. */
+struct enq_in {
+	struct iw_lines *lr;
+	struct iw_feed *f;
+	long lineno;
+	int held;		/* the line read ahead waits in kind/rec/why */
+	enum iw_feed_kind kind;
+	struct iw_input_rec rec;
+	struct iw_err why;
+};
+
+/* The next line that is not skipped into in->kind, rec, why and lineno
+ * (an over-long line is BAD): 1, 0 at the end, -1 on a read error. */
+static int
+enq_next(struct enq_in *in)
 {
-	(*records)++;
-	(*invalid)++;
-	fprintf(stderr, "%ld: %s\n", lineno, why);
+	const char *line;
+	size_t len;
+	int too_long, r;
+
+	if (in->held) {
+		in->held = 0;
+		return 1;
+	}
+	while ((r = iw_lines_next(in->lr, &line, &len, &too_long)) == 1) {
+		in->lineno++;
+		if (too_long) {
+			in->kind = IW_FEED_BAD;
+			iw_err_set(&in->why, "line longer than "
+			    STR(IW_LINES_MAX) " bytes; skipped");
+			return 1;
+		}
+		in->kind = iw_feed_line(in->f, line, len, &in->rec, &in->why);
+		if (in->kind != IW_FEED_SKIP)
+			return 1;
+	}
+	return r;
 }
 
 /*
- * Read fp line by line (bounded, lines.h) through the feed's mapping into
- * the COPY.  -1 with err on a database or read failure, -2 with err when
- * the input does not fit the command line (usage).
+ * Read up to the first record, so that a command line the input does not
+ * fit (an --evidence name its header lacks) fails before the database is
+ * touched: 0, or an exit code after saying why.
  */
 static int
-feed(struct iw_db_enqueue *e, struct iw_feed *f, FILE *fp, long *records,
+enq_read_ahead(struct enq_in *in, const char *name)
+{
+	int r = enq_next(in);
+
+	if (r < 0) {
+		cli_error("%s: read error after line %ld: %s", name,
+		    in->lineno, strerror(errno));
+		return EX_DATAERR;
+	}
+	if (r == 1 && in->kind == IW_FEED_USAGE) {
+		cli_error("%s: line %ld: %s", name, in->lineno, in->why.msg);
+		return EX_USAGE;
+	}
+	in->held = r == 1;
+	return 0;
+}
+
+/*
+ * Everything from the input into the COPY, each bad line reported as
+ * "LINE: reason" and counted.  -1 with err on a database or read failure.
+ */
+static int
+feed(struct iw_db_enqueue *e, struct enq_in *in, long *records,
     long *invalid, struct iw_err *err)
 {
-	struct iw_lines *lr = iw_lines_new(fp, IW_LINES_MAX);
-	const char *line;
-	size_t len;
-	long lineno = 0;
-	int too_long, r, rc = 0;
+	int r;
 
-	if (lr == NULL) {
-		iw_err_set(err, "out of memory");
-		return -1;
-	}
-	while ((r = iw_lines_next(lr, &line, &len, &too_long)) == 1) {
-		struct iw_input_rec rec;
-		struct iw_err why;
-
-		lineno++;
-		if (too_long) {
-			bad_line(lineno, "line longer than " STR(IW_LINES_MAX)
-			    " bytes; skipped", records, invalid);
+	while ((r = enq_next(in)) == 1) {
+		(*records)++;
+		if (in->kind == IW_FEED_RECORD) {
+			if (iw_db_enqueue_add(e, &in->rec, in->lineno,
+			    err) < 0)
+				return -1;
 			continue;
 		}
-		switch (iw_feed_line(f, line, len, &rec, &why)) {
-		case IW_FEED_RECORD:
-			(*records)++;
-			if (iw_db_enqueue_add(e, &rec, lineno, err) < 0) {
-				rc = -1;
-				goto out;
-			}
-			break;
-		case IW_FEED_BAD:
-			bad_line(lineno, why.msg, records, invalid);
-			break;
-		case IW_FEED_USAGE:
-			iw_err_set(err, "line %ld: %s", lineno, why.msg);
-			rc = -2;
-			goto out;
-		case IW_FEED_SKIP:
-			break;
-		}
+		/* USAGE comes only with the first line (read ahead). */
+		(*invalid)++;
+		fprintf(stderr, "%ld: %s\n", in->lineno, in->why.msg);
 	}
 	if (r < 0) {
-		iw_err_set(err, "read error after line %ld: %s", lineno,
+		iw_err_set(err, "read error after line %ld: %s", in->lineno,
 		    strerror(errno));
-		rc = -1;
+		return -1;
 	}
-out:
-	iw_lines_free(lr);
-	return rc;
+	return 0;
 }
 
 static int
@@ -183,6 +209,7 @@ int
 cmd_enqueue(struct cli *c, int argc, char **argv)
 {
 	struct enq_opts o = { IW_CAMPAIGN_DEFAULT, NULL, NULL, IW_FEED_AUTO };
+	struct enq_in in;
 	const char *name;
 	struct iw_feed *f = NULL;
 	struct iw_db_enqueue *e;
@@ -191,12 +218,20 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	FILE *fp = NULL;
 	int rc, refused;
 
+	memset(&in, 0, sizeof(in));
 	if ((rc = enq_args(argc, argv, &o, &f)) != 0)
 		return rc;
+	in.f = f;
 	name = o.path != NULL ? o.path : "stdin";
 	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = open_input(o.path, &fp)) != 0 ||
-	    (rc = cli_db(c, 1)) != 0)
+	    (rc = open_input(o.path, &fp)) != 0)
+		goto out;
+	if ((in.lr = iw_lines_new(fp, IW_LINES_MAX)) == NULL) {
+		cli_error("out of memory");
+		rc = EX_OSERR;
+		goto out;
+	}
+	if ((rc = enq_read_ahead(&in, name)) != 0 || (rc = cli_db(c, 1)) != 0)
 		goto out;
 	if (strcmp(o.campaign, IW_CAMPAIGN_DEFAULT) == 0 &&
 	    iw_campaign_ensure_default(c->db, cli_actor(), &err) < 0) {
@@ -209,11 +244,10 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 		rc = refused ? EX_DATAERR : EX_UNAVAILABLE;
 		goto out;
 	}
-	if ((rc = feed(e, f, fp, &records, &invalid, &err)) < 0) {
+	if (feed(e, &in, &records, &invalid, &err) < 0) {
 		iw_db_enqueue_abort(e);
 		cli_error("%s: %s", name, err.msg);
-		rc = rc == -2 ? EX_USAGE : iw_db_broken(c->db) ?
-		    EX_UNAVAILABLE : EX_DATAERR;
+		rc = iw_db_broken(c->db) ? EX_UNAVAILABLE : EX_DATAERR;
 		goto out;
 	}
 	if (iw_db_enqueue_commit(e, &inserted, &duplicate, &err) < 0) {
@@ -232,6 +266,7 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 out:
 	if (fp != NULL && fp != stdin)
 		fclose(fp);
+	iw_lines_free(in.lr);
 	iw_feed_free(f);
 	return rc;
 }

@@ -125,6 +125,11 @@ def test_unknown_template_column_is_a_usage_error(pg):
         # A template needs a header to name the columns.
         env.ipwarn("enqueue", "--campaign", "feeds", "--evidence", "{tag}",
                    "-", input="192.0.2.41,x\n", check=64)
+        # Found before the database is touched: no default campaign either.
+        env.ipwarn("enqueue", "--evidence", "{nope}", "-", input=text,
+                   check=64)
+        assert env.sql("SELECT count(*) FROM campaign WHERE name = "
+                       "'default'") == [["0"]]
         assert queued(env) == {}
 
 
