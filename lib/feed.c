@@ -357,6 +357,16 @@ make_record(const struct iw_feed *f, struct val ip, struct val t,
 	return IW_FEED_RECORD;
 }
 
+/* 1 if the IP column's value is one of the IP column names. */
+static int
+repeated_header(struct val ip)
+{
+	for (size_t i = 0; ip_names[i] != NULL; i++)
+		if (same_name(ip.p, ip.n, ip_names[i], strlen(ip_names[i])))
+			return 1;
+	return 0;
+}
+
 static enum iw_feed_kind
 csv_mapped(struct iw_feed *f, const char *buf, size_t len,
     struct iw_input_rec *rec, struct iw_err *err)
@@ -373,6 +383,9 @@ csv_mapped(struct iw_feed *f, const char *buf, size_t len,
 		    f->ncols);
 		return IW_FEED_BAD;
 	}
+	/* Reports joined with cat repeat their header: not a bad line. */
+	if (repeated_header(field(f, nf, f->col_ip)))
+		return IW_FEED_SKIP;
 	for (size_t k = 0; k < f->tmpl.n; k++)
 		tv[k] = field(f, nf, f->tmpl.col[k]);
 	return make_record(f, field(f, nf, f->col_ip),

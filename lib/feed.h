@@ -14,7 +14,9 @@
  * first_seen, the evidence from evidence.  A header whose IP column is the
  * first and that names no time or evidence column (`ip,reason`) keeps the
  * positional meaning (2nd column evidence, 3rd time) unless --evidence is
- * given.  Without a header the columns are positional.
+ * given.  Without a header the columns are positional.  A later line
+ * whose IP column holds an IP column name (the header again, as in reports
+ * joined with cat) is skipped.
  *
  * Template: "{name}" is the row's column of that name (case-insensitive),
  * "{{" and "}}" are literal braces.  The literal text before a placeholder

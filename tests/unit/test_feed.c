@@ -165,14 +165,17 @@ test_cidr_and_garbage_in_ip_column_are_bad_lines(void **state)
 	const char *lines[] = { "timestamp;ip;tag",
 	    "2026-11-01 10:00:00;192.0.2.0/24;x",
 	    "2026-11-01 10:00:00;not-an-ip;x",
-	    "2026-11-01 10:00:00;192.0.2.9;x", NULL };
-	struct got g[4];
+	    "2026-11-01 10:00:00;192.0.2.9;x",
+	    "timestamp;IP;tag",	/* a second report joined with cat */
+	    NULL };
+	struct got g[5];
 
 	(void)state;
 	run(IW_FEED_AUTO, "{tag}", lines, g);
 	assert_bad(&g[1], "network prefixes are not accepted");
 	assert_bad(&g[2], "not an IP address");
 	assert_rec(&g[3], "192.0.2.9", "x", "2026-11-01T10:00:00Z");
+	assert_int_equal(g[4].kind, IW_FEED_SKIP);
 }
 
 /* Evidence of one header "ip,tag,port,protocol" row for a template. */
