@@ -1,7 +1,8 @@
 /*
  * ipwarn db init / enqueue: create or upgrade the schema, and queue a file
  * of flagged IPs in one transaction (COPY), reporting each bad line as
- * "LINE: reason" and skipping it.
+ * "LINE: reason" and skipping it.  What a line means (CSV by position or
+ * by header names, JSON lines, --evidence templates) is lib/feed.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +12,12 @@
 
 #include "cli.h"
 #include "campaign.h"
+#include "feed.h"
 #include "input.h"
+#include "lines.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 int
 cmd_db(struct cli *c, int argc, char **argv)
@@ -52,120 +58,195 @@ open_input(const char *path, FILE **fp)
 	return 0;
 }
 
-/* The separator is taken from the first line that is neither blank nor
- * a comment (the header, or the first record). */
-static int
-skippable(const char *line, size_t len)
-{
-	const char *t = line;
-	size_t n = len;
+/* What the command line asks of the input. */
+struct enq_opts {
+	const char *campaign;
+	const char *path;
+	const char *evidence;		/* --evidence template or NULL */
+	enum iw_feed_format format;
+};
 
-	iw_trim(&t, &n);
-	return n == 0 || t[0] == '#';
+/* The input as the feed reads it, one line that is not skipped at a
+ * time; the first can be read ahead, before the database is touched. */
+struct enq_in {
+	struct iw_lines *lr;
+	struct iw_feed *f;
+	long lineno;
+	int held;		/* the line read ahead waits in kind/rec/why */
+	enum iw_feed_kind kind;
+	struct iw_input_rec rec;
+	struct iw_err why;
+};
+
+/* The next line that is not skipped into in->kind, rec, why and lineno
+ * (an over-long line is BAD): 1, 0 at the end, -1 on a read error. */
+static int
+enq_next(struct enq_in *in)
+{
+	const char *line;
+	size_t len;
+	int too_long, r;
+
+	if (in->held) {
+		in->held = 0;
+		return 1;
+	}
+	while ((r = iw_lines_next(in->lr, &line, &len, &too_long)) == 1) {
+		in->lineno++;
+		if (too_long) {
+			in->kind = IW_FEED_BAD;
+			iw_err_set(&in->why, "line longer than "
+			    STR(IW_LINES_MAX) " bytes; skipped");
+			return 1;
+		}
+		in->kind = iw_feed_line(in->f, line, len, &in->rec, &in->why);
+		if (in->kind != IW_FEED_SKIP)
+			return 1;
+	}
+	return r;
+}
+
+/*
+ * Read up to the first record, so that a command line the input does not
+ * fit (an --evidence name its header lacks) fails before the database is
+ * touched: 0, or an exit code after saying why.
+ */
+static int
+enq_read_ahead(struct enq_in *in, const char *name)
+{
+	int r = enq_next(in);
+
+	if (r < 0) {
+		cli_error("%s: read error after line %ld: %s", name,
+		    in->lineno, strerror(errno));
+		return EX_DATAERR;
+	}
+	if (r == 1 && in->kind == IW_FEED_USAGE) {
+		cli_error("%s: line %ld: %s", name, in->lineno, in->why.msg);
+		return EX_USAGE;
+	}
+	in->held = r == 1;
+	return 0;
+}
+
+/*
+ * Everything from the input into the COPY, each bad line reported as
+ * "LINE: reason" and counted.  -1 with err on a database or read failure.
+ */
+static int
+feed(struct iw_db_enqueue *e, struct enq_in *in, long *records,
+    long *invalid, struct iw_err *err)
+{
+	int r;
+
+	while ((r = enq_next(in)) == 1) {
+		(*records)++;
+		if (in->kind == IW_FEED_RECORD) {
+			if (iw_db_enqueue_add(e, &in->rec, in->lineno,
+			    err) < 0)
+				return -1;
+			continue;
+		}
+		/* USAGE comes only with the first line (read ahead). */
+		(*invalid)++;
+		fprintf(stderr, "%ld: %s\n", in->lineno, in->why.msg);
+	}
+	if (r < 0) {
+		iw_err_set(err, "read error after line %ld: %s", in->lineno,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int
-feed(struct iw_db_enqueue *e, FILE *fp, long *records, long *invalid,
-    struct iw_err *err)
+enq_usage(void)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long lineno = 0;
-	int first = 1, rc = 0;
-	char sep = 0;
+	cli_error("usage: ipwarn enqueue [--campaign NAME] [--format "
+	    "auto|csv|jsonl] [--evidence TEMPLATE] [FILE|-]");
+	return EX_USAGE;
+}
 
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		struct iw_input_rec rec;
-		struct iw_err why;
-		size_t len = (size_t)n;
+/* Options and operands; 0, or an exit code after saying why. */
+static int
+enq_args(int argc, char **argv, struct enq_opts *o, struct iw_feed **f)
+{
+	static const struct option opts[] = {
+		{ "campaign", required_argument, NULL, 'n' },
+		{ "evidence", required_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct iw_err err;
+	int ch, r;
 
-		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (sep == 0 && !skippable(line, len))
-			sep = iw_input_separator(line, len);
-		switch (iw_input_parse_line_sep(line, len, first, sep ? sep :
-		    ',', &rec, &why)) {
-		case IW_INPUT_RECORD:
-			first = 0;
-			(*records)++;
-			if (iw_db_enqueue_add(e, &rec, lineno, err) < 0) {
-				rc = -1;
-				goto out;
-			}
-			break;
-		case IW_INPUT_BAD:
-			first = 0;
-			(*records)++;
-			(*invalid)++;
-			fprintf(stderr, "%ld: %s\n", lineno, why.msg);
-			break;
-		case IW_INPUT_SKIP:
-			break;
-		}
+	while ((ch = getopt_long(argc, argv, "n:e:f:", opts, NULL)) != -1) {
+		if (ch == 'n')
+			o->campaign = optarg;
+		else if (ch == 'e')
+			o->evidence = optarg;
+		else if (ch != 'f' || iw_feed_format_parse(optarg,
+		    &o->format) != 0)
+			return enq_usage();
 	}
-	if (ferror(fp)) {
-		iw_err_set(err, "read error after line %ld: %s", lineno,
-		    strerror(errno));
-		rc = -1;
+	if (argc - optind > 1)
+		return enq_usage();
+	if (optind < argc)
+		o->path = argv[optind];
+	if (iw_campaign_name_ok(o->campaign, &err) < 0) {
+		cli_error("--campaign: %s", err.msg);
+		return EX_USAGE;
 	}
-out:
-	free(line);
-	return rc;
+	/* A malformed template is refused before anything is read. */
+	if ((r = iw_feed_new(o->format, o->evidence, f, &err)) < 0) {
+		cli_error("%s", err.msg);
+		return r == -2 ? EX_OSERR : EX_USAGE;
+	}
+	return 0;
 }
 
 int
 cmd_enqueue(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "campaign", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *campaign = IW_CAMPAIGN_DEFAULT, *path = NULL;
+	struct enq_opts o = { IW_CAMPAIGN_DEFAULT, NULL, NULL, IW_FEED_AUTO };
+	struct enq_in in;
+	const char *name;
+	struct iw_feed *f = NULL;
 	struct iw_db_enqueue *e;
 	struct iw_err err;
 	long inserted, duplicate, invalid = 0, records = 0;
-	FILE *fp;
-	int ch, rc, refused;
+	FILE *fp = NULL;
+	int rc, refused;
 
-	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		if (ch != 'n') {
-			cli_error("usage: ipwarn enqueue [--campaign NAME] "
-			    "[FILE|-]");
-			return EX_USAGE;
-		}
-		campaign = optarg;
-	}
-	if (argc - optind > 1) {
-		cli_error("usage: ipwarn enqueue [--campaign NAME] [FILE|-]");
-		return EX_USAGE;
-	}
-	if (optind < argc)
-		path = argv[optind];
-	if (iw_campaign_name_ok(campaign, &err) < 0) {
-		cli_error("--campaign: %s", err.msg);
-		return EX_USAGE;
-	}
-	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = open_input(path, &fp)) != 0)
+	memset(&in, 0, sizeof(in));
+	if ((rc = enq_args(argc, argv, &o, &f)) != 0)
 		return rc;
-	if ((rc = cli_db(c, 1)) != 0)
+	in.f = f;
+	name = o.path != NULL ? o.path : "stdin";
+	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
+	    (rc = open_input(o.path, &fp)) != 0)
 		goto out;
-	if (strcmp(campaign, IW_CAMPAIGN_DEFAULT) == 0 &&
+	if ((in.lr = iw_lines_new(fp, IW_LINES_MAX)) == NULL) {
+		cli_error("out of memory");
+		rc = EX_OSERR;
+		goto out;
+	}
+	if ((rc = enq_read_ahead(&in, name)) != 0 || (rc = cli_db(c, 1)) != 0)
+		goto out;
+	if (strcmp(o.campaign, IW_CAMPAIGN_DEFAULT) == 0 &&
 	    iw_campaign_ensure_default(c->db, cli_actor(), &err) < 0) {
 		cli_error("%s", err.msg);
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (iw_db_enqueue_begin(c->db, campaign, &e, &refused, &err) < 0) {
+	if (iw_db_enqueue_begin(c->db, o.campaign, &e, &refused, &err) < 0) {
 		cli_error("%s", err.msg);
 		rc = refused ? EX_DATAERR : EX_UNAVAILABLE;
 		goto out;
 	}
-	if (feed(e, fp, &records, &invalid, &err) < 0) {
+	if (feed(e, &in, &records, &invalid, &err) < 0) {
 		iw_db_enqueue_abort(e);
-		cli_error("%s: %s", path != NULL ? path : "stdin", err.msg);
+		cli_error("%s: %s", name, err.msg);
 		rc = iw_db_broken(c->db) ? EX_UNAVAILABLE : EX_DATAERR;
 		goto out;
 	}
@@ -180,10 +261,12 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	 * (or a wrong format): say so in the exit code too. */
 	rc = records > 0 && invalid == records ? EX_DATAERR : 0;
 	if (rc != 0)
-		cli_error("%s: none of the %ld records is valid",
-		    path != NULL ? path : "stdin", records);
+		cli_error("%s: none of the %ld records is valid", name,
+		    records);
 out:
-	if (fp != stdin)
+	if (fp != NULL && fp != stdin)
 		fclose(fp);
+	iw_lines_free(in.lr);
+	iw_feed_free(f);
 	return rc;
 }

@@ -367,8 +367,17 @@ parse_zone(const char **p, const char *end, struct tparts *t)
 		strcpy(t->tz, "Z");
 		return 0;
 	}
+	/* "2026-11-01 10:00:00 +02:00" and "... UTC", as exports write. */
+	if (**p == ' ' && end - *p > 1)
+		(*p)++;
 	if (**p == 'Z' || **p == 'z') {
 		(*p)++;
+		strcpy(t->tz, "Z");
+		return 0;
+	}
+	if (end - *p == 3 && (strncasecmp(*p, "UTC", 3) == 0 ||
+	    strncasecmp(*p, "GMT", 3) == 0)) {
+		*p += 3;
 		strcpy(t->tz, "Z");
 		return 0;
 	}
@@ -467,7 +476,7 @@ iw_input_parse_time(const char *buf, size_t len, char *out, size_t outsz,
 	r = len > 64 ? -1 : parse_parts(buf, buf + len, &t);
 	if (r == -1) {
 		iw_err_set(err, "not an ISO-8601 time (YYYY-MM-DD"
-		    "[THH:MM[:SS[.frac]]][Z|+HH:MM]): %s", q);
+		    "[( |T)HH:MM[:SS[.frac]]][Z|+HH:MM|UTC]): %s", q);
 		return -1;
 	}
 	if (r == -2)
@@ -546,9 +555,18 @@ iw_input_separator(const char *buf, size_t len)
 {
 	size_t i;
 
-	/* The IP (or "ip") never holds one of them, so the character that
-	 * ends the first field is the file's separator. */
-	for (i = 0; i < len; i++)
+	/* The IP (or a header's first name) never holds one of them, so the
+	 * character that ends the first field is the file's separator; a
+	 * quoted first field (a header's "timestamp") is stepped over. */
+	for (i = 0; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+		;
+	if (i < len && buf[i] == '"') {
+		for (i++; i < len && buf[i] != '"'; i++)
+			;
+	} else {
+		i = 0;
+	}
+	for (; i < len; i++)
 		if (buf[i] == ',' || buf[i] == ';' || buf[i] == '\t')
 			return buf[i];
 	return ',';
@@ -561,11 +579,66 @@ iw_input_parse_line(const char *buf, size_t len, int first_record,
 	return iw_input_parse_line_sep(buf, len, first_record, ',', rec, err);
 }
 
+int
+iw_input_record(const char *ip, size_t ipn, const char *ev, size_t evn,
+    const char *t, size_t tn, struct iw_input_rec *rec, struct iw_err *err)
+{
+	memset(rec, 0, sizeof(*rec));
+	iw_trim(&ip, &ipn);
+	iw_trim(&t, &tn);
+	if (check_ip(ip, ipn, rec->ip, sizeof(rec->ip), err) != 0 ||
+	    check_evidence(ev, evn, err) != 0)
+		goto bad;
+	memcpy(rec->evidence, ev, evn);
+	rec->evidence[evn] = '\0';
+	if (tn > 0 && iw_input_parse_time(t, tn, rec->observed,
+	    sizeof(rec->observed), err) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(rec, 0, sizeof(*rec));
+	return -1;
+}
+
+int
+iw_input_split(const char *buf, size_t len, char sep, char *store,
+    size_t storesz, struct iw_input_field *f, size_t maxf, size_t *nf,
+    struct iw_err *err)
+{
+	struct csv c = { buf, len, 0, 0, sep };
+	size_t used = 0;
+
+	*nf = 0;
+	while (!c.done) {
+		size_t n;
+
+		if (*nf == maxf) {
+			iw_err_set(err, "more than %zu fields", maxf);
+			return -1;
+		}
+		if (used >= storesz) {
+			iw_err_set(err, "line too long");
+			return -1;
+		}
+		if (csv_next(&c, store + used, storesz - used, &n, err) != 0)
+			return -1;
+		if (n >= storesz - used) {
+			iw_err_set(err, "line too long");
+			return -1;
+		}
+		f[*nf].off = used;
+		f[*nf].len = n;
+		(*nf)++;
+		used += n + 1;
+	}
+	return 0;
+}
+
 enum iw_input_kind
 iw_input_parse_line_sep(const char *buf, size_t len, int first_record,
     char sep, struct iw_input_rec *rec, struct iw_err *err)
 {
-	char ipf[128], tf[128];
+	char ipf[128], tf[128], ev[IW_INPUT_EVIDENCE_MAX];
 	size_t ipn, evn, tn;
 	const char *t;
 	size_t tlen;
@@ -579,25 +652,16 @@ iw_input_parse_line_sep(const char *buf, size_t len, int first_record,
 	if (tlen == 0 || t[0] == '#')
 		return IW_INPUT_SKIP;
 	r = split_fields(buf, len, first_record, sep, ipf, sizeof(ipf), &ipn,
-	    rec->evidence, &evn, tf, sizeof(tf), &tn, err);
+	    ev, &evn, tf, sizeof(tf), &tn, err);
 	if (r == 1)
 		return IW_INPUT_SKIP;
-	if (r != 0)
-		goto bad;
-	t = ipf;
-	tlen = ipn < sizeof(ipf) ? ipn : sizeof(ipf) - 1;
-	iw_trim(&t, &tlen);
-	if (check_ip(t, tlen, rec->ip, sizeof(rec->ip), err) != 0 ||
-	    check_evidence(rec->evidence, evn, err) != 0)
-		goto bad;
-	t = tf;
-	tlen = tn < sizeof(tf) ? tn : sizeof(tf) - 1;
-	iw_trim(&t, &tlen);
-	if (tlen > 0 && iw_input_parse_time(t, tlen, rec->observed,
-	    sizeof(rec->observed), err) != 0)
-		goto bad;
+	/* A cut IP or time field is refused by its check; the evidence
+	 * check looks at its full length before reading it. */
+	if (r != 0 || iw_input_record(ipf, ipn < sizeof(ipf) ? ipn :
+	    sizeof(ipf) - 1, ev, evn, tf, tn < sizeof(tf) ? tn :
+	    sizeof(tf) - 1, rec, err) != 0) {
+		memset(rec, 0, sizeof(*rec));
+		return IW_INPUT_BAD;
+	}
 	return IW_INPUT_RECORD;
-bad:
-	memset(rec, 0, sizeof(*rec));
-	return IW_INPUT_BAD;
 }

@@ -44,6 +44,32 @@ enum iw_input_kind iw_input_parse_line_sep(const char *buf, size_t len,
  * ',', ';' and TAB ends the first field (',' when there is none). */
 char iw_input_separator(const char *buf, size_t len);
 
+/* One field of a split line: bytes [off, off + len) of the caller's store,
+ * followed there by a NUL. */
+struct iw_input_field {
+	size_t off;
+	size_t len;
+};
+
+/*
+ * Split one line (without its line end) into at most maxf fields separated
+ * by sep, with the quoting of iw_input_parse_line_sep (unquoted fields
+ * trimmed).  The decoded fields go to store; storesz >= len + maxf always
+ * suffices.  0 with *nf set, or -1 with the reason in err.
+ */
+int iw_input_split(const char *buf, size_t len, char sep, char *store,
+    size_t storesz, struct iw_input_field *f, size_t maxf, size_t *nf,
+    struct iw_err *err);
+
+/*
+ * Check and fill rec from an IP, an evidence text and an observation time
+ * (may be empty), as one line would give them: the IP and time are trimmed,
+ * the evidence is taken as is.  0, or -1 with the reason in err and rec
+ * zeroed.
+ */
+int iw_input_record(const char *ip, size_t ipn, const char *ev, size_t evn,
+    const char *t, size_t tn, struct iw_input_rec *rec, struct iw_err *err);
+
 /* Canonicalise an IPv4/IPv6 address; -1 if buf is not one address. */
 int iw_input_canon_ip(const char *buf, size_t len, char *out, size_t outsz);
 
@@ -54,7 +80,10 @@ int iw_input_canon_ip(const char *buf, size_t len, char *out, size_t outsz);
  */
 int iw_input_check_target(const char *ip, struct iw_err *err);
 
-/* Validate an ISO-8601 date/time and normalise it for PostgreSQL. */
+/* Validate an ISO-8601 date/time and normalise it for PostgreSQL: a date,
+ * or date and time joined by 'T' or a blank, seconds and a fraction
+ * optional, then Z, UTC, an offset (+HH, +HHMM, +HH:MM; a blank may come
+ * before it) or nothing, which means UTC. */
 int iw_input_parse_time(const char *buf, size_t len, char *out,
     size_t outsz, struct iw_err *err);
 

@@ -70,6 +70,10 @@ test_semicolon_and_tab_separated_lines(void **state)
 	assert_int_equal(iw_input_separator(semi, strlen(semi)), ';');
 	assert_int_equal(iw_input_separator(tab, strlen(tab)), '\t');
 	assert_int_equal(iw_input_separator("192.0.2.3", 9), ',');
+	/* A quoted first field (a report's header) is stepped over. */
+	assert_int_equal(iw_input_separator("\"a,b\";ip", 9), ';');
+	assert_int_equal(iw_input_separator("\"timestamp\"\t\"ip\"", 16),
+	    '\t');
 	assert_int_equal(iw_input_parse_line_sep(semi, strlen(semi), 0, ';',
 	    &rec, &err), IW_INPUT_RECORD);
 	assert_string_equal(rec.ip, "192.0.2.1");
@@ -353,6 +357,12 @@ test_time_forms_are_normalised(void **state)
 		    "2026-11-01T10:00:00.123456+01:00" },
 		{ "2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z" },
 		{ "2000-02-29", "2000-02-29T00:00:00Z" },
+		/* As report exports write them. */
+		{ "2026-11-01 10:00:00 +02:00", "2026-11-01T10:00:00+02:00" },
+		{ "2026-11-01 10:00:00Z", "2026-11-01T10:00:00Z" },
+		{ "2026-11-01 10:00:00 UTC", "2026-11-01T10:00:00Z" },
+		{ "2026-11-01T10:00:00.123456789Z",
+		    "2026-11-01T10:00:00.123456789Z" },
 	};
 	char out[40];
 	struct iw_err err;
@@ -399,6 +409,9 @@ test_malformed_times_refused(void **state)
 	assert_bad("192.0.2.1,x,2026-11-01T10:00:00Zjunk", "not an ISO");
 	assert_bad("192.0.2.1,x,2026-11-01+01:00", "not an ISO-8601");
 	assert_bad("192.0.2.1,x,1762000000", "not an ISO-8601");
+	assert_bad("192.0.2.1,x,2026-11-01 10:00:00  +02:00", "not an ISO");
+	assert_bad("192.0.2.1,x,2026-11-01 10:00:00 EST", "not an ISO");
+	assert_bad("192.0.2.1,x,2026-11-01 10:00:00 UTCX", "not an ISO");
 }
 
 static void
