@@ -18,6 +18,7 @@
 #include "throttle.h"
 
 struct iwd {
+	char *path;			/* the configuration, absolute */
 	struct iw_config *cfg;
 	unsigned cfg_gen;		/* bumped by every (re)load */
 	struct iw_letters *letters;
@@ -55,6 +56,10 @@ int iwd_campaign_compose_in(const struct iwd *d,
     struct iw_err *err);
 /* Forget every cached campaign (after a reload). */
 void iwd_campaigns_clear(struct iwd *d);
+
+/* Apply a pending SIGHUP now (main.c); called where no worker thread is
+ * running, between batches. */
+void iwd_reload_point(struct iwd *d);
 
 /* 1 while the relay's circuit breaker is open. */
 int iwd_breaker_open(struct iwd *d);

@@ -6,12 +6,15 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -245,8 +248,19 @@ k_conninfo(struct loader *ld, config_setting_t *s, const char *q)
 	return get_string(ld, s, q, &ld->c->db_conninfo);
 }
 
+static int
+k_reconnect_max(struct loader *ld, config_setting_t *s, const char *q)
+{
+	if (get_duration(ld, s, q, &ld->c->db_reconnect_max) != 0)
+		return -1;
+	if (ld->c->db_reconnect_max < 1)
+		return fail(ld, s, q, "must be at least 1s");
+	return 0;
+}
+
 static const struct key database_keys[] = {
 	{ "conninfo", k_conninfo },
+	{ "reconnect_max", k_reconnect_max },
 	{ NULL, NULL },
 };
 
@@ -390,6 +404,9 @@ k_verp_secret(struct loader *ld, config_setting_t *s, const char *q)
 	if (strlen(ld->c->sender_verp_secret) < 8)
 		return fail(ld, s, q, "too short: use at least 8 characters "
 		    "(it is what stops forged bounces)");
+	if (strcmp(ld->c->sender_verp_secret, IW_CONFIG_EXAMPLE_SECRET) == 0)
+		return fail(ld, s, q, "still the example's value, which "
+		    "anyone can read: make one with `openssl rand -hex 32`");
 	return 0;
 }
 
@@ -398,6 +415,19 @@ static const struct key sender_keys[] = {
 	{ "reply_to", k_reply_to },
 	{ "return_path", k_return_path },
 	{ "verp_secret", k_verp_secret },
+	{ NULL, NULL },
+};
+
+/* --- daemon --- */
+
+static int
+k_user(struct loader *ld, config_setting_t *s, const char *q)
+{
+	return get_nonempty(ld, s, q, &ld->c->daemon_user);
+}
+
+static const struct key daemon_keys[] = {
+	{ "user", k_user },
 	{ NULL, NULL },
 };
 
@@ -709,6 +739,7 @@ static const struct section sections[] = {
 	{ "letters", IW_CONF_LETTERS, letters_keys },
 	{ "delivery", IW_CONF_DELIVERY, delivery_keys },
 	{ "bounces", IW_CONF_BOUNCES, bounces_keys },
+	{ "daemon", IW_CONF_DAEMON, daemon_keys },
 	{ NULL, 0, NULL },
 };
 
@@ -743,6 +774,12 @@ check_required(struct loader *ld, const struct section *sec,
 	if (sec->bit == IW_CONF_SMTP && c->smtp_password != NULL &&
 	    c->smtp_username == NULL)
 		return fail(ld, g, sec->name, "password without username");
+	if (sec->bit == IW_CONF_SMTP && c->smtp_username != NULL &&
+	    c->smtp_starttls != IW_SMTP_TLS_REQUIRED &&
+	    !iw_config_relay_is_loopback(c->smtp_relay))
+		return fail(ld, g, sec->name, "username (AUTH) needs starttls "
+		    "= \"required\" unless the relay is on loopback: the "
+		    "password must not cross the network in clear text");
 	if (sec->bit == IW_CONF_DELIVERY &&
 	    c->delivery_min_backoff > c->delivery_max_backoff)
 		return fail(ld, g, sec->name, "min_backoff is larger than "
@@ -779,6 +816,8 @@ load_section(struct loader *ld, const struct section *sec,
 static void
 set_defaults(struct iw_config *c)
 {
+	c->db_reconnect_max = 60;
+	c->daemon_user = iw_strdup(IW_CONFIG_DEFAULT_USER);
 	c->smtp_starttls = IW_SMTP_TLS_DISABLED;
 	c->smtp_timeout = 60;
 	c->whois_timeout = 10;
@@ -798,6 +837,42 @@ set_defaults(struct iw_config *c)
 	c->delivery_rate = 0;
 	c->delivery_domain_rate = 0;
 	c->bounces_soft_limit = 3;
+}
+
+/* The first secret the configuration holds, by key; NULL when none. */
+static const char *
+secret_key(const struct iw_config *c)
+{
+	if (c->smtp_password != NULL)
+		return "smtp.password";
+	if (c->sender_verp_secret != NULL)
+		return "sender.verp_secret";
+	if (c->db_conninfo != NULL && strstr(c->db_conninfo, "password") !=
+	    NULL)
+		return "database.conninfo's password";
+	return NULL;
+}
+
+/* A file holding a secret must not be readable by every user: whoever
+ * reads the VERP secret forges bounces, the SMTP password sends mail. */
+static int
+check_secret_mode(struct loader *ld)
+{
+	const char *what = secret_key(ld->c);
+	struct stat st;
+
+	if (what == NULL)
+		return 0;
+	if (stat(ld->path, &st) != 0) {
+		iw_err_set(ld->err, "%s: cannot stat: %m", ld->path);
+		return -1;
+	}
+	if ((st.st_mode & S_IROTH) == 0)
+		return 0;
+	iw_err_set(ld->err, "%s: holds %s but every user can read it: "
+	    "chmod 640 %s (owner root, group of the daemon's user)", ld->path,
+	    what, ld->path);
+	return -1;
 }
 
 static void
@@ -865,6 +940,8 @@ iw_config_load(const char *path, struct iw_config **out, struct iw_err *err)
 		if (load_section(&ld, sec, g) != 0)
 			goto out;
 	}
+	if (check_secret_mode(&ld) != 0)
+		goto out;
 	rc = 0;
 out:
 	config_destroy(&cfg);
@@ -905,6 +982,7 @@ iw_config_free(struct iw_config *c)
 		free(c->letters_countries[i].locale);
 	free(c->letters_countries);
 	free(c->bounces_maildir);
+	free(c->daemon_user);
 	free(c);
 }
 
@@ -959,7 +1037,61 @@ iw_config_smtp(const struct iw_config *c, struct iw_smtp_conf *sc)
 const char *
 iw_config_default_path(void)
 {
-	if (access("etc/ipwarn.conf", F_OK) == 0)
-		return "etc/ipwarn.conf";
-	return "/etc/ipwarn/ipwarn.conf";
+	const char *env = getenv("IPWARN_CONF");
+
+	if (env != NULL && *env != '\0')
+		return env;
+	return IW_CONFIG_DEFAULT_PATH;
+}
+
+char *
+iw_config_absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+	size_t n;
+
+	if (path[0] == '/')
+		return iw_strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	n = strlen(cwd) + strlen(path) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s/%s", cwd, path);
+	return out;
+}
+
+int
+iw_config_relay_is_loopback(const char *relay)
+{
+	char host[256];
+	const char *end;
+	struct in_addr a4;
+
+	if (relay == NULL)
+		return 0;
+	if (relay[0] == '[') {
+		end = strchr(relay, ']');
+		if (end == NULL)
+			return 0;
+		iw_strlcpy_n(host, sizeof(host), relay + 1,
+		    (size_t)(end - relay - 1));
+		return strcmp(host, "::1") == 0;
+	}
+	end = strrchr(relay, ':');
+	iw_strlcpy_n(host, sizeof(host), relay,
+	    end ? (size_t)(end - relay) : strlen(relay));
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	/* 127.0.0.0/8, written as a dotted quad only: a name is not
+	 * resolved here, so it does not count as loopback. */
+	return inet_pton(AF_INET, host, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+int
+iw_config_auth_in_clear(const struct iw_config *c)
+{
+	return c->smtp_username != NULL &&
+	    c->smtp_starttls != IW_SMTP_TLS_REQUIRED;
 }

@@ -361,6 +361,7 @@ letters: {
   countries = { DK = "da"; NO = "nb"; NL = "nl"; DE = "de"; RO = "ro"; };
 };
 delivery: { %(delivery)s };
+%(daemon)s
 %(extra)s
 """ % {"conninfo": conf_string(self.pg.conninfo(self.db)),
             "relay": conf_string(self.smtp.relay),
@@ -368,9 +369,15 @@ delivery: { %(delivery)s };
             "hosts": hosts,
             "locales": conf_string(os.path.join(SRC, "locales")),
             "delivery": " ".join("%s = %s;" % kv for kv in d.items()),
-            "extra": extra}
+            "extra": extra,
+            # The tests run as root or not; either way the daemon keeps
+            # the user it was started as unless a test says otherwise.
+            "daemon": "" if "daemon:" in extra else
+            'daemon: { user = "%s"; };' % pwd.getpwuid(os.geteuid())[0]}
         with open(self.conf, "w") as f:
             f.write(text)
+        # It holds secrets: not for every user's eyes (else refused).
+        os.chmod(self.conf, 0o640)
 
     def __enter__(self):
         return self
