@@ -12,7 +12,8 @@
 #                     man pages, locales, systemd unit, sysusers.d and
 #                     tmpfiles.d; the configuration only if absent
 #   make uninstall    all of that but the configuration
-#   make deb          a Debian package (dpkg-buildpackage -b) in ../
+#   make deb          a Debian package (dpkg-buildpackage -b) in build/deb
+#   make check-deb    build it, lintian, install here, check, purge (root)
 #
 # Library modules are lib/*.c (one .h each) collected into libipwarn.a;
 # every tests/unit/test_*.c becomes one cmocka test program.
@@ -36,7 +37,7 @@ CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CFLAGS)
+CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
@@ -188,6 +189,23 @@ uninstall:
 		$(DESTDIR)$(TMPFILESDIR)/ipwarn.conf
 	rm -rf $(DESTDIR)$(DATADIR)/ipwarn
 	@echo "kept $(CONF) (yours; remove it by hand)"
+
+# A Debian package of the same layout, built from a copy of the tree in
+# $(BUILD)/deb so that dpkg-buildpackage's output (../*.deb) stays there.
+DEB_DIR := $(BUILD)/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/ipwarn-$(VERSION)
+	tar --exclude=./build --exclude=./bin --exclude=./.git --exclude=./tmp \
+		-cf - . | tar -C $(DEB_DIR)/ipwarn-$(VERSION) -xf -
+	cd $(DEB_DIR)/ipwarn-$(VERSION) && dpkg-buildpackage -b -us -uc
+	@ls $(DEB_DIR)/*.deb
+
+# Build the package, lint it, install it on this machine, check the user
+# and files, purge it (tests/package/check-deb; a few minutes).
+check-deb: deps
+	@$(MAKE) --no-print-directory deb
+	@sh tests/package/check-deb $(DEB_DIR)
 
 clean:
 	rm -rf build bin
