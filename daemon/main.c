@@ -29,7 +29,7 @@
 #define IWD_ONCE_MAX_PASSES 50
 
 volatile sig_atomic_t iwd_stop;
-static volatile sig_atomic_t reload_wanted;
+volatile sig_atomic_t iwd_reload;
 /* Self-pipe: a signal caught by any thread wakes the main thread's wait
  * at once, even when it arrives just before poll() starts. */
 static int wake_pipe[2] = { -1, -1 };
@@ -118,7 +118,7 @@ static void
 on_hup(int sig)
 {
 	(void)sig;
-	reload_wanted = 1;
+	iwd_reload = 1;
 	wake();
 }
 
@@ -281,14 +281,14 @@ pass(struct iwd *d)
 	if (n > 0)
 		iw_log(IW_LOG_INFO, "resolved %ld IPs in %.1f s", n,
 		    (double)(iw_now_ms() - t0) / 1000);
-	if (iwd_stop)
+	if (iwd_stop || iwd_reload)
 		return 0;
 	t1 = iw_now_ms();
 	if (iwd_build(d) < 0)
 		return -1;
 	iw_log(IW_LOG_DEBUG, "build took %.1f s",
 	    (double)(iw_now_ms() - t1) / 1000);
-	if (iwd_stop)
+	if (iwd_stop || iwd_reload)
 		return 0;
 	if (d->cfg->bounces_maildir != NULL && !d->dry_run &&
 	    iwd_scan_maildir(d) < 0)
@@ -327,7 +327,7 @@ sleep_until_work(struct iwd *d)
 			    (int)rest;
 	}
 	pthread_mutex_unlock(&d->breaker_lock);
-	if (reload_wanted || iwd_stop)
+	if (iwd_reload || iwd_stop)
 		return;
 	if (iw_db_wait(d->db, ms, wake_pipe[0], &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
@@ -339,7 +339,7 @@ nap(int ms)
 {
 	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
 
-	if (!iwd_stop && !reload_wanted)
+	if (!iwd_stop && !iwd_reload)
 		(void)poll(&p, 1, ms);
 }
 
@@ -348,7 +348,7 @@ reload(struct iwd *d, const char *path)
 {
 	struct iw_err err;
 
-	reload_wanted = 0;
+	iwd_reload = 0;
 	notify("RELOADING=1");
 	if (load(d, path, &err) < 0)
 		iw_log(IW_LOG_ERR, "reload: %s; keeping the old "
@@ -356,15 +356,6 @@ reload(struct iwd *d, const char *path)
 	else
 		iw_log(IW_LOG_NOTICE, "configuration reloaded from %s", path);
 	notify("READY=1");
-}
-
-/* Called by the stages between batches: a SIGHUP takes effect there, not
- * after the whole pass. */
-void
-iwd_reload_point(struct iwd *d)
-{
-	if (reload_wanted && d->path != NULL)
-		reload(d, d->path);
 }
 
 /* The wait before the next attempt after `failures` failed passes: 1 s,
@@ -387,7 +378,7 @@ run(struct iwd *d, const char *path)
 
 	while (!iwd_stop) {
 		drain_wake();
-		if (reload_wanted)
+		if (iwd_reload)
 			reload(d, path);
 		if (connect_main(d) < 0 || resize_pool(d) < 0 ||
 		    pass(d) < 0) {

@@ -103,13 +103,21 @@ class Postgres:
             self.runas = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", self.data, "-A", "trust", "-U",
                   "ipwarn", "-E", "UTF8", "--locale=C")
+        self.start()
+        self.n = 0
+
+    def start(self):
         self._run("pg_ctl", "-D", self.data, "-w", "-l",
                   os.path.join(self.dir, "log"), "-o",
                   "-k %s -p %d -c listen_addresses='' -c fsync=off "
                   "-c synchronous_commit=off -c full_page_writes=off "
                   "-c max_connections=200" % (self.sock, self.port),
                   "start")
-        self.n = 0
+
+    def halt(self):
+        """Stop the server but keep its data: an outage; start() ends
+        it."""
+        self._run("pg_ctl", "-D", self.data, "-w", "-m", "fast", "stop")
 
     def _run(self, prog, *args):
         cmd = self.runas + [os.path.join(self.bindir, prog)] + list(args)
