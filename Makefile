@@ -61,7 +61,8 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h daemon/*.h cli/*.h) | $(BUILD)/sql_embed.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/sql_embed.c $(BUILD)/sql_embed.h: $(SQL) tools/embed-sql
+# One run makes both files (a grouped target: make -j runs it once).
+$(BUILD)/sql_embed.c $(BUILD)/sql_embed.h &: $(SQL) tools/embed-sql
 	@mkdir -p $(BUILD)
 	sh tools/embed-sql $(BUILD)/sql_embed $(SQL)
 
