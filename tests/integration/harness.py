@@ -306,6 +306,16 @@ def build_mmdb(tmp, spec=GEO_SPEC):
     return out
 
 
+def stop_daemon(d, timeout=60):
+    """SIGTERM: the daemon must exit 0 (it is killed if it does not)."""
+    try:
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(timeout) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+
+
 def conf_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from harness import Env, wait_for
+from harness import Env, stop_daemon, wait_for
 from test_daemon import log_of
 from test_delivery import spooled
 
@@ -32,13 +32,14 @@ def set_reconnect_max(env, value):
                              "%s;" % value, 1))
 
 
-def stop(d):
+def outage(pg, env, d, seconds):
+    """PostgreSQL away for seconds; the daemon must live through it."""
+    pg.halt()
     try:
-        d.send_signal(signal.SIGTERM)
-        assert d.wait(60) == 0
+        time.sleep(seconds)
+        assert d.poll() is None, log_of(env)
     finally:
-        if d.poll() is None:
-            d.kill()
+        pg.start()
 
 
 def test_database_stopped_mid_batch_sends_nothing_twice(pg):
@@ -54,16 +55,11 @@ def test_database_stopped_mid_batch_sends_nothing_twice(pg):
         try:
             wait_for(lambda: len(spooled(env)) >= 3, timeout=30,
                      what="a batch at the relay")
-            pg.halt()
-            try:
-                time.sleep(10)
-                assert d.poll() is None, log_of(env)
-            finally:
-                pg.start()
+            outage(pg, env, d, 10)
             wait_for(lambda: env.status()["letters"]["sent"] == n,
                      timeout=90, what="every letter recorded as sent")
         finally:
-            stop(d)
+            stop_daemon(d)
         ids = [m["message_id"] for m in spooled(env)]
         assert len(ids) == n and len(set(ids)) == n, \
             "%d messages, %d Message-IDs" % (len(ids), len(set(ids)))
@@ -84,18 +80,13 @@ def test_daemon_outlives_a_long_outage_and_resumes(pg):
         d = env.start_daemon()
         try:
             wait_for(lambda: "started" in log_of(env), what="daemon start")
-            pg.halt()
-            try:
-                time.sleep(15)
-                assert d.poll() is None, log_of(env)
-            finally:
-                pg.start()
+            outage(pg, env, d, 15)
             env.enqueue("192.0.2.1\n")
             wait_for(lambda: len(env.smtp.messages()) == 1, timeout=30,
                      what="the letter after the outage")
             assert log_of(env).count("database reachable again") == 1
         finally:
-            stop(d)
+            stop_daemon(d)
 
 
 def test_sighup_is_applied_at_the_next_batch_not_after_the_pass(pg):
@@ -116,7 +107,7 @@ def test_sighup_is_applied_at_the_next_batch_not_after_the_pass(pg):
             wait_for(lambda: len(spooled(env)) == n, timeout=60,
                      what="every letter")
         finally:
-            stop(d)
+            stop_daemon(d)
         froms = [str(email.message_from_bytes(m["raw"])["From"])
                  for m in spooled(env)]
         new = sum("Reloaded" in f for f in froms)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from harness import BIN, Env, SRC, wait_for
+from harness import BIN, Env, SRC, stop_daemon, wait_for
 from test_daemon import log_of
 
 
@@ -36,11 +36,8 @@ def runs_as(env, user):
         want = pwd.getpwnam(user).pw_uid
         # real, effective, saved and file-system uid: all given up
         assert uid_of(d.pid) == [want] * 4, log_of(env)
-        d.send_signal(signal.SIGTERM)
-        assert d.wait(20) == 0
     finally:
-        if d.poll() is None:
-            d.kill()
+        stop_daemon(d)
 
 
 def test_root_daemon_runs_as_daemon_user(pg):
@@ -125,11 +122,8 @@ def test_auth_in_clear_is_refused_off_loopback_and_warned_on_it(pg):
             wait_for(lambda: "started" in log_of(env), what="daemon start")
             assert "AUTH without required TLS" in log_of(env)
             assert log_of(env).count("AUTH without required TLS") == 1
-            d.send_signal(signal.SIGTERM)
-            assert d.wait(20) == 0
         finally:
-            if d.poll() is None:
-                d.kill()
+            stop_daemon(d)
         with open(env.conf, "w") as f:
             f.write(good.replace(
                 'starttls = "disabled";',
