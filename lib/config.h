@@ -47,7 +47,7 @@ struct iw_config {
 	char *daemon_user;		/* ipwarnd started as root runs as */
 
 	char *smtp_relay;
-	enum iw_smtp_starttls smtp_starttls;
+	int smtp_starttls;		/* enum iw_smtp_starttls */
 	char *smtp_username;
 	char *smtp_password;
 	char *smtp_helo;
@@ -94,6 +94,18 @@ struct iw_config {
 	char *bounces_maildir;
 	int bounces_soft_limit;
 };
+
+/* One key of the schema, for documentation and its tests. */
+struct iw_config_key_info {
+	const char *section;
+	const char *name;
+	const char *def;		/* default as a file writes it, or NULL */
+	int required;			/* its section needs it */
+	int secret;			/* refused in a world-readable file */
+};
+
+/* The i-th key of the schema; -1 past the last. */
+int iw_config_key(size_t i, struct iw_config_key_info *out);
 
 /* Load and validate path.  On error *out is NULL and err names file:line. */
 int iw_config_load(const char *path, struct iw_config **out,

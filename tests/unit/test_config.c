@@ -266,9 +266,10 @@ test_loopback_relays(void **state)
 static void
 test_default_path_is_never_relative(void **state)
 {
-	char *abs;
+	char *abs, here[4096];
 
 	(void)state;
+	assert_non_null(getcwd(here, sizeof(here)));
 	unsetenv("IPWARN_CONF");
 	assert_string_equal(iw_config_default_path(),
 	    "/etc/ipwarn/ipwarn.conf");
@@ -279,6 +280,7 @@ test_default_path_is_never_relative(void **state)
 	abs = iw_config_absolute("x/ipwarn.conf");
 	assert_string_equal(abs, "/tmp/x/ipwarn.conf");
 	free(abs);
+	assert_int_equal(chdir(here), 0);
 }
 
 static void
@@ -299,6 +301,53 @@ test_daemon_user_defaults_to_ipwarn(void **state)
 	assert_string_equal(c->daemon_user, "mail");
 	assert_int_equal(c->db_reconnect_max, 2);
 	iw_config_free(c);
+}
+
+/* Does one line of the example show "name = " with def after it? */
+static int
+shown(const char *text, const char *name, const char *def)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = text; l != NULL && *l != '\0';) {
+		const char *end = strchr(l, '\n'), *p = l, *q;
+
+		if (end == NULL)
+			end = l + strlen(l);
+		while (*p == ' ' || *p == '#')
+			p++;
+		q = p + n;
+		while (q < end && *q == ' ')
+			q++;
+		if (strncmp(p, name, n) == 0 && q < end && *q == '=') {
+			if (def == NULL)
+				return 1;
+			for (; q + strlen(def) <= end; q++)
+				if (strncmp(q, def, strlen(def)) == 0)
+					return 1;
+		}
+		l = *end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static void
+test_example_config_shows_every_key_with_its_default(void **state)
+{
+	struct iw_config_key_info k;
+	char text[32768];
+	FILE *f = fopen("etc/ipwarn.conf", "r");
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (size_t i = 0; iw_config_key(i, &k) == 0; i++)
+		if (!shown(text, k.name, k.def))
+			fail_msg("etc/ipwarn.conf does not show %s.%s = %s",
+			    k.section, k.name, k.def ? k.def : "...");
 }
 
 int
@@ -324,6 +373,8 @@ main(void)
 		cmocka_unit_test(test_loopback_relays),
 		cmocka_unit_test(test_default_path_is_never_relative),
 		cmocka_unit_test(test_daemon_user_defaults_to_ipwarn),
+		cmocka_unit_test(
+		    test_example_config_shows_every_key_with_its_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
