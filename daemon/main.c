@@ -533,7 +533,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL, *pidfile = NULL;
+	const char *path = NULL;
+	char *pidfile = NULL;
 	struct iwd d;
 	struct iw_err err;
 	int ch, foreground = 0, verbose = 0, rc;
@@ -546,7 +547,12 @@ main(int argc, char **argv)
 		case 'o': d.once = 1; break;
 		case 'n': d.dry_run = 1; break;
 		case 'v': verbose = 1; break;
-		case 'p': pidfile = optarg; break;
+		case 'p':
+			/* Absolute: it is removed after the chdir to /. */
+			free(pidfile);
+			if ((pidfile = iw_config_absolute(optarg)) == NULL)
+				return EX_OSERR;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("ipwarnd %s\n", IW_VERSION); return 0;
 		default: fputs(usage_text, stderr); return EX_USAGE;
@@ -621,6 +627,7 @@ main(int argc, char **argv)
 	if (pidfile != NULL)
 		(void)unlink(pidfile);	/* fails when its directory is not
 					   daemon.user's: harmless */
+	free(pidfile);
 	iw_log(IW_LOG_INFO, "stopped");
 	cleanup(&d);
 	iw_log_close();

@@ -137,9 +137,10 @@ def test_pidfile_and_reload_with_a_relative_config_path(pg):
     with Env(pg, whois=False) as env:
         env.init_db()
         pidfile = os.path.join(env.tmp, "ipwarnd.pid")
-        # Not --foreground: it detaches and chdir's to /.
+        # Not --foreground: it detaches and chdir's to /; both paths are
+        # relative to where it started.
         p = subprocess.run([os.path.join(BIN, "ipwarnd"), "-c", "ipwarn.conf",
-                            "--pidfile", pidfile], cwd=env.tmp,
+                            "--pidfile", "ipwarnd.pid"], cwd=env.tmp,
                            capture_output=True, text=True, timeout=30)
         assert p.returncode == 0, p.stderr
         wait_for(lambda: os.path.exists(pidfile), what="the pidfile")
