@@ -88,6 +88,10 @@ cli_config(struct cli *c, unsigned sections)
 {
 	struct iw_err err;
 
+	/* A command may ask twice (more sections once it knows it needs
+	 * them): the second load replaces the first. */
+	iw_config_free(c->cfg);
+	c->cfg = NULL;
 	if (iw_config_load(c->config_path, &c->cfg, &err) < 0 ||
 	    iw_config_require(c->cfg, sections, &err) < 0) {
 		cli_error("%s", err.msg);
