@@ -358,6 +358,22 @@ reload(struct iwd *d, const char *path)
 	notify("READY=1");
 }
 
+/* After a failed pass: start again with fresh connections.  One that
+ * PostgreSQL closed while it was idle still looks fine until used, and
+ * would fail the first pass after the outage. */
+static void
+drop_connections(struct iwd *d)
+{
+	int i;
+
+	for (i = 0; i < d->npool; i++) {
+		iw_db_close(d->pool[i]);
+		d->pool[i] = NULL;
+	}
+	iw_db_close(d->db);
+	d->db = NULL;
+}
+
 /* The wait before the next attempt after `failures` failed passes: 1 s,
  * doubling, at most database.reconnect_max. */
 static int
@@ -386,6 +402,7 @@ run(struct iwd *d, const char *path)
 			 * never give up while running as a service. */
 			if (d->once || d->dry_run || iwd_stop)
 				return EX_TEMPFAIL;
+			drop_connections(d);
 			if (failures++ == 0)
 				iw_log(IW_LOG_WARNING, "database unusable; "
 				    "retrying, at most every %llds",
