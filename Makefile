@@ -8,6 +8,12 @@
 #   make bench        delivery: ipwarnd vs smtp-source vs a Python baseline
 #   make bench-whois  contact resolution: cached vs one query per IP
 #   make bench-bounces  the bounce parser against the labelled corpus
+#   make install      PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc: programs,
+#                     man pages, locales, systemd unit, sysusers.d and
+#                     tmpfiles.d; the configuration only if absent
+#   make uninstall    all of that but the configuration
+#   make deb          a Debian package (dpkg-buildpackage -b) in build/deb
+#   make check-deb    build it, lintian, install here, check, purge (root)
 #
 # Library modules are lib/*.c (one .h each) collected into libipwarn.a;
 # every tests/unit/test_*.c becomes one cmocka test program.
@@ -31,7 +37,7 @@ CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CFLAGS)
+CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
@@ -48,14 +54,15 @@ IT_BIN   := $(patsubst tests/integration/%.c,$(BUILD)/tests/it_%,$(IT_SRC))
 SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
 .PHONY: all check check-unit check-integration check-asan demo deps clean \
-	fuzz bench bench-whois bench-bounces
+	fuzz bench bench-whois bench-bounces install uninstall deb check-deb
 all: $(BIN)/ipwarnd $(BIN)/ipwarn
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h daemon/*.h cli/*.h) | $(BUILD)/sql_embed.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/sql_embed.c $(BUILD)/sql_embed.h: $(SQL) tools/embed-sql
+# One run makes both files (a grouped target: make -j runs it once).
+$(BUILD)/sql_embed.c $(BUILD)/sql_embed.h &: $(SQL) tools/embed-sql
 	@mkdir -p $(BUILD)
 	sh tools/embed-sql $(BUILD)/sql_embed $(SQL)
 
@@ -127,6 +134,79 @@ $(BUILD)/bench_bounces: bench/bench_bounces.c $(LIB_A)
 
 fuzz:
 	@sh tests/fuzz/build $(BUILD)/fuzz
+
+# --- installation (layout: ../shared/CONTRACT.md, "Installed layout") ---
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+# Debian (bookworm) keeps packaged units in /lib; elsewhere under PREFIX.
+ifeq ($(PREFIX),/usr)
+UNITDIR     ?= /lib/systemd/system
+else
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+endif
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+CONF        := $(DESTDIR)$(SYSCONFDIR)/ipwarn/ipwarn.conf
+LOCALES     := $(wildcard locales/*)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DATADIR)/ipwarn/locales $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/ipwarn
+	install -m 755 $(BIN)/ipwarnd $(DESTDIR)$(SBINDIR)/ipwarnd
+	install -m 755 $(BIN)/ipwarn $(DESTDIR)$(BINDIR)/ipwarn
+	install -m 644 man/ipwarn.1 $(DESTDIR)$(MANDIR)/man1/ipwarn.1
+	install -m 644 man/ipwarnd.8 $(DESTDIR)$(MANDIR)/man8/ipwarnd.8
+	install -m 644 $(LOCALES) $(DESTDIR)$(DATADIR)/ipwarn/locales/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		etc/systemd/ipwarnd.service.in > $(DESTDIR)$(UNITDIR)/ipwarnd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/ipwarnd.service
+	install -m 644 etc/sysusers.d/ipwarn.conf $(DESTDIR)$(SYSUSERSDIR)/ipwarn.conf
+	install -m 644 etc/tmpfiles.d/ipwarn.conf $(DESTDIR)$(TMPFILESDIR)/ipwarn.conf
+	@# The operator's file is never overwritten.  Mode 640: it holds
+	@# secrets; group ipwarn (when it exists) so the service can read it.
+	@if [ -e $(CONF) ]; then \
+		echo "keeping $(CONF)"; \
+	else \
+		sed 's|^\(  directory *= *\)"locales";|\1"$(DATADIR)/ipwarn/locales";|' \
+			etc/ipwarn.conf > $(CONF).tmp && \
+		chmod 640 $(CONF).tmp && \
+		{ getent group ipwarn >/dev/null && [ -z "$(DESTDIR)" ] && \
+			chgrp ipwarn $(CONF).tmp || true; } && \
+		mv $(CONF).tmp $(CONF) && echo "installed $(CONF)"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ipwarnd $(DESTDIR)$(BINDIR)/ipwarn \
+		$(DESTDIR)$(MANDIR)/man1/ipwarn.1 $(DESTDIR)$(MANDIR)/man8/ipwarnd.8 \
+		$(DESTDIR)$(UNITDIR)/ipwarnd.service \
+		$(DESTDIR)$(SYSUSERSDIR)/ipwarn.conf \
+		$(DESTDIR)$(TMPFILESDIR)/ipwarn.conf
+	rm -rf $(DESTDIR)$(DATADIR)/ipwarn
+	@echo "kept $(CONF) (yours; remove it by hand)"
+
+# A Debian package of the same layout, built from a copy of the tree in
+# $(BUILD)/deb so that dpkg-buildpackage's output (../*.deb) stays there.
+DEB_DIR := $(BUILD)/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/ipwarn-$(VERSION)
+	tar --exclude=./build --exclude=./bin --exclude=./.git --exclude=./tmp \
+		-cf - . | tar -C $(DEB_DIR)/ipwarn-$(VERSION) -xf -
+	cd $(DEB_DIR)/ipwarn-$(VERSION) && dpkg-buildpackage -b -us -uc
+	@ls $(DEB_DIR)/*.deb
+
+# Build the package, lint it, install it on this machine, check the user
+# and files, purge it (tests/package/check-deb; a few minutes).
+check-deb: deps
+	@$(MAKE) --no-print-directory deb
+	@sh tests/package/check-deb $(DEB_DIR)
 
 clean:
 	rm -rf build bin

@@ -73,7 +73,7 @@ static const char usage_text[] =
     "\n"
     "\n"
     "options:\n"
-    "  -c, --config FILE   configuration (default etc/ipwarn.conf, then\n"
+    "  -c, --config FILE   configuration (default $IPWARN_CONF, else\n"
     "                      /etc/ipwarn/ipwarn.conf)\n"
     "  -h, --help          this text\n"
     "      --version       print the version\n"

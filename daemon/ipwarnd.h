@@ -18,6 +18,7 @@
 #include "throttle.h"
 
 struct iwd {
+	char *path;			/* the configuration, absolute */
 	struct iw_config *cfg;
 	unsigned cfg_gen;		/* bumped by every (re)load */
 	struct iw_letters *letters;
@@ -59,13 +60,18 @@ void iwd_campaigns_clear(struct iwd *d);
 /* 1 while the relay's circuit breaker is open. */
 int iwd_breaker_open(struct iwd *d);
 
-/* Set by the signal handlers; read by every stage between units of work. */
+/* Set by the signal handlers; read by every stage between units of work.
+ * iwd_reload (SIGHUP): the stages stop claiming work at the next batch,
+ * so the main thread reloads while no worker uses the configuration and
+ * the pass goes on with the new one. */
 extern volatile sig_atomic_t iwd_stop;
+extern volatile sig_atomic_t iwd_reload;
 
 /* A stage's worker thread: its connection and what it did. */
 struct iwd_worker {
 	struct iwd *d;
 	struct iw_db *db;
+	struct iw_db **slot;	/* db's place in the pool (reconnects) */
 	long done;
 	int failed;
 	unsigned seed;		/* rand_r: back-off jitter */

@@ -8,10 +8,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +29,7 @@
 #define IWD_ONCE_MAX_PASSES 50
 
 volatile sig_atomic_t iwd_stop;
-static volatile sig_atomic_t reload_wanted;
+volatile sig_atomic_t iwd_reload;
 /* Self-pipe: a signal caught by any thread wakes the main thread's wait
  * at once, even when it arrives just before poll() starts. */
 static int wake_pipe[2] = { -1, -1 };
@@ -50,10 +56,13 @@ drain_wake(void)
 static const char usage_text[] =
     "usage: ipwarnd [-c FILE] [--foreground] [--once] [--dry-run] "
     "[--verbose]\n"
+    "               [--pidfile FILE]\n"
     "\n"
-    "  -c, --config FILE  configuration (default etc/ipwarn.conf, then\n"
+    "  -c, --config FILE  configuration (default $IPWARN_CONF, else\n"
     "                     /etc/ipwarn/ipwarn.conf)\n"
     "  -f, --foreground   stay in the foreground, log to stderr\n"
+    "      --pidfile FILE write the daemon's pid to FILE (hosts without\n"
+    "                     systemd; it tells systemd READY=1 itself)\n"
     "      --once         work until nothing is due now, then exit\n"
     "                     (implies --foreground; 75 if the relay could\n"
     "                     not be used and letters were left unsent)\n"
@@ -65,7 +74,37 @@ static const char usage_text[] =
     "\n"
     "Only letters of approved campaigns are sent (ipwarn campaign).\n"
     "signals: TERM/INT finish work in hand and exit 0; HUP reloads the\n"
-    "configuration (a bad file is reported and the old one kept).\n";
+    "configuration at the next batch (a bad file is reported and the old\n"
+    "one kept).  Started as root it runs as daemon.user (default ipwarn).\n";
+
+/* systemd's readiness protocol (sd_notify(3)) without libsystemd: one
+ * datagram to $NOTIFY_SOCKET; nothing when it is not set. */
+static void
+notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t n;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	n = strlen(path);
+	if (n >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';		/* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)!sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sa,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	close(fd);
+}
 
 static void
 on_stop(int sig)
@@ -79,7 +118,7 @@ static void
 on_hup(int sig)
 {
 	(void)sig;
-	reload_wanted = 1;
+	iwd_reload = 1;
 	wake();
 }
 
@@ -123,6 +162,15 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 		iw_config_free(cfg);
 		return -1;
 	}
+	if (iw_config_auth_in_clear(cfg) &&
+	    (d->cfg == NULL || !iw_config_auth_in_clear(d->cfg)))
+		iw_log(IW_LOG_WARNING, "smtp: AUTH without required TLS: "
+		    "allowed only because the relay %s is on loopback",
+		    cfg->smtp_relay);
+	if (d->cfg != NULL && strcmp(d->cfg->daemon_user,
+	    cfg->daemon_user) != 0)
+		iw_log(IW_LOG_WARNING, "daemon.user changed: takes effect on "
+		    "restart");
 	if (d->cfg != NULL && strcmp(d->cfg->db_conninfo,
 	    cfg->db_conninfo) != 0)
 		iw_log(IW_LOG_WARNING, "database.conninfo changed: takes "
@@ -233,14 +281,14 @@ pass(struct iwd *d)
 	if (n > 0)
 		iw_log(IW_LOG_INFO, "resolved %ld IPs in %.1f s", n,
 		    (double)(iw_now_ms() - t0) / 1000);
-	if (iwd_stop)
+	if (iwd_stop || iwd_reload)
 		return 0;
 	t1 = iw_now_ms();
 	if (iwd_build(d) < 0)
 		return -1;
 	iw_log(IW_LOG_DEBUG, "build took %.1f s",
 	    (double)(iw_now_ms() - t1) / 1000);
-	if (iwd_stop)
+	if (iwd_stop || iwd_reload)
 		return 0;
 	if (d->cfg->bounces_maildir != NULL && !d->dry_run &&
 	    iwd_scan_maildir(d) < 0)
@@ -279,10 +327,63 @@ sleep_until_work(struct iwd *d)
 			    (int)rest;
 	}
 	pthread_mutex_unlock(&d->breaker_lock);
-	if (reload_wanted || iwd_stop)
+	if (iwd_reload || iwd_stop)
 		return;
 	if (iw_db_wait(d->db, ms, wake_pipe[0], &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
+}
+
+/* Wait ms, or less when a signal comes. */
+static void
+nap(int ms)
+{
+	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
+
+	if (!iwd_stop && !iwd_reload)
+		(void)poll(&p, 1, ms);
+}
+
+static void
+reload(struct iwd *d, const char *path)
+{
+	struct iw_err err;
+
+	iwd_reload = 0;
+	notify("RELOADING=1");
+	if (load(d, path, &err) < 0)
+		iw_log(IW_LOG_ERR, "reload: %s; keeping the old "
+		    "configuration", err.msg);
+	else
+		iw_log(IW_LOG_NOTICE, "configuration reloaded from %s", path);
+	notify("READY=1");
+}
+
+/* After a failed pass: start again with fresh connections.  One that
+ * PostgreSQL closed while it was idle still looks fine until used, and
+ * would fail the first pass after the outage. */
+static void
+drop_connections(struct iwd *d)
+{
+	int i;
+
+	for (i = 0; i < d->npool; i++) {
+		iw_db_close(d->pool[i]);
+		d->pool[i] = NULL;
+	}
+	iw_db_close(d->db);
+	d->db = NULL;
+}
+
+/* The wait before the next attempt after `failures` failed passes: 1 s,
+ * doubling, at most database.reconnect_max. */
+static int
+backoff_ms(const struct iwd *d, int failures)
+{
+	long long s = 1LL << (failures < 20 ? failures - 1 : 20);
+
+	if (s > d->cfg->db_reconnect_max)
+		s = d->cfg->db_reconnect_max;
+	return (int)(s * 1000);
 }
 
 static int
@@ -293,23 +394,26 @@ run(struct iwd *d, const char *path)
 
 	while (!iwd_stop) {
 		drain_wake();
-		if (reload_wanted) {
-			reload_wanted = 0;
-			if (load(d, path, &err) < 0)
-				iw_log(IW_LOG_ERR, "reload: %s; keeping the "
-				    "old configuration", err.msg);
-			else
-				iw_log(IW_LOG_NOTICE, "configuration "
-				    "reloaded from %s", path);
-		}
+		if (iwd_reload)
+			reload(d, path);
 		if (connect_main(d) < 0 || resize_pool(d) < 0 ||
 		    pass(d) < 0) {
-			if (d->once || d->dry_run || ++failures > 10 ||
-			    iwd_stop)
+			/* The database is away (or failed a statement):
+			 * never give up while running as a service. */
+			if (d->once || d->dry_run || iwd_stop)
 				return EX_TEMPFAIL;
-			sleep(failures < 6 ? 1u << failures : 60u);
+			drop_connections(d);
+			if (failures++ == 0)
+				iw_log(IW_LOG_WARNING, "database unusable; "
+				    "retrying, at most every %llds",
+				    d->cfg->db_reconnect_max);
+			nap(backoff_ms(d, failures));
 			continue;
 		}
+		if (failures > 0)
+			iw_log(IW_LOG_NOTICE, "database reachable again after "
+			    "%d failed attempt%s", failures,
+			    failures == 1 ? "" : "s");
 		failures = 0;
 		if (d->dry_run)
 			break;
@@ -337,6 +441,64 @@ run(struct iwd *d, const char *path)
 	    iw_db_release(d->db, d->owner, &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 	return d->relay_unusable ? EX_TEMPFAIL : 0;
+}
+
+/* The account daemon.user names; NULL (and err) when there is none.  Not
+ * consulted when not started as root or when the file says "root". */
+static const struct passwd *
+service_user(const struct iw_config *c, struct iw_err *err)
+{
+	const struct passwd *pw = getpwnam(c->daemon_user);
+
+	if (pw == NULL)
+		iw_err_set(err, "%s: daemon.user: no user \"%s\" on this "
+		    "host (create it, e.g. systemd-sysusers, or name another "
+		    "user; \"root\" keeps root)", c->path, c->daemon_user);
+	return pw;
+}
+
+static int
+must_drop(const struct iw_config *c)
+{
+	return geteuid() == 0 && strcmp(c->daemon_user, "root") != 0;
+}
+
+/* Give up root for daemon.user: everything the daemon opens as root is
+ * open; what comes next parses outside input (WHOIS, bounces). */
+static int
+drop_privileges(const struct iw_config *c, struct iw_err *err)
+{
+	const struct passwd *pw;
+
+	if (!must_drop(c))
+		return 0;
+	if ((pw = service_user(c, err)) == NULL)
+		return -1;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		iw_err_set(err, "cannot become %s: %s", c->daemon_user,
+		    strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		iw_err_set(err, "could regain root after becoming %s",
+		    c->daemon_user);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *file, struct iw_err *err)
+{
+	FILE *f = fopen(file, "w");
+
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 ||
+	    fclose(f) != 0) {
+		iw_err_set(err, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -371,6 +533,7 @@ cleanup(struct iwd *d)
 	iwd_campaigns_clear(d);
 	pthread_mutex_destroy(&d->campaigns_lock);
 	iwd_throttle_free(&d->throttle);
+	free(d->path);
 }
 
 int
@@ -382,11 +545,13 @@ main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "pidfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
+	char *pidfile = NULL;
 	struct iwd d;
 	struct iw_err err;
 	int ch, foreground = 0, verbose = 0, rc;
@@ -399,6 +564,12 @@ main(int argc, char **argv)
 		case 'o': d.once = 1; break;
 		case 'n': d.dry_run = 1; break;
 		case 'v': verbose = 1; break;
+		case 'p':
+			/* Absolute: it is removed after the chdir to /. */
+			free(pidfile);
+			if ((pidfile = iw_config_absolute(optarg)) == NULL)
+				return EX_OSERR;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("ipwarnd %s\n", IW_VERSION); return 0;
 		default: fputs(usage_text, stderr); return EX_USAGE;
@@ -411,6 +582,12 @@ main(int argc, char **argv)
 	}
 	if (path == NULL)
 		path = iw_config_default_path();
+	/* Absolute now: daemon() chdir's to / and SIGHUP reads it again. */
+	if ((d.path = iw_config_absolute(path)) == NULL) {
+		fprintf(stderr, "ipwarnd: %s: %s\n", path, strerror(errno));
+		return EX_OSERR;
+	}
+	path = d.path;
 	if (d.once || d.dry_run)
 		foreground = 1;
 	iw_log_open("ipwarnd", 0, verbose ? IW_LOG_DEBUG : IW_LOG_INFO);
@@ -418,12 +595,15 @@ main(int argc, char **argv)
 	pthread_mutex_init(&d.breaker_lock, NULL);
 	pthread_mutex_init(&d.campaigns_lock, NULL);
 	iwd_throttle_init(&d.throttle, 0, 0);
-	if (load(&d, path, &err) < 0) {
+	if (load(&d, path, &err) < 0 ||
+	    (must_drop(d.cfg) && service_user(d.cfg, &err) == NULL)) {
 		fprintf(stderr, "ipwarnd: %s\n", err.msg);
 		cleanup(&d);
 		return EX_CONFIG;
 	}
-	if (connect_main(&d) < 0) {
+	/* A service waits for its database (run() retries); a one-shot run
+	 * tells its caller at once. */
+	if (connect_main(&d) < 0 && (d.once || d.dry_run)) {
 		fprintf(stderr, "ipwarnd: cannot use the database (see "
 		    "above)\n");
 		cleanup(&d);
@@ -441,6 +621,12 @@ main(int argc, char **argv)
 		    IW_LOG_INFO);
 		/* The connection survived the fork in the child only. */
 	}
+	if ((pidfile != NULL && write_pidfile(pidfile, &err) < 0) ||
+	    drop_privileges(d.cfg, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		cleanup(&d);
+		return EX_OSERR;
+	}
 	make_owner(&d);
 	if (pipe(wake_pipe) != 0 ||
 	    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -452,7 +638,13 @@ main(int argc, char **argv)
 	signals();
 	iw_log(IW_LOG_INFO, "started as %s%s%s", d.owner,
 	    d.once ? " (once)" : "", d.dry_run ? " (dry run)" : "");
+	notify("READY=1");
 	rc = run(&d, path);
+	notify("STOPPING=1");
+	if (pidfile != NULL)
+		(void)unlink(pidfile);	/* fails when its directory is not
+					   daemon.user's: harmless */
+	free(pidfile);
 	iw_log(IW_LOG_INFO, "stopped");
 	cleanup(&d);
 	iw_log_close();

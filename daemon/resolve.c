@@ -177,7 +177,7 @@ resolve_worker(void *arg)
 	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
 	iw_contact_set_limiter(&ctx, resolve_limiter);
 	iw_contact_set_stop(&ctx, &iwd_stop);
-	while (!iwd_stop) {
+	while (!iwd_stop && !iwd_reload) {
 		if (iw_db_claim_targets(w->db, w->d->owner,
 		    w->d->cfg->delivery_lease, want, t, &n, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);

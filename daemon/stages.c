@@ -34,6 +34,7 @@ iwd_run_workers(struct iwd *d, iwd_worker_fn fn)
 	for (i = 0; i < n; i++) {
 		w[i].d = d;
 		w[i].db = d->pool[i];
+		w[i].slot = &d->pool[i];
 		w[i].done = 0;
 		w[i].failed = 0;
 		w[i].seed = (unsigned)time(NULL) ^ (unsigned)(i * 7919);
@@ -466,8 +467,82 @@ admit(struct iwd_worker *w, struct iw_db_letter *l, int n, struct job *jobs,
 	return nlive;
 }
 
+/* Replace the worker's broken connection; 0 when a new one works. */
 static int
-send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
+reconnect(struct iwd_worker *w)
+{
+	struct iw_db *db;
+	struct iw_err err;
+
+	if (iw_db_connect(w->d->cfg->db_conninfo, &db, &err) < 0)
+		return -1;
+	iw_db_close(w->db);
+	w->db = *w->slot = db;
+	return 0;
+}
+
+/* Sleep ms whatever signals say: the results in hand are worth more than
+ * a quick exit. */
+static void
+wait_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) *
+	    1000000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/*
+ * Record the batch's results.  When the database went away after the
+ * relay took the letters, keep the results (they are in memory) and write
+ * them once it is back, as long as the batch's lease lasts: a letter the
+ * relay accepted is then recorded as sent and never sent again.  Past the
+ * lease another daemon may take the letters back, so it gives up (-1) and
+ * the letters are sent again after the lease: the remaining window.
+ * *reconnected: the connection (and the send gate it held) was replaced.
+ */
+static int
+record(struct iwd_worker *w, const struct iw_db_send_result *res, int n,
+    int64_t lease_end_ms, int *reconnected)
+{
+	struct iwd *d = w->d;
+	struct iw_err err;
+	int64_t wait = 1000, max = d->cfg->db_reconnect_max * 1000;
+	int tries = 0;
+
+	for (;;) {
+		if (iw_db_record_results(w->db, d->owner, d->cfg->smtp_relay,
+		    res, (size_t)n, &err) == 0) {
+			if (tries > 0)
+				iw_log(IW_LOG_NOTICE, "database back: recorded "
+				    "the %d results kept through the outage",
+				    n);
+			return 0;
+		}
+		if (!iw_db_broken(w->db)) {
+			iw_log(IW_LOG_ERR, "%s", err.msg);
+			return -1;	/* a statement error, not an outage */
+		}
+		if (tries++ == 0)
+			iw_log(IW_LOG_ERR, "%s; keeping the results of %d "
+			    "letters until the database is back", err.msg, n);
+		if (iw_now_ms() + wait >= lease_end_ms) {
+			iw_log(IW_LOG_ERR, "the lease of %d letters ran out "
+			    "before the database came back: they will be "
+			    "sent again", n);
+			return -1;
+		}
+		wait_ms(wait);
+		if (reconnect(w) == 0)
+			*reconnected = 1;
+		wait = wait * 2 > max ? max : wait * 2;
+	}
+}
+
+static int
+send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n,
+    int64_t lease_end_ms)
 {
 	struct iwd *d = w->d;
 	struct iw_db_send_result *res = iw_calloc((size_t)n, sizeof(*res));
@@ -479,7 +554,7 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 	struct iw_err err;
 	int64_t max_wait_us = 0;
 	long long relay_delay = 0;
-	int i, nlive, rc = -1, sent_any, gated = 0;
+	int i, nlive, rc = -1, sent_any, gated = 0, reconnected = 0;
 
 	if (res == NULL || jobs == NULL || live == NULL || cids == NULL ||
 	    approved == NULL) {
@@ -511,11 +586,8 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 	} else if (sent_any)
 		breaker_reset(d);
 	collect_results(w, l, n, jobs, live, sent_any, relay_delay, res);
-	if (iw_db_record_results(w->db, d->owner, d->cfg->smtp_relay, res,
-	    (size_t)n, &err) < 0) {
-		iw_log(IW_LOG_ERR, "%s", err.msg);
+	if (record(w, res, n, lease_end_ms, &reconnected) < 0)
 		goto out;
-	}
 	/* A 5xx at RCPT is a bounce we got at once: a dead address is
 	 * suppressed like after a hard DSN. */
 	for (i = 0; i < n; i++) {
@@ -532,8 +604,9 @@ send_batch(struct iwd_worker *w, struct iw_db_letter *l, int n)
 	w->done += n;
 	rc = 0;
 out:
-	if (gated && iw_campaign_gate_leave(w->db, cids, (size_t)n,
-	    &err) < 0) {
+	/* A replaced connection took its gate locks with it. */
+	if (gated && !reconnected && iw_campaign_gate_leave(w->db, cids,
+	    (size_t)n, &err) < 0) {
 		iw_log(IW_LOG_ERR, "%s", err.msg);
 		rc = -1;
 	}
@@ -563,7 +636,11 @@ send_worker(void *arg)
 		w->failed = 1;
 		return NULL;
 	}
-	while (!iwd_stop && !iwd_breaker_open(d)) {
+	while (!iwd_stop && !iwd_reload && !iwd_breaker_open(d)) {
+		/* Before the claim: the lease ends no earlier than this. */
+		int64_t lease_end = iw_now_ms() + d->cfg->delivery_lease *
+		    1000 - 2000;
+
 		if (iw_db_claim_letters(w->db, d->owner, d->cfg->delivery_lease,
 		    batch, l, &n, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);
@@ -572,7 +649,7 @@ send_worker(void *arg)
 		}
 		if (n == 0)
 			break;
-		rc = send_batch(w, l, n);
+		rc = send_batch(w, l, n, lease_end);
 		iw_db_letters_clear(l, n);
 		if (rc < 0) {
 			w->failed = 1;

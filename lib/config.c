@@ -1,17 +1,24 @@
 /*
- * config: ipwarn.conf loading and validation.  The schema below lists every
- * key each section accepts, with its type and checker; anything else is an
- * error that names file:line and the key.  Defaults live here and only
- * here, so the example config, the man page and the code agree.
+ * config: ipwarn.conf loading and validation.  One table, keys[] (after
+ * pgbouncer's), lists every key each section accepts: its kind, field,
+ * default, bounds, whether its section needs it and whether it is a
+ * secret.  The loader, the defaults, the required-key check, the
+ * secret-file check and the test that etc/ipwarn.conf shows every key
+ * with its default all read it; anything else is an error that names
+ * file:line and the key.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,15 +33,49 @@ struct loader {
 
 typedef int (*key_fn)(struct loader *, config_setting_t *, const char *);
 
-struct key {
-	const char *name;
-	key_fn fn;
+/* How a key's value is read and stored. */
+enum kind {
+	T_STRING,		/* char *, may be empty */
+	T_NONEMPTY,		/* char * */
+	T_PATH,			/* char *, made absolute */
+	T_HOSTPORT,		/* char *, "host:port" */
+	T_ENUM,			/* int: the index of the value in names[] */
+	T_INT,			/* int within lo..hi */
+	T_DURATION,		/* long long seconds, at least lo */
+	T_RATE,			/* double per second, 0: unlimited */
+	T_BOOL,			/* int 0/1 */
+	T_CUSTOM,		/* check reads it all */
 };
 
+enum {
+	K_REQUIRED = 1 << 0,	/* its section is incomplete without it */
+	K_SECRET = 1 << 1,	/* the file must not be world-readable */
+	K_PASSWORD = 1 << 2,	/* secret when it says password= */
+};
+
+/*
+ * One row per key: the loader, the defaults, the required-key check, the
+ * secret-file check and the documentation test (every key is shown in
+ * etc/ipwarn.conf with its default) all read this table.  A new key is one
+ * row (and a field in struct iw_config).
+ */
+struct key {
+	unsigned section;	/* IW_CONF_* */
+	const char *name;
+	enum kind kind;
+	size_t off;		/* its field in struct iw_config */
+	const char *def;	/* the default as a file writes it; NULL */
+	long long lo, hi;	/* T_INT, T_DURATION */
+	unsigned flags;		/* K_* */
+	key_fn check;		/* after the kind's own checks; NULL */
+	const char *const *names;	/* T_ENUM */
+};
+
+/* A section: its name, bit, and the checks across its keys. */
 struct section {
 	const char *name;
 	unsigned bit;
-	const struct key *keys;
+	int (*check)(struct loader *, config_setting_t *);
 };
 
 static int
@@ -237,65 +278,44 @@ get_hostport(struct loader *ld, config_setting_t *s, const char *qual,
 	return 0;
 }
 
-/* --- database --- */
-
 static int
-k_conninfo(struct loader *ld, config_setting_t *s, const char *q)
+get_bool(struct loader *ld, config_setting_t *s, const char *qual, int *out)
 {
-	return get_string(ld, s, q, &ld->c->db_conninfo);
-}
-
-static const struct key database_keys[] = {
-	{ "conninfo", k_conninfo },
-	{ NULL, NULL },
-};
-
-/* --- smtp --- */
-
-static int
-k_relay(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_hostport(ld, s, q, &ld->c->smtp_relay);
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(ld, s, qual, "must be true or false");
+	*out = config_setting_get_bool(s);
+	return 0;
 }
 
 static int
-k_starttls(struct loader *ld, config_setting_t *s, const char *q)
+get_enum(struct loader *ld, config_setting_t *s, const char *qual,
+    const char *const *names, int *out)
 {
-	char *v = NULL;
-	int rc = 0;
+	char *v = NULL, list[256] = "";
+	int i, rc;
 
-	if (get_string(ld, s, q, &v) != 0)
+	if (get_string(ld, s, qual, &v) != 0)
 		return -1;
-	if (strcmp(v, "disabled") == 0)
-		ld->c->smtp_starttls = IW_SMTP_TLS_DISABLED;
-	else if (strcmp(v, "enabled") == 0)
-		ld->c->smtp_starttls = IW_SMTP_TLS_ENABLED;
-	else if (strcmp(v, "required") == 0)
-		ld->c->smtp_starttls = IW_SMTP_TLS_REQUIRED;
-	else
-		rc = fail(ld, s, q, "must be \"disabled\", \"enabled\" or "
-		    "\"required\", not \"%s\"", v);
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			free(v);
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s\"%s\"", i == 0 ? "" : names[i + 1] == NULL ? " or " :
+		    ", ", names[i]);
+	}
+	rc = fail(ld, s, qual, "must be %s, not \"%s\"", list, v);
 	free(v);
 	return rc;
 }
 
-static int
-k_username(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_nonempty(ld, s, q, &ld->c->smtp_username);
-}
+/* --- checks beyond a key's kind --- */
 
 static int
-k_password(struct loader *ld, config_setting_t *s, const char *q)
+check_helo(struct loader *ld, config_setting_t *s, const char *q)
 {
-	return get_string(ld, s, q, &ld->c->smtp_password);
-}
-
-static int
-k_helo(struct loader *ld, config_setting_t *s, const char *q)
-{
-	if (get_nonempty(ld, s, q, &ld->c->smtp_helo) != 0)
-		return -1;
 	for (const char *p = ld->c->smtp_helo; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
 			return fail(ld, s, q, "not a host name");
@@ -303,43 +323,12 @@ k_helo(struct loader *ld, config_setting_t *s, const char *q)
 }
 
 static int
-k_ca_file(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_path(ld, s, q, &ld->c->smtp_ca_file);
-}
-
-static int
-k_smtp_timeout(struct loader *ld, config_setting_t *s, const char *q)
-{
-	if (get_duration(ld, s, q, &ld->c->smtp_timeout) != 0)
-		return -1;
-	if (ld->c->smtp_timeout < 1)
-		return fail(ld, s, q, "must be at least 1s");
-	return 0;
-}
-
-static const struct key smtp_keys[] = {
-	{ "relay", k_relay },
-	{ "starttls", k_starttls },
-	{ "username", k_username },
-	{ "password", k_password },
-	{ "helo", k_helo },
-	{ "ca_file", k_ca_file },
-	{ "timeout", k_smtp_timeout },
-	{ NULL, NULL },
-};
-
-/* --- sender --- */
-
-static int
-k_from(struct loader *ld, config_setting_t *s, const char *q)
+check_from(struct loader *ld, config_setting_t *s, const char *q)
 {
 	char name[256], addr[256];
 	struct iw_err why;
 	const char *at;
 
-	if (get_nonempty(ld, s, q, &ld->c->sender_from) != 0)
-		return -1;
 	if (iw_mime_parse_address(ld->c->sender_from, name, sizeof(name),
 	    addr, sizeof(addr), &why) != 0)
 		return fail(ld, s, q, "%s", why.msg);
@@ -349,32 +338,31 @@ k_from(struct loader *ld, config_setting_t *s, const char *q)
 	return 0;
 }
 
+/* *v must be a mailbox; it becomes its normal form. */
 static int
-k_mailbox(struct loader *ld, config_setting_t *s, const char *q, char **out)
+mailbox(struct loader *ld, config_setting_t *s, const char *q, char **v)
 {
 	char addr[256];
 	struct iw_err why;
 
-	if (get_nonempty(ld, s, q, out) != 0)
-		return -1;
-	if (iw_mailbox_normalize(*out, strlen(*out), addr, sizeof(addr),
+	if (iw_mailbox_normalize(*v, strlen(*v), addr, sizeof(addr),
 	    &why) != 0)
 		return fail(ld, s, q, "not a mailbox: %s", why.msg);
-	free(*out);
-	*out = iw_strdup(addr);
+	free(*v);
+	*v = iw_strdup(addr);
 	return 0;
 }
 
 static int
-k_reply_to(struct loader *ld, config_setting_t *s, const char *q)
+check_reply_to(struct loader *ld, config_setting_t *s, const char *q)
 {
-	return k_mailbox(ld, s, q, &ld->c->sender_reply_to);
+	return mailbox(ld, s, q, &ld->c->sender_reply_to);
 }
 
 static int
-k_return_path(struct loader *ld, config_setting_t *s, const char *q)
+check_return_path(struct loader *ld, config_setting_t *s, const char *q)
 {
-	if (k_mailbox(ld, s, q, &ld->c->sender_return_path) != 0)
+	if (mailbox(ld, s, q, &ld->c->sender_return_path) != 0)
 		return -1;
 	if (strchr(ld->c->sender_return_path, '+') != NULL)
 		return fail(ld, s, q, "must not contain '+': the VERP token "
@@ -383,43 +371,15 @@ k_return_path(struct loader *ld, config_setting_t *s, const char *q)
 }
 
 static int
-k_verp_secret(struct loader *ld, config_setting_t *s, const char *q)
+check_verp_secret(struct loader *ld, config_setting_t *s, const char *q)
 {
-	if (get_nonempty(ld, s, q, &ld->c->sender_verp_secret) != 0)
-		return -1;
 	if (strlen(ld->c->sender_verp_secret) < 8)
 		return fail(ld, s, q, "too short: use at least 8 characters "
 		    "(it is what stops forged bounces)");
+	if (strcmp(ld->c->sender_verp_secret, IW_CONFIG_EXAMPLE_SECRET) == 0)
+		return fail(ld, s, q, "still the example's value, which "
+		    "anyone can read: make one with `openssl rand -hex 32`");
 	return 0;
-}
-
-static const struct key sender_keys[] = {
-	{ "from", k_from },
-	{ "reply_to", k_reply_to },
-	{ "return_path", k_return_path },
-	{ "verp_secret", k_verp_secret },
-	{ NULL, NULL },
-};
-
-/* --- geoip --- */
-
-static int
-k_geoip_db(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_path(ld, s, q, &ld->c->geoip_database);
-}
-
-static const struct key geoip_keys[] = {
-	{ "database", k_geoip_db },
-	{ NULL, NULL },
-};
-
-/* --- whois --- */
-
-static int
-k_bootstrap(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_nonempty(ld, s, q, &ld->c->whois_bootstrap);
 }
 
 static int
@@ -481,55 +441,6 @@ k_hosts(struct loader *ld, config_setting_t *s, const char *q)
 }
 
 static int
-k_whois_timeout(struct loader *ld, config_setting_t *s, const char *q)
-{
-	if (get_duration(ld, s, q, &ld->c->whois_timeout) != 0)
-		return -1;
-	if (ld->c->whois_timeout < 1)
-		return fail(ld, s, q, "must be at least 1s");
-	return 0;
-}
-
-static int
-k_whois_retries(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_int(ld, s, q, 0, 1000, &ld->c->whois_retries);
-}
-
-static int
-k_whois_cache_ttl(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_duration(ld, s, q, &ld->c->whois_cache_ttl);
-}
-
-static int
-k_whois_cache(struct loader *ld, config_setting_t *s, const char *q)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail(ld, s, q, "must be true or false");
-	ld->c->whois_cache = config_setting_get_bool(s);
-	return 0;
-}
-
-static const struct key whois_keys[] = {
-	{ "bootstrap", k_bootstrap },
-	{ "cache_ttl", k_whois_cache_ttl },
-	{ "cache", k_whois_cache },
-	{ "hosts", k_hosts },
-	{ "timeout", k_whois_timeout },
-	{ "retries", k_whois_retries },
-	{ NULL, NULL },
-};
-
-/* --- letters --- */
-
-static int
-k_directory(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_path(ld, s, q, &ld->c->letters_directory);
-}
-
-static int
 check_locale(const char *v)
 {
 	size_t n = strlen(v);
@@ -544,10 +455,8 @@ check_locale(const char *v)
 }
 
 static int
-k_default_locale(struct loader *ld, config_setting_t *s, const char *q)
+check_default_locale(struct loader *ld, config_setting_t *s, const char *q)
 {
-	if (get_nonempty(ld, s, q, &ld->c->letters_default_locale) != 0)
-		return -1;
 	if (check_locale(ld->c->letters_default_locale) != 0)
 		return fail(ld, s, q, "not a locale name like \"en\"");
 	return 0;
@@ -586,129 +495,211 @@ k_countries(struct loader *ld, config_setting_t *s, const char *q)
 	return 0;
 }
 
-static int
-k_hold(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_duration(ld, s, q, &ld->c->letters_hold);
-}
+/* --- the schema --- */
 
-static int
-k_renotify_after(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_duration(ld, s, q, &ld->c->letters_renotify_after);
-}
+static const char *const starttls_names[] = { "disabled", "enabled",
+	"required", NULL };
 
-static int
-k_max_inline_ips(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_int(ld, s, q, 1, 100000, &ld->c->letters_max_inline_ips);
-}
+#define F(field) offsetof(struct iw_config, field)
+#define DB IW_CONF_DATABASE
+#define SM IW_CONF_SMTP
+#define SE IW_CONF_SENDER
+#define GE IW_CONF_GEOIP
+#define WH IW_CONF_WHOIS
+#define LE IW_CONF_LETTERS
+#define DE IW_CONF_DELIVERY
+#define BO IW_CONF_BOUNCES
+#define DA IW_CONF_DAEMON
+#define NOLIMIT 0, LLONG_MAX
 
-static const struct key letters_keys[] = {
-	{ "directory", k_directory },
-	{ "default_locale", k_default_locale },
-	{ "countries", k_countries },
-	{ "hold", k_hold },
-	{ "renotify_after", k_renotify_after },
-	{ "max_inline_ips", k_max_inline_ips },
-	{ NULL, NULL },
+static const struct key keys[] = {
+	{ DB, "conninfo", T_STRING, F(db_conninfo), NULL, 0, 0,
+	    K_REQUIRED | K_PASSWORD, NULL, NULL },
+	{ DB, "reconnect_max", T_DURATION, F(db_reconnect_max), "60s",
+	    1, LLONG_MAX, 0, NULL, NULL },
+	{ SM, "relay", T_HOSTPORT, F(smtp_relay), NULL, 0, 0, K_REQUIRED,
+	    NULL, NULL },
+	{ SM, "starttls", T_ENUM, F(smtp_starttls), "disabled", 0, 0, 0,
+	    NULL, starttls_names },
+	{ SM, "username", T_NONEMPTY, F(smtp_username), NULL, 0, 0, 0, NULL,
+	    NULL },
+	{ SM, "password", T_STRING, F(smtp_password), NULL, 0, 0, K_SECRET,
+	    NULL, NULL },
+	{ SM, "helo", T_NONEMPTY, F(smtp_helo), NULL, 0, 0, 0, check_helo,
+	    NULL },
+	{ SM, "ca_file", T_PATH, F(smtp_ca_file), NULL, 0, 0, 0, NULL, NULL },
+	{ SM, "timeout", T_DURATION, F(smtp_timeout), "60s", 1, LLONG_MAX, 0,
+	    NULL, NULL },
+	{ SE, "from", T_NONEMPTY, F(sender_from), NULL, 0, 0, K_REQUIRED,
+	    check_from, NULL },
+	{ SE, "reply_to", T_NONEMPTY, F(sender_reply_to), NULL, 0, 0, 0,
+	    check_reply_to, NULL },
+	{ SE, "return_path", T_NONEMPTY, F(sender_return_path), NULL, 0, 0,
+	    K_REQUIRED, check_return_path, NULL },
+	{ SE, "verp_secret", T_NONEMPTY, F(sender_verp_secret), NULL, 0, 0,
+	    K_REQUIRED | K_SECRET, check_verp_secret, NULL },
+	{ GE, "database", T_PATH, F(geoip_database), NULL, 0, 0, K_REQUIRED,
+	    NULL, NULL },
+	{ WH, "bootstrap", T_NONEMPTY, F(whois_bootstrap), NULL, 0, 0,
+	    K_REQUIRED, NULL, NULL },
+	{ WH, "timeout", T_DURATION, F(whois_timeout), "10s", 1, LLONG_MAX,
+	    0, NULL, NULL },
+	{ WH, "retries", T_INT, F(whois_retries), "5", 0, 1000, 0, NULL,
+	    NULL },
+	{ WH, "cache_ttl", T_DURATION, F(whois_cache_ttl), "7d", NOLIMIT, 0,
+	    NULL, NULL },
+	{ WH, "cache", T_BOOL, F(whois_cache), "true", 0, 0, 0, NULL, NULL },
+	{ WH, "hosts", T_CUSTOM, 0, NULL, 0, 0, 0, k_hosts, NULL },
+	{ LE, "directory", T_PATH, F(letters_directory), NULL, 0, 0,
+	    K_REQUIRED, NULL, NULL },
+	{ LE, "default_locale", T_NONEMPTY, F(letters_default_locale), "en",
+	    0, 0, 0, check_default_locale, NULL },
+	{ LE, "countries", T_CUSTOM, 0, NULL, 0, 0, 0, k_countries, NULL },
+	{ LE, "hold", T_DURATION, F(letters_hold), "1h", NOLIMIT, 0, NULL,
+	    NULL },
+	{ LE, "renotify_after", T_DURATION, F(letters_renotify_after), "30d",
+	    NOLIMIT, 0, NULL, NULL },
+	{ LE, "max_inline_ips", T_INT, F(letters_max_inline_ips), "100", 1,
+	    100000, 0, NULL, NULL },
+	{ DE, "workers", T_INT, F(delivery_workers), "4", 1, 256, 0, NULL,
+	    NULL },
+	{ DE, "rate", T_RATE, F(delivery_rate), "0", 0, 0, 0, NULL, NULL },
+	{ DE, "domain_rate", T_RATE, F(delivery_domain_rate), "0", 0, 0, 0,
+	    NULL, NULL },
+	{ DE, "batch", T_INT, F(delivery_batch), "50", 1, 10000, 0, NULL,
+	    NULL },
+	{ DE, "min_backoff", T_DURATION, F(delivery_min_backoff), "5m",
+	    NOLIMIT, 0, NULL, NULL },
+	{ DE, "max_backoff", T_DURATION, F(delivery_max_backoff), "1h",
+	    NOLIMIT, 0, NULL, NULL },
+	{ DE, "max_age", T_DURATION, F(delivery_max_age), "5d", NOLIMIT, 0,
+	    NULL, NULL },
+	{ DE, "lease", T_DURATION, F(delivery_lease), "5m", 10, LLONG_MAX, 0,
+	    NULL, NULL },
+	{ BO, "maildir", T_PATH, F(bounces_maildir), NULL, 0, 0, K_REQUIRED,
+	    NULL, NULL },
+	{ BO, "soft_limit", T_INT, F(bounces_soft_limit), "3", 1, 1000, 0,
+	    NULL, NULL },
+	{ DA, "user", T_NONEMPTY, F(daemon_user), IW_CONFIG_DEFAULT_USER, 0,
+	    0, 0, NULL, NULL },
 };
 
-/* --- delivery --- */
+#undef F
+#undef DB
+#undef SM
+#undef SE
+#undef GE
+#undef WH
+#undef LE
+#undef DE
+#undef BO
+#undef DA
+#undef NOLIMIT
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static int
-k_workers(struct loader *ld, config_setting_t *s, const char *q)
+static void *
+field(struct iw_config *c, const struct key *k)
 {
-	return get_int(ld, s, q, 1, 256, &ld->c->delivery_workers);
+	return (char *)c + k->off;
 }
 
 static int
-k_batch(struct loader *ld, config_setting_t *s, const char *q)
+is_text(enum kind t)
 {
-	return get_int(ld, s, q, 1, 10000, &ld->c->delivery_batch);
+	return t == T_STRING || t == T_NONEMPTY || t == T_PATH ||
+	    t == T_HOSTPORT;
 }
 
 static int
-k_min_backoff(struct loader *ld, config_setting_t *s, const char *q)
+read_key(struct loader *ld, const struct key *k, config_setting_t *s,
+    const char *q)
 {
-	return get_duration(ld, s, q, &ld->c->delivery_min_backoff);
-}
+	void *f = field(ld->c, k);
+	int rc = 0;
 
-static int
-k_max_backoff(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_duration(ld, s, q, &ld->c->delivery_max_backoff);
-}
-
-static int
-k_max_age(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_duration(ld, s, q, &ld->c->delivery_max_age);
-}
-
-static int
-k_lease(struct loader *ld, config_setting_t *s, const char *q)
-{
-	if (get_duration(ld, s, q, &ld->c->delivery_lease) != 0)
+	switch (k->kind) {
+	case T_STRING: rc = get_string(ld, s, q, f); break;
+	case T_NONEMPTY: rc = get_nonempty(ld, s, q, f); break;
+	case T_PATH: rc = get_path(ld, s, q, f); break;
+	case T_HOSTPORT: rc = get_hostport(ld, s, q, f); break;
+	case T_ENUM: rc = get_enum(ld, s, q, k->names, f); break;
+	case T_INT: rc = get_int(ld, s, q, (int)k->lo, (int)k->hi, f); break;
+	case T_RATE: rc = get_rate(ld, s, q, f); break;
+	case T_BOOL: rc = get_bool(ld, s, q, f); break;
+	case T_DURATION:
+		rc = get_duration(ld, s, q, f);
+		if (rc == 0 && *(long long *)f < k->lo)
+			rc = fail(ld, s, q, "must be at least %llds", k->lo);
+		break;
+	case T_CUSTOM: break;
+	}
+	if (rc != 0)
 		return -1;
-	if (ld->c->delivery_lease < 10)
-		return fail(ld, s, q, "must be at least 10s");
+	return k->check != NULL ? k->check(ld, s, q) : 0;
+}
+
+/* The defaults come from the table as a file would write them. */
+static void
+set_defaults(struct iw_config *c)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		void *f = field(c, k);
+
+		if (k->def == NULL)
+			continue;
+		if (is_text(k->kind))
+			*(char **)f = iw_strdup(k->def);
+		else if (k->kind == T_ENUM)
+			for (int j = 0; k->names[j] != NULL; j++)
+				if (strcmp(k->names[j], k->def) == 0)
+					*(int *)f = j;
+		if (k->kind == T_INT || k->kind == T_BOOL)
+			*(int *)f = strcmp(k->def, "true") == 0 ? 1 :
+			    atoi(k->def);
+		else if (k->kind == T_DURATION)
+			(void)iw_duration_parse(k->def, f);
+		else if (k->kind == T_RATE)
+			*(double *)f = strtod(k->def, NULL);
+	}
+}
+
+/* Across a section's keys. */
+static int
+smtp_check(struct loader *ld, config_setting_t *g)
+{
+	const struct iw_config *c = ld->c;
+
+	if (c->smtp_password != NULL && c->smtp_username == NULL)
+		return fail(ld, g, "smtp", "password without username");
+	if (c->smtp_username != NULL &&
+	    c->smtp_starttls != IW_SMTP_TLS_REQUIRED &&
+	    !iw_config_relay_is_loopback(c->smtp_relay))
+		return fail(ld, g, "smtp", "username (AUTH) needs starttls "
+		    "= \"required\" unless the relay is on loopback: the "
+		    "password must not cross the network in clear text");
 	return 0;
 }
 
 static int
-k_rate(struct loader *ld, config_setting_t *s, const char *q)
+delivery_check(struct loader *ld, config_setting_t *g)
 {
-	return get_rate(ld, s, q, &ld->c->delivery_rate);
+	if (ld->c->delivery_min_backoff > ld->c->delivery_max_backoff)
+		return fail(ld, g, "delivery", "min_backoff is larger than "
+		    "max_backoff");
+	return 0;
 }
-
-static int
-k_domain_rate(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_rate(ld, s, q, &ld->c->delivery_domain_rate);
-}
-
-static const struct key delivery_keys[] = {
-	{ "workers", k_workers },
-	{ "rate", k_rate },
-	{ "domain_rate", k_domain_rate },
-	{ "batch", k_batch },
-	{ "min_backoff", k_min_backoff },
-	{ "max_backoff", k_max_backoff },
-	{ "max_age", k_max_age },
-	{ "lease", k_lease },
-	{ NULL, NULL },
-};
-
-/* --- bounces --- */
-
-static int
-k_maildir(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_path(ld, s, q, &ld->c->bounces_maildir);
-}
-
-static int
-k_soft_limit(struct loader *ld, config_setting_t *s, const char *q)
-{
-	return get_int(ld, s, q, 1, 1000, &ld->c->bounces_soft_limit);
-}
-
-static const struct key bounces_keys[] = {
-	{ "maildir", k_maildir },
-	{ "soft_limit", k_soft_limit },
-	{ NULL, NULL },
-};
 
 static const struct section sections[] = {
-	{ "database", IW_CONF_DATABASE, database_keys },
-	{ "smtp", IW_CONF_SMTP, smtp_keys },
-	{ "sender", IW_CONF_SENDER, sender_keys },
-	{ "geoip", IW_CONF_GEOIP, geoip_keys },
-	{ "whois", IW_CONF_WHOIS, whois_keys },
-	{ "letters", IW_CONF_LETTERS, letters_keys },
-	{ "delivery", IW_CONF_DELIVERY, delivery_keys },
-	{ "bounces", IW_CONF_BOUNCES, bounces_keys },
+	{ "database", IW_CONF_DATABASE, NULL },
+	{ "smtp", IW_CONF_SMTP, smtp_check },
+	{ "sender", IW_CONF_SENDER, NULL },
+	{ "geoip", IW_CONF_GEOIP, NULL },
+	{ "whois", IW_CONF_WHOIS, NULL },
+	{ "letters", IW_CONF_LETTERS, NULL },
+	{ "delivery", IW_CONF_DELIVERY, delivery_check },
+	{ "bounces", IW_CONF_BOUNCES, NULL },
+	{ "daemon", IW_CONF_DAEMON, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -717,37 +708,13 @@ static int
 check_required(struct loader *ld, const struct section *sec,
     config_setting_t *g)
 {
-	const struct iw_config *c = ld->c;
-	const char *missing = NULL;
-
-	if (sec->bit == IW_CONF_DATABASE && c->db_conninfo == NULL)
-		missing = "conninfo";
-	else if (sec->bit == IW_CONF_SMTP && c->smtp_relay == NULL)
-		missing = "relay";
-	else if (sec->bit == IW_CONF_SENDER && c->sender_from == NULL)
-		missing = "from";
-	else if (sec->bit == IW_CONF_SENDER && c->sender_return_path == NULL)
-		missing = "return_path";
-	else if (sec->bit == IW_CONF_SENDER && c->sender_verp_secret == NULL)
-		missing = "verp_secret";
-	else if (sec->bit == IW_CONF_GEOIP && c->geoip_database == NULL)
-		missing = "database";
-	else if (sec->bit == IW_CONF_WHOIS && c->whois_bootstrap == NULL)
-		missing = "bootstrap";
-	else if (sec->bit == IW_CONF_LETTERS && c->letters_directory == NULL)
-		missing = "directory";
-	else if (sec->bit == IW_CONF_BOUNCES && c->bounces_maildir == NULL)
-		missing = "maildir";
-	if (missing != NULL)
-		return fail(ld, g, sec->name, "missing key '%s'", missing);
-	if (sec->bit == IW_CONF_SMTP && c->smtp_password != NULL &&
-	    c->smtp_username == NULL)
-		return fail(ld, g, sec->name, "password without username");
-	if (sec->bit == IW_CONF_DELIVERY &&
-	    c->delivery_min_backoff > c->delivery_max_backoff)
-		return fail(ld, g, sec->name, "min_backoff is larger than "
-		    "max_backoff");
-	return 0;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].section == sec->bit &&
+		    (keys[i].flags & K_REQUIRED) &&
+		    *(char **)field(ld->c, &keys[i]) == NULL)
+			return fail(ld, g, sec->name, "missing key '%s'",
+			    keys[i].name);
+	return sec->check != NULL ? sec->check(ld, g) : 0;
 }
 
 static int
@@ -761,43 +728,83 @@ load_section(struct loader *ld, const struct section *sec,
 	for (int i = 0; i < config_setting_length(g); i++) {
 		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(s);
-		const struct key *k;
+		size_t k;
 
 		snprintf(q, sizeof(q), "%s.%s", sec->name, name);
-		for (k = sec->keys; k->name != NULL; k++)
-			if (strcmp(k->name, name) == 0)
+		for (k = 0; k < NKEYS; k++)
+			if (keys[k].section == sec->bit &&
+			    strcmp(keys[k].name, name) == 0)
 				break;
-		if (k->name == NULL)
+		if (k == NKEYS)
 			return fail(ld, s, q, "unknown key");
-		if (k->fn(ld, s, q) != 0)
+		if (read_key(ld, &keys[k], s, q) != 0)
 			return -1;
 	}
 	ld->c->sections |= sec->bit;
 	return check_required(ld, sec, g);
 }
 
-static void
-set_defaults(struct iw_config *c)
+/* The first secret the configuration holds, by key, into name; 0 when
+ * none. */
+static int
+secret_key(struct loader *ld, char *name, size_t size)
 {
-	c->smtp_starttls = IW_SMTP_TLS_DISABLED;
-	c->smtp_timeout = 60;
-	c->whois_timeout = 10;
-	c->whois_retries = 5;
-	c->whois_cache_ttl = 7 * 86400;
-	c->whois_cache = 1;
-	c->letters_default_locale = iw_strdup("en");
-	c->letters_hold = 3600;
-	c->letters_renotify_after = 30 * 86400;
-	c->letters_max_inline_ips = 100;
-	c->delivery_workers = 4;
-	c->delivery_batch = 50;
-	c->delivery_min_backoff = 300;
-	c->delivery_max_backoff = 3600;
-	c->delivery_max_age = 5 * 86400;
-	c->delivery_lease = 300;
-	c->delivery_rate = 0;
-	c->delivery_domain_rate = 0;
-	c->bounces_soft_limit = 3;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		const char *v;
+
+		if (!(k->flags & (K_SECRET | K_PASSWORD)))
+			continue;
+		v = *(char **)field(ld->c, k);
+		if (v == NULL || ((k->flags & K_PASSWORD) &&
+		    strstr(v, "password") == NULL))
+			continue;
+		for (const struct section *s = sections; s->name; s++)
+			if (s->bit == k->section)
+				snprintf(name, size, "%s.%s%s", s->name,
+				    k->name, (k->flags & K_PASSWORD) ?
+				    "'s password" : "");
+		return 1;
+	}
+	return 0;
+}
+
+int
+iw_config_key(size_t i, struct iw_config_key_info *out)
+{
+	if (i >= NKEYS)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	for (const struct section *s = sections; s->name; s++)
+		if (s->bit == keys[i].section)
+			out->section = s->name;
+	out->name = keys[i].name;
+	out->def = keys[i].def;
+	out->required = (keys[i].flags & K_REQUIRED) != 0;
+	out->secret = (keys[i].flags & (K_SECRET | K_PASSWORD)) != 0;
+	return 0;
+}
+
+/* A file holding a secret must not be readable by every user: whoever
+ * reads the VERP secret forges bounces, the SMTP password sends mail. */
+static int
+check_secret_mode(struct loader *ld)
+{
+	char what[96];
+	struct stat st;
+
+	if (!secret_key(ld, what, sizeof(what)))
+		return 0;
+	if (stat(ld->path, &st) != 0) {
+		iw_err_set(ld->err, "%s: cannot stat: %m", ld->path);
+		return -1;
+	}
+	if ((st.st_mode & S_IROTH) == 0)
+		return 0;
+	iw_err_set(ld->err, "%s: holds %s but every user can read it: "
+	    "chmod 640 %s (owner root, group of the daemon's user)", ld->path,
+	    what, ld->path);
+	return -1;
 }
 
 static void
@@ -865,6 +872,8 @@ iw_config_load(const char *path, struct iw_config **out, struct iw_err *err)
 		if (load_section(&ld, sec, g) != 0)
 			goto out;
 	}
+	if (check_secret_mode(&ld) != 0)
+		goto out;
 	rc = 0;
 out:
 	config_destroy(&cfg);
@@ -905,6 +914,7 @@ iw_config_free(struct iw_config *c)
 		free(c->letters_countries[i].locale);
 	free(c->letters_countries);
 	free(c->bounces_maildir);
+	free(c->daemon_user);
 	free(c);
 }
 
@@ -959,7 +969,61 @@ iw_config_smtp(const struct iw_config *c, struct iw_smtp_conf *sc)
 const char *
 iw_config_default_path(void)
 {
-	if (access("etc/ipwarn.conf", F_OK) == 0)
-		return "etc/ipwarn.conf";
-	return "/etc/ipwarn/ipwarn.conf";
+	const char *env = getenv("IPWARN_CONF");
+
+	if (env != NULL && *env != '\0')
+		return env;
+	return IW_CONFIG_DEFAULT_PATH;
+}
+
+char *
+iw_config_absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+	size_t n;
+
+	if (path[0] == '/')
+		return iw_strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	n = strlen(cwd) + strlen(path) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s/%s", cwd, path);
+	return out;
+}
+
+int
+iw_config_relay_is_loopback(const char *relay)
+{
+	char host[256];
+	const char *end;
+	struct in_addr a4;
+
+	if (relay == NULL)
+		return 0;
+	if (relay[0] == '[') {
+		end = strchr(relay, ']');
+		if (end == NULL)
+			return 0;
+		iw_strlcpy_n(host, sizeof(host), relay + 1,
+		    (size_t)(end - relay - 1));
+		return strcmp(host, "::1") == 0;
+	}
+	end = strrchr(relay, ':');
+	iw_strlcpy_n(host, sizeof(host), relay,
+	    end ? (size_t)(end - relay) : strlen(relay));
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	/* 127.0.0.0/8, written as a dotted quad only: a name is not
+	 * resolved here, so it does not count as loopback. */
+	return inet_pton(AF_INET, host, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+int
+iw_config_auth_in_clear(const struct iw_config *c)
+{
+	return c->smtp_username != NULL &&
+	    c->smtp_starttls != IW_SMTP_TLS_REQUIRED;
 }

@@ -24,7 +24,13 @@ enum {
 	IW_CONF_LETTERS = 1 << 5,
 	IW_CONF_DELIVERY = 1 << 6,
 	IW_CONF_BOUNCES = 1 << 7,
+	IW_CONF_DAEMON = 1 << 8,
 };
+
+#define IW_CONFIG_DEFAULT_PATH "/etc/ipwarn/ipwarn.conf"
+#define IW_CONFIG_DEFAULT_USER "ipwarn"
+/* etc/ipwarn.conf's verp_secret: published, so refused. */
+#define IW_CONFIG_EXAMPLE_SECRET "change-me-to-something-long"
 
 struct iw_country_locale {
 	char cc[3];
@@ -36,9 +42,12 @@ struct iw_config {
 	unsigned sections;		/* IW_CONF_* present */
 
 	char *db_conninfo;
+	long long db_reconnect_max;	/* seconds: longest wait between
+					   attempts to reach PostgreSQL */
+	char *daemon_user;		/* ipwarnd started as root runs as */
 
 	char *smtp_relay;
-	enum iw_smtp_starttls smtp_starttls;
+	int smtp_starttls;		/* enum iw_smtp_starttls */
 	char *smtp_username;
 	char *smtp_password;
 	char *smtp_helo;
@@ -86,6 +95,18 @@ struct iw_config {
 	int bounces_soft_limit;
 };
 
+/* One key of the schema, for documentation and its tests. */
+struct iw_config_key_info {
+	const char *section;
+	const char *name;
+	const char *def;		/* default as a file writes it, or NULL */
+	int required;			/* its section needs it */
+	int secret;			/* refused in a world-readable file */
+};
+
+/* The i-th key of the schema; -1 past the last. */
+int iw_config_key(size_t i, struct iw_config_key_info *out);
+
 /* Load and validate path.  On error *out is NULL and err names file:line. */
 int iw_config_load(const char *path, struct iw_config **out,
     struct iw_err *err);
@@ -104,8 +125,21 @@ void iw_config_whois(const struct iw_config *c, struct iw_whois_conf *wc);
 /* Fill an SMTP client configuration that points into c. */
 void iw_config_smtp(const struct iw_config *c, struct iw_smtp_conf *sc);
 
-/* The default path: etc/ipwarn.conf if it exists, else
- * /etc/ipwarn/ipwarn.conf. */
+/* The default path: $IPWARN_CONF, else /etc/ipwarn/ipwarn.conf; never one
+ * relative to the current directory (a file planted there). */
 const char *iw_config_default_path(void);
+
+/* path made absolute against the current directory (malloc'd; NULL when
+ * out of memory or the directory is gone), so a daemon that chdir's to /
+ * still reloads the same file. */
+char *iw_config_absolute(const char *path);
+
+/* 1 when a smtp.relay "host:port" names loopback by address (127/8, ::1)
+ * or "localhost"; names are not resolved. */
+int iw_config_relay_is_loopback(const char *relay);
+
+/* 1 when AUTH may happen without TLS (allowed on loopback only: the
+ * daemon warns once). */
+int iw_config_auth_in_clear(const struct iw_config *c);
 
 #endif

@@ -103,13 +103,21 @@ class Postgres:
             self.runas = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", self.data, "-A", "trust", "-U",
                   "ipwarn", "-E", "UTF8", "--locale=C")
+        self.start()
+        self.n = 0
+
+    def start(self):
         self._run("pg_ctl", "-D", self.data, "-w", "-l",
                   os.path.join(self.dir, "log"), "-o",
                   "-k %s -p %d -c listen_addresses='' -c fsync=off "
                   "-c synchronous_commit=off -c full_page_writes=off "
                   "-c max_connections=200" % (self.sock, self.port),
                   "start")
-        self.n = 0
+
+    def halt(self):
+        """Stop the server but keep its data: an outage; start() ends
+        it."""
+        self._run("pg_ctl", "-D", self.data, "-w", "-m", "fast", "stop")
 
     def _run(self, prog, *args):
         cmd = self.runas + [os.path.join(self.bindir, prog)] + list(args)
@@ -298,6 +306,16 @@ def build_mmdb(tmp, spec=GEO_SPEC):
     return out
 
 
+def stop_daemon(d, timeout=60):
+    """SIGTERM: the daemon must exit 0 (it is killed if it does not)."""
+    try:
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(timeout) == 0
+    finally:
+        if d.poll() is None:
+            d.kill()
+
+
 def conf_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -361,6 +379,7 @@ letters: {
   countries = { DK = "da"; NO = "nb"; NL = "nl"; DE = "de"; RO = "ro"; };
 };
 delivery: { %(delivery)s };
+%(daemon)s
 %(extra)s
 """ % {"conninfo": conf_string(self.pg.conninfo(self.db)),
             "relay": conf_string(self.smtp.relay),
@@ -368,9 +387,15 @@ delivery: { %(delivery)s };
             "hosts": hosts,
             "locales": conf_string(os.path.join(SRC, "locales")),
             "delivery": " ".join("%s = %s;" % kv for kv in d.items()),
-            "extra": extra}
+            "extra": extra,
+            # The tests run as root or not; either way the daemon keeps
+            # the user it was started as unless a test says otherwise.
+            "daemon": "" if "daemon:" in extra else
+            'daemon: { user = "%s"; };' % pwd.getpwuid(os.geteuid())[0]}
         with open(self.conf, "w") as f:
             f.write(text)
+        # It holds secrets: not for every user's eyes (else refused).
+        os.chmod(self.conf, 0o640)
 
     def __enter__(self):
         return self

@@ -215,6 +215,7 @@ def test_dry_run_needs_only_the_sender_section(pg):
             f.write('sender: { from = "a@regulator.example"; '
                     'return_path = "bounces@regulator.example"; '
                     'verp_secret = "test-secret-0123456789"; };\n')
+        os.chmod(conf, 0o600)
         with open(os.path.join(FIXTURES, "vacation.eml"), "rb") as f:
             raw = f.read() + b"\n\xff\xfe broken \x00 bytes\n"
         p = subprocess.run([os.path.join(env_bin(), "ipwarn"), "-c", conf,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -27,7 +28,7 @@ static const char base[] =
     "};\n";
 
 static struct iw_config *
-load(const char *text, struct iw_err *err)
+load_mode(const char *text, mode_t mode, struct iw_err *err)
 {
 	struct iw_config *c = NULL;
 	FILE *f;
@@ -36,6 +37,7 @@ load(const char *text, struct iw_err *err)
 	strcpy(path, "/tmp/iw-conf-XXXXXX");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, mode), 0);
 	f = fdopen(fd, "w");
 	fputs(text, f);
 	fclose(f);
@@ -44,6 +46,12 @@ load(const char *text, struct iw_err *err)
 		c = NULL;
 	unlink(path);
 	return c;
+}
+
+static struct iw_config *
+load(const char *text, struct iw_err *err)
+{
+	return load_mode(text, 0600, err);
 }
 
 static void
@@ -185,6 +193,163 @@ test_country_map_picks_locale_else_default(void **state)
 	iw_config_free(c);
 }
 
+static void
+test_world_readable_file_with_a_secret_is_refused(void **state)
+{
+	struct iw_err err;
+	struct iw_config *c;
+
+	(void)state;
+	assert_null(load_mode(base, 0644, &err));
+	assert_non_null(strstr(err.msg, "sender.verp_secret"));
+	assert_non_null(strstr(err.msg, "chmod 640"));
+	c = load_mode(base, 0640, &err);
+	assert_non_null(c);
+	iw_config_free(c);
+	/* No secret in it: any mode will do. */
+	c = load_mode("database: { conninfo = \"dbname=x\"; };\n", 0644,
+	    &err);
+	assert_non_null(c);
+	iw_config_free(c);
+	assert_null(load_mode("database: { conninfo = \"dbname=x "
+	    "password=pw\"; };\n", 0644, &err));
+	assert_non_null(strstr(err.msg, "conninfo"));
+}
+
+static void
+test_the_example_verp_secret_is_refused(void **state)
+{
+	(void)state;
+	expect_error("sender: { from = \"a@b.example\";\n"
+	    " return_path = \"b@b.example\";\n"
+	    " verp_secret = \"" IW_CONFIG_EXAMPLE_SECRET "\"; };\n",
+	    "3: sender.verp_secret: still the example's value, which anyone "
+	    "can read: make one with `openssl rand -hex 32`");
+}
+
+static void
+test_auth_without_tls_is_refused_unless_on_loopback(void **state)
+{
+	struct iw_err err;
+	struct iw_config *c;
+
+	(void)state;
+	expect_error("smtp: { relay = \"mail.example.org:587\";\n"
+	    " starttls = \"enabled\"; username = \"u\"; };\n",
+	    "1: smtp: username (AUTH) needs starttls = \"required\"");
+	c = load("smtp: { relay = \"mail.example.org:587\";\n"
+	    " starttls = \"required\"; username = \"u\"; };\n", &err);
+	assert_non_null(c);
+	assert_false(iw_config_auth_in_clear(c));
+	iw_config_free(c);
+	c = load("smtp: { relay = \"127.0.0.1:25\"; username = \"u\"; };\n",
+	    &err);
+	assert_non_null(c);
+	assert_true(iw_config_auth_in_clear(c));
+	iw_config_free(c);
+}
+
+static void
+test_loopback_relays(void **state)
+{
+	(void)state;
+	assert_true(iw_config_relay_is_loopback("127.0.0.1:25"));
+	assert_true(iw_config_relay_is_loopback("127.3.4.5:2525"));
+	assert_true(iw_config_relay_is_loopback("[::1]:25"));
+	assert_true(iw_config_relay_is_loopback("localhost:25"));
+	assert_false(iw_config_relay_is_loopback("128.0.0.1:25"));
+	assert_false(iw_config_relay_is_loopback("[::2]:25"));
+	assert_false(iw_config_relay_is_loopback("127.example.org:25"));
+	assert_false(iw_config_relay_is_loopback("localhost.evil.example:25"));
+}
+
+static void
+test_default_path_is_never_relative(void **state)
+{
+	char *abs, here[4096];
+
+	(void)state;
+	assert_non_null(getcwd(here, sizeof(here)));
+	unsetenv("IPWARN_CONF");
+	assert_string_equal(iw_config_default_path(),
+	    "/etc/ipwarn/ipwarn.conf");
+	setenv("IPWARN_CONF", "/srv/ipwarn.conf", 1);
+	assert_string_equal(iw_config_default_path(), "/srv/ipwarn.conf");
+	unsetenv("IPWARN_CONF");
+	assert_int_equal(chdir("/tmp"), 0);
+	abs = iw_config_absolute("x/ipwarn.conf");
+	assert_string_equal(abs, "/tmp/x/ipwarn.conf");
+	free(abs);
+	assert_int_equal(chdir(here), 0);
+}
+
+static void
+test_daemon_user_defaults_to_ipwarn(void **state)
+{
+	struct iw_err err;
+	struct iw_config *c = load("daemon: { };\n", &err);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->daemon_user, "ipwarn");
+	assert_int_equal(c->db_reconnect_max, 60);
+	iw_config_free(c);
+	c = load("daemon: { user = \"mail\"; };\n"
+	    "database: { conninfo = \"x\"; reconnect_max = \"2s\"; };\n",
+	    &err);
+	assert_non_null(c);
+	assert_string_equal(c->daemon_user, "mail");
+	assert_int_equal(c->db_reconnect_max, 2);
+	iw_config_free(c);
+}
+
+/* Does one line of the example show "name = " with def after it? */
+static int
+shown(const char *text, const char *name, const char *def)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = text; l != NULL && *l != '\0';) {
+		const char *end = strchr(l, '\n'), *p = l, *q;
+
+		if (end == NULL)
+			end = l + strlen(l);
+		while (*p == ' ' || *p == '#')
+			p++;
+		q = p + n;
+		while (q < end && *q == ' ')
+			q++;
+		if (strncmp(p, name, n) == 0 && q < end && *q == '=') {
+			if (def == NULL)
+				return 1;
+			for (; q + strlen(def) <= end; q++)
+				if (strncmp(q, def, strlen(def)) == 0)
+					return 1;
+		}
+		l = *end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static void
+test_example_config_shows_every_key_with_its_default(void **state)
+{
+	struct iw_config_key_info k;
+	char text[32768];
+	FILE *f = fopen("etc/ipwarn.conf", "r");
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (size_t i = 0; iw_config_key(i, &k) == 0; i++)
+		if (!shown(text, k.name, k.def))
+			fail_msg("etc/ipwarn.conf does not show %s.%s = %s",
+			    k.section, k.name, k.def ? k.def : "...");
+}
+
 int
 main(void)
 {
@@ -200,6 +365,16 @@ main(void)
 		cmocka_unit_test(test_min_backoff_above_max_is_refused),
 		cmocka_unit_test(test_require_names_the_missing_section),
 		cmocka_unit_test(test_country_map_picks_locale_else_default),
+		cmocka_unit_test(
+		    test_world_readable_file_with_a_secret_is_refused),
+		cmocka_unit_test(test_the_example_verp_secret_is_refused),
+		cmocka_unit_test(
+		    test_auth_without_tls_is_refused_unless_on_loopback),
+		cmocka_unit_test(test_loopback_relays),
+		cmocka_unit_test(test_default_path_is_never_relative),
+		cmocka_unit_test(test_daemon_user_defaults_to_ipwarn),
+		cmocka_unit_test(
+		    test_example_config_shows_every_key_with_its_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
