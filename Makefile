@@ -174,7 +174,7 @@ install: all
 	@if [ -e $(CONF) ]; then \
 		echo "keeping $(CONF)"; \
 	else \
-		sed 's|^\(  directory *= *\)"locales";|\1"$(DATADIR)/ipwarn/locales";|' \
+		sed 's|^\(  directory *= *\)"\.\./locales";|\1"$(DATADIR)/ipwarn/locales";|' \
 			etc/ipwarn.conf > $(CONF).tmp && \
 		chmod 640 $(CONF).tmp && \
 		{ getent group ipwarn >/dev/null && [ -z "$(DESTDIR)" ] && \

@@ -207,19 +207,16 @@ static int
 get_path(struct loader *ld, config_setting_t *s, const char *qual,
     char **out)
 {
-	char cwd[PATH_MAX], buf[PATH_MAX * 2 + 2];
-	struct stat st;
-	const char *base;
+	char buf[PATH_MAX * 2 + 2];
 
 	if (get_nonempty(ld, s, qual, out) != 0)
 		return -1;
 	if ((*out)[0] == '/')
 		return 0;
-	if (stat(*out, &st) == 0 && getcwd(cwd, sizeof(cwd)) != NULL)
-		base = cwd;
-	else
-		base = ld->dir;
-	snprintf(buf, sizeof(buf), "%s/%s", base, *out);
+	/* Relative to the configuration file's own directory, never to the
+	 * working directory: a file planted where a command happens to run
+	 * must not be picked up. */
+	snprintf(buf, sizeof(buf), "%s/%s", ld->dir, *out);
 	free(*out);
 	*out = iw_strdup(buf);
 	return *out ? 0 : fail(ld, s, qual, "out of memory");

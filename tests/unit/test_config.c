@@ -283,6 +283,31 @@ test_default_path_is_never_relative(void **state)
 	assert_int_equal(chdir(here), 0);
 }
 
+/* A relative path inside the file is taken from the file's directory
+ * (here /tmp), even when the working directory holds one of that name:
+ * a file planted where a command runs is never used. */
+static void
+test_relative_paths_are_from_the_config_files_directory(void **state)
+{
+	char here[4096], dir[] = "/tmp/iw-cwd-XXXXXX", planted[4200];
+	struct iw_err err;
+	struct iw_config *c;
+
+	(void)state;
+	assert_non_null(getcwd(here, sizeof(here)));
+	assert_non_null(mkdtemp(dir));
+	snprintf(planted, sizeof(planted), "%s/locales", dir);
+	assert_int_equal(mkdir(planted, 0755), 0);
+	assert_int_equal(chdir(dir), 0);
+	c = load("letters: { directory = \"locales\"; };\n", &err);
+	assert_int_equal(chdir(here), 0);
+	rmdir(planted);
+	rmdir(dir);
+	assert_non_null(c);
+	assert_string_equal(c->letters_directory, "/tmp/locales");
+	iw_config_free(c);
+}
+
 static void
 test_daemon_user_defaults_to_ipwarn(void **state)
 {
@@ -372,6 +397,8 @@ main(void)
 		    test_auth_without_tls_is_refused_unless_on_loopback),
 		cmocka_unit_test(test_loopback_relays),
 		cmocka_unit_test(test_default_path_is_never_relative),
+		cmocka_unit_test(
+		    test_relative_paths_are_from_the_config_files_directory),
 		cmocka_unit_test(test_daemon_user_defaults_to_ipwarn),
 		cmocka_unit_test(
 		    test_example_config_shows_every_key_with_its_default),
