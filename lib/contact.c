@@ -220,8 +220,10 @@ remember(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 {
 	struct iw_cache_net n;
 
-	if (wr->status == IW_WHOIS_TRANSIENT || wr->net_first[0] == '\0' ||
-	    wr->net_last[0] == '\0')
+	/* No known delegation: the answer is good for this IP only. */
+	if (ctx->cache_read_only || wr->status == IW_WHOIS_TRANSIENT ||
+	    wr->net_first[0] == '\0' || wr->net_last[0] == '\0' ||
+	    wr->auth_first[0] == '\0')
 		return 0;
 	memset(&n, 0, sizeof(n));
 	n.registry = wr->server;
@@ -263,7 +265,9 @@ resolve_cached(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 	}
 	hint = a.status == IW_CACHE_REGISTRY ? a.registry : NULL;
 	memset(&wr, 0, sizeof(wr));
-	if (iw_whois_lookup_from(&ctx->whois, hint, 0, ip, &wr, err) < 0) {
+	/* The cover that named the registry bounds what it answers for. */
+	if (iw_whois_lookup_from(&ctx->whois, hint, 0, a.cover_first,
+	    a.cover_last, ip, &wr, err) < 0) {
 		iw_cache_answer_free(&a);
 		return -1;
 	}

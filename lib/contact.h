@@ -48,6 +48,8 @@ struct iw_contact_ctx {
 	struct iw_geoip *geoip;		/* may be NULL: no country */
 	struct iw_whois_conf whois;	/* whois.limiter: shared pacing */
 	int use_cache;			/* whois.cache */
+	int cache_read_only;		/* read the cache, never write it
+					   (ipwarn preview stores nothing) */
 	long long cache_ttl;		/* whois.cache_ttl */
 	const volatile sig_atomic_t *stop; /* non-zero: shutting down, stop
 					   waiting (rate limits, neighbours

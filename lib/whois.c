@@ -442,6 +442,44 @@ net_ntop(const struct net *n, const unsigned char *b, char *out, size_t sz)
 		out[0] = '\0';
 }
 
+static int
+range_parse(const char *first, const char *last, struct net *n)
+{
+	struct net b;
+
+	if (first == NULL || last == NULL ||
+	    addr_parse(first, strlen(first), n) != 0 ||
+	    addr_parse(last, strlen(last), &b) != 0 || b.af != n->af ||
+	    memcmp(n->first, b.first, 16) > 0)
+		return -1;
+	memcpy(n->last, b.first, 16);
+	return 0;
+}
+
+/* a becomes its intersection with b; -1 (a unchanged) when they do not
+ * overlap. */
+static int
+net_intersect(struct net *a, const struct net *b)
+{
+	if (a->af != b->af || memcmp(a->last, b->first, 16) < 0 ||
+	    memcmp(b->last, a->first, 16) < 0)
+		return -1;
+	if (memcmp(b->first, a->first, 16) > 0)
+		memcpy(a->first, b->first, 16);
+	if (memcmp(b->last, a->last, 16) < 0)
+		memcpy(a->last, b->last, 16);
+	return 0;
+}
+
+/* Every address of ip's family. */
+static void
+net_whole(const struct net *ip, struct net *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->af = ip->af;
+	memset(out->last + (ip->af == 4 ? 12 : 0), 0xff, ip->af == 4 ? 4 : 16);
+}
+
 static void
 set_net(struct iw_whois_parsed *out, const struct net *n, const char *text,
     size_t tn)
@@ -476,6 +514,13 @@ set_top(struct iw_whois_parsed *out, const struct net *n)
 {
 	net_ntop(n, n->first, out->top_first, sizeof(out->top_first));
 	net_ntop(n, n->last, out->top_last, sizeof(out->top_last));
+}
+
+static void
+set_delegation(struct iw_whois_parsed *out, const struct net *n)
+{
+	net_ntop(n, n->first, out->deleg_first, sizeof(out->deleg_first));
+	net_ntop(n, n->last, out->deleg_last, sizeof(out->deleg_last));
 }
 
 /* The least specific object of class cls[] containing ip. */
@@ -646,8 +691,27 @@ set_referral(struct iw_whois_parsed *out, const char *v, size_t vn)
 	return 0;
 }
 
+/* IANA's inetnum/inet6num holding ip: the block the referral is for. */
+static void
+iana_delegation(const struct net *ip, const char *buf, size_t len,
+    struct iw_whois_parsed *out)
+{
+	const char *l, *k, *v;
+	size_t ln, kn, vn, pos = 0;
+	struct net n;
+
+	while (next_line(buf, len, &pos, &l, &ln))
+		if (split_attr(l, ln, &k, &kn, &v, &vn) &&
+		    (ci_eq(k, kn, "inetnum") || ci_eq(k, kn, "inet6num")) &&
+		    net_parse(v, vn, &n) == 0 && net_contains(&n, ip)) {
+			set_delegation(out, &n);
+			return;
+		}
+}
+
 static int
-parse_iana(const char *buf, size_t len, struct iw_whois_parsed *out)
+parse_iana(const struct net *ip, const char *buf, size_t len,
+    struct iw_whois_parsed *out)
 {
 	const char *l, *k, *v;
 	size_t ln, kn, vn, pos = 0;
@@ -665,6 +729,8 @@ parse_iana(const char *buf, size_t len, struct iw_whois_parsed *out)
 	if (!got)
 		snprintf(out->reason, sizeof(out->reason),
 		    "IANA names no registry for this address");
+	else
+		iana_delegation(ip, buf, len, out);
 	return 0;
 }
 
@@ -975,8 +1041,10 @@ parse_arin(const struct net *ip, const char *ipstr, const char *buf,
 			out->leaf = status_is_leaf(IW_WHOIS_FMT_ARIN, v, vn);
 	}
 	arin_referral(c[0].b, c[0].bn, out);
-	if (out->referral[0] != '\0')
+	if (out->referral[0] != '\0') {
+		set_delegation(out, &c[0].n);	/* ARIN's own network */
 		return 0;
+	}
 	/*
 	 * A reassigned customer network usually has no POCs of its own: the
 	 * next less specific network with an abuse POC speaks for it.  The
@@ -1105,7 +1173,7 @@ iw_whois_parse(enum iw_whois_format fmt, const char *ip, const char *buf,
 	}
 	switch (fmt) {
 	case IW_WHOIS_FMT_IANA:
-		return parse_iana(buf, len, out);
+		return parse_iana(&a, buf, len, out);
 	case IW_WHOIS_FMT_RIPE:
 		return parse_ripe(&a, ip, buf, len, out);
 	case IW_WHOIS_FMT_ARIN:
@@ -1166,6 +1234,9 @@ struct lookup {
 	size_t max_answer;
 	struct iw_whois_result *res;
 	int refused;		/* the last failure was a refusal */
+	struct net ip;		/* the address asked about */
+	struct net auth;	/* what the server asked answers for; af 0:
+				   unknown */
 };
 
 static int
@@ -1522,6 +1593,70 @@ irt_followup(struct lookup *lk, const char *server, int port,
 	return 0;
 }
 
+/*
+ * Following a referral: the next server answers only for what this one
+ * delegated to it (IANA's allocation, ARIN's referring network), never
+ * for more than this one answers for.  Not said, or not holding the IP:
+ * unknown, and nothing it says is cached for other addresses.
+ */
+static void
+narrow_authority(struct lookup *lk, const struct iw_whois_parsed *p)
+{
+	struct net d;
+
+	if (lk->auth.af == 0)
+		return;
+	if (range_parse(p->deleg_first, p->deleg_last, &d) != 0 ||
+	    !net_contains(&d, &lk->ip) || net_intersect(&lk->auth, &d) != 0)
+		lk->auth.af = 0;
+}
+
+/* first..last cut down to auth; -1 when they do not overlap. */
+static int
+clip_range(char *first, char *last, size_t sz, const struct net *auth)
+{
+	struct net n, c;
+
+	if (range_parse(first, last, &n) != 0)
+		return -1;
+	c = n;
+	if (net_intersect(&c, auth) != 0)
+		return -1;
+	if (net_equal(&c, &n))
+		return 0;
+	net_ntop(&c, c.first, first, sz);
+	net_ntop(&c, c.last, last, sz);
+	return 1;
+}
+
+/*
+ * A server's claim is good only inside its delegation: the network and
+ * the least specific network it names are cut down to it, so that the
+ * cache never learns a cover wider than what the referrer delegated (a
+ * referred or on-path server answering "0.0.0.0 - 255.255.255.255" /
+ * ASSIGNED PA would otherwise speak for every address).
+ */
+static void
+apply_authority(struct lookup *lk)
+{
+	struct iw_whois_result *res = lk->res;
+	const struct net *a = &lk->auth;
+	int r;
+
+	if (a->af == 0 || res->net_first[0] == '\0')
+		return;
+	r = clip_range(res->net_first, res->net_last, sizeof(res->net_first),
+	    a);
+	if (r < 0)
+		return;		/* claim outside the delegation: IP only */
+	res->clipped = r > 0;
+	if (res->top_first[0] != '\0' && clip_range(res->top_first,
+	    res->top_last, sizeof(res->top_first), a) < 0)
+		res->top_first[0] = res->top_last[0] = '\0';
+	net_ntop(a, a->first, res->auth_first, sizeof(res->auth_first));
+	net_ntop(a, a->last, res->auth_last, sizeof(res->auth_last));
+}
+
 struct hop {
 	char name[128];
 	int port;
@@ -1598,12 +1733,14 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 				    p.referral);
 				return 0;
 			}
+			narrow_authority(lk, &p);
 			iw_strlcpy(server, p.referral, sizeof(server));
 			port = p.referral_port;
 			continue;
 		}
 		if (fmt == IW_WHOIS_FMT_IANA) {
 			take_parsed(res, &p);
+			apply_authority(lk);
 			return 0;
 		}
 		if (fmt == IW_WHOIS_FMT_RIPE && p.email[0] == '\0' &&
@@ -1615,6 +1752,7 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 				return 0;
 		}
 		take_parsed(res, &p);
+		apply_authority(lk);
 		return 0;
 	}
 nomem:
@@ -1626,13 +1764,13 @@ int
 iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
     struct iw_whois_result *res, struct iw_err *err)
 {
-	return iw_whois_lookup_from(conf, NULL, 0, ip, res, err);
+	return iw_whois_lookup_from(conf, NULL, 0, NULL, NULL, ip, res, err);
 }
 
 int
 iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
-    int port, const char *ip, struct iw_whois_result *res,
-    struct iw_err *err)
+    int port, const char *auth_first, const char *auth_last, const char *ip,
+    struct iw_whois_result *res, struct iw_err *err)
 {
 	struct iw_buf ans = IW_BUF_INIT;
 	struct lookup lk;
@@ -1661,6 +1799,14 @@ iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
 	    DEF_MAX_ANSWER;
 	lk.res = res;
 	lk.refused = 0;
+	lk.ip = a;
+	/* The bootstrap server is the root: it answers for everything. */
+	memset(&lk.auth, 0, sizeof(lk.auth));
+	if (server == NULL || server[0] == '\0')
+		net_whole(&a, &lk.auth);
+	else if (range_parse(auth_first, auth_last, &lk.auth) != 0 ||
+	    !net_contains(&lk.auth, &a))
+		lk.auth.af = 0;
 	r = lookup_run(&lk, server != NULL && server[0] != '\0' ? server :
 	    conf->bootstrap, server != NULL ? port : 0, ip, &ans, err);
 	iw_buf_free(&ans);
@@ -1714,20 +1860,6 @@ net_cidr(const struct net *n, char *out, size_t outsz)
 	net_ntop(n, n->first, a, sizeof(a));
 	r = snprintf(out, outsz, "%s/%d", a, plen);
 	return r < 0 || (size_t)r >= outsz ? -1 : 0;
-}
-
-static int
-range_parse(const char *first, const char *last, struct net *n)
-{
-	struct net b;
-
-	if (first == NULL || last == NULL ||
-	    addr_parse(first, strlen(first), n) != 0 ||
-	    addr_parse(last, strlen(last), &b) != 0 || b.af != n->af ||
-	    memcmp(n->first, b.first, 16) > 0)
-		return -1;
-	memcpy(n->last, b.first, 16);
-	return 0;
 }
 
 int

@@ -72,6 +72,15 @@ struct iw_whois_result {
 	char top_last[48];		/* registry containing the IP */
 	int refused;			/* TRANSIENT because the server
 					   refused or throttled us */
+	char auth_first[48];		/* the block the answering server */
+	char auth_last[48];		/* was delegated by its referrer
+					   (IANA's allocation, the referring
+					   network); "" = unknown: the answer
+					   is good for this IP only and must
+					   not be cached for others */
+	int clipped;			/* the claimed network was wider than
+					   the delegation: net_ and top_ are
+					   cut down to it */
 	char *raw;			/* last answer, NUL-terminated, owned */
 	size_t raw_len;
 };
@@ -89,6 +98,10 @@ struct iw_whois_parsed {
 	int leaf;			/* status forbids more specifics */
 	char top_first[48];		/* least specific network listed */
 	char top_last[48];
+	char deleg_first[48];		/* with a referral: the block the */
+	char deleg_last[48];		/* referred server answers for (IANA
+					   inetnum, ARIN's referring network);
+					   "" = not said */
 	char reason[256];		/* when no email */
 };
 
@@ -111,10 +124,14 @@ int iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
     struct iw_whois_result *res, struct iw_err *err);
 
 /* The same, but the chain starts at server (a registry the cache knows
- * holds ip) instead of the bootstrap server. */
+ * holds ip) instead of the bootstrap server.  auth_first..auth_last is
+ * the block server is known to answer for (the cache cover that named
+ * it); NULL: unknown, and the answer is then not cacheable.  The
+ * bootstrap server itself answers for every address. */
 int iw_whois_lookup_from(const struct iw_whois_conf *conf,
-    const char *server, int port, const char *ip,
-    struct iw_whois_result *res, struct iw_err *err);
+    const char *server, int port, const char *auth_first,
+    const char *auth_last, const char *ip, struct iw_whois_result *res,
+    struct iw_err *err);
 
 void iw_whois_result_free(struct iw_whois_result *res);	/* frees raw only */
 

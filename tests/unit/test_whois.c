@@ -1065,6 +1065,93 @@ conf_for(struct iw_whois_conf *c, struct iw_whois_host *h, char addr[][32],
 	c->timeout_ms = 2000;
 }
 
+/* Lookup through servers named names[], answering ans[], for ip. */
+static void
+lookup_in(const char *const *ans, const char *const *names, size_t n,
+    const char *ip, struct iw_whois_result *r)
+{
+	struct iw_whois_host h[FAKE_MAX];
+	char addr[FAKE_MAX][32];
+	struct iw_whois_conf c;
+	struct iw_err e;
+	struct fake f;
+
+	fake_start(&f, ans, n, 1);
+	conf_for(&c, h, addr, names, f.port, n);
+	assert_int_equal(iw_whois_lookup(&c, ip, r, &e), 0);
+	fake_stop(&f);
+}
+
+static void
+test_referred_claim_of_everything_is_cut_to_the_delegation(void **state)
+{
+	static const char iana[] = "refer:   whois.evil.example\n\n"
+	    "inetnum: 203.0.113.0 - 203.0.113.15\n";
+	static const char evil[] = "% Abuse contact for '0.0.0.0 - "
+	    "255.255.255.255' is 'attacker@evil.example'\n\n"
+	    "inetnum: 0.0.0.0 - 255.255.255.255\nstatus:  ASSIGNED PA\n";
+	const char *const ans[] = { iana, evil };
+	const char *const names[] = { "whois.iana.org", "whois.evil.example" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 2, "203.0.113.5", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.email, "attacker@evil.example");
+	assert_int_equal(r.clipped, 1);
+	assert_string_equal(r.net_first, "203.0.113.0");
+	assert_string_equal(r.net_last, "203.0.113.15");
+	assert_string_equal(r.top_first, "203.0.113.0");
+	assert_string_equal(r.top_last, "203.0.113.15");
+	assert_string_equal(r.auth_first, "203.0.113.0");
+	assert_string_equal(r.auth_last, "203.0.113.15");
+	iw_whois_result_free(&r);
+}
+
+static void
+test_arin_referral_delegates_only_the_referring_network(void **state)
+{
+	static const char iana[] = "refer:   whois.arin.net\n"
+	    "inetnum: 198.0.0.0 - 198.255.255.255\n";
+	static const char arin[] = "NetRange: 198.51.100.64 - 198.51.100.127\n"
+	    "ReferralServer:  whois://whois.lacnic.net\n";
+	static const char lacnic[] = "inetnum:     198.51.100.0/24\r\n"
+	    "abuse-c:     VAE2\r\n\r\nnic-hdl:     VAE2\r\n"
+	    "e-mail:      abuse@lacnic-via-arin.example\r\n";
+	const char *const ans[] = { iana, arin, lacnic };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net",
+	    "whois.lacnic.net" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 3, "198.51.100.70", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.auth_first, "198.51.100.64");
+	assert_string_equal(r.auth_last, "198.51.100.127");
+	assert_string_equal(r.net_first, "198.51.100.64");
+	assert_string_equal(r.net_last, "198.51.100.127");
+	iw_whois_result_free(&r);
+}
+
+static void
+test_referral_without_delegation_is_good_for_this_ip_only(void **state)
+{
+	static const char iana[] = "refer:   whois.ripe.net\n";
+	static const char ripe[] = "% Abuse contact for '192.0.2.0 - "
+	    "192.0.2.255' is 'abuse@ripe.example'\n\n"
+	    "inetnum: 192.0.2.0 - 192.0.2.255\nstatus:  ASSIGNED PA\n";
+	const char *const ans[] = { iana, ripe };
+	const char *const names[] = { "whois.iana.org", "whois.ripe.net" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 2, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.net_first, "192.0.2.0");
+	assert_string_equal(r.auth_first, "");
+	iw_whois_result_free(&r);
+}
+
 static void
 test_lookup_follows_referrals(void **state)
 {
@@ -1324,6 +1411,12 @@ main(void)
 		cmocka_unit_test(test_lookup_refused_is_transient),
 		cmocka_unit_test(test_lookup_silent_server_times_out),
 		cmocka_unit_test(test_lookup_rejects_bad_ip),
+		cmocka_unit_test(
+		    test_referred_claim_of_everything_is_cut_to_the_delegation),
+		cmocka_unit_test(
+		    test_arin_referral_delegates_only_the_referring_network),
+		cmocka_unit_test(
+		    test_referral_without_delegation_is_good_for_this_ip_only),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
