@@ -4,7 +4,10 @@
  * `ReferralServer: whois://` referrals (rwhois:// is ignored) up to
  * max_referrals hops with loop detection, and extracts the abuse mailbox of
  * the most specific network containing the IP from the answer of the
- * registry that holds it.
+ * registry that holds it.  Referrals go only to host names on port 43 that
+ * resolve to public addresses, unless the name is in whois.hosts; and a
+ * server's answer is cut down to the block its referrer delegated to it
+ * (see apply_authority) before anyone may cache it.
  *
  * Query syntax, and why:
  *   IANA            "IP"        the only form IANA knows.
@@ -54,6 +57,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1041,10 +1045,10 @@ parse_arin(const struct net *ip, const char *ipstr, const char *buf,
 			out->leaf = status_is_leaf(IW_WHOIS_FMT_ARIN, v, vn);
 	}
 	arin_referral(c[0].b, c[0].bn, out);
-	if (out->referral[0] != '\0') {
+	/* The contact is read even with a referral: it stands when the
+	 * referral is refused. */
+	if (out->referral[0] != '\0')
 		set_delegation(out, &c[0].n);	/* ARIN's own network */
-		return 0;
-	}
 	/*
 	 * A reassigned customer network usually has no POCs of its own: the
 	 * next less specific network with an abuse POC speaks for it.  The
@@ -1237,6 +1241,9 @@ struct lookup {
 	struct net ip;		/* the address asked about */
 	struct net auth;	/* what the server asked answers for; af 0:
 				   unknown */
+	int strict;		/* the server was reached by a referral and is
+				   not in whois.hosts: public addresses only */
+	int policy;		/* the last failure was the referral policy */
 };
 
 static int
@@ -1272,20 +1279,100 @@ split_hostport(const char *s, char *host, size_t hsz, char *port,
 	return port[0] == '\0' ? -1 : 0;
 }
 
+/* name's whois.hosts entry, or NULL. */
+static const struct iw_whois_host *
+host_entry(const struct iw_whois_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nhosts; i++) {
+		const struct iw_whois_host *h = &conf->hosts[i];
+
+		if (h->name != NULL && ci_eq(h->name, strlen(h->name), name))
+			return h;
+	}
+	return NULL;
+}
+
 /* Where server (as named by the registry) is really reached. */
 static int
 resolve_target(const struct iw_whois_conf *conf, const char *name, int port,
     char *host, size_t hsz, char *serv, size_t ssz)
 {
-	for (size_t i = 0; i < conf->nhosts; i++) {
-		const struct iw_whois_host *h = &conf->hosts[i];
+	const struct iw_whois_host *h = host_entry(conf, name);
 
-		if (h->name != NULL && h->address != NULL &&
-		    ci_eq(h->name, strlen(h->name), name))
-			return split_hostport(h->address, host, hsz, serv,
-			    ssz, 43);
-	}
+	if (h != NULL && h->address != NULL)
+		return split_hostport(h->address, host, hsz, serv, ssz, 43);
 	return split_hostport(name, host, hsz, serv, ssz, port ? port : 43);
+}
+
+/*
+ * Referral policy: a server named in an answer is asked only if it is a
+ * host name on port 43 (or listed in whois.hosts, the operator's word).
+ * Why not, or NULL.  Where the name leads is checked when it is dialled
+ * (public_address), on the very addresses connected to.
+ */
+static const char *
+referral_refused(const struct iw_whois_conf *conf, const char *name,
+    int port)
+{
+	const char *last = strrchr(name, '.');
+	struct in_addr a;
+	int digits = 1;
+
+	if (host_entry(conf, name) != NULL)
+		return NULL;
+	/* inet_aton also takes "2130706433" and "0x7f.1" */
+	if (inet_aton(name, &a) != 0)
+		return "an IP address literal";
+	last = last != NULL ? last + 1 : name;
+	for (const char *c = last; *c != '\0'; c++)
+		digits &= isdigit((unsigned char)*c) != 0;
+	if (*last == '\0' || digits)
+		return "not a host name";
+	if (port != 0 && port != 43)
+		return "not port 43";
+	return NULL;
+}
+
+/* v4 (host order) in a non-public block: this host, private, CGNAT,
+ * loopback, link-local, multicast and reserved. */
+static int
+v4_special(uint32_t a)
+{
+	static const struct { uint32_t net, mask; } b[] = {
+		{ 0x00000000, 0xff000000 }, { 0x0a000000, 0xff000000 },
+		{ 0x64400000, 0xffc00000 }, { 0x7f000000, 0xff000000 },
+		{ 0xa9fe0000, 0xffff0000 }, { 0xac100000, 0xfff00000 },
+		{ 0xc0a80000, 0xffff0000 }, { 0xe0000000, 0xe0000000 },
+	};
+
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		if ((a & b[i].mask) == b[i].net)
+			return 1;
+	return 0;
+}
+
+/* 1 if sa is an address a referred WHOIS server may have. */
+static int
+public_address(const struct sockaddr *sa)
+{
+	const unsigned char *b;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	if (sa->sa_family == AF_INET)
+		return !v4_special(ntohl(((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr.s_addr));
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (memcmp(b, mapped, 12) == 0)
+		return !v4_special((uint32_t)b[12] << 24 |
+		    (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
+	/* ::, ::1, fc00::/7 unique local, fe80::/10 link-local, ff::/8 */
+	if (b[0] == 0 && memcmp(b, b + 1, 14) == 0 && b[15] <= 1)
+		return 0;
+	return (b[0] & 0xfe) != 0xfc && !(b[0] == 0xfe &&
+	    (b[1] & 0xc0) == 0x80) && b[0] != 0xff;
 }
 
 static int
@@ -1351,9 +1438,11 @@ connect_one(const struct addrinfo *ai, int timeout_ms, char *why,
 	return fd;
 }
 
+/* Connect to host:serv; strict: public addresses only (*policy set when
+ * that left none). */
 static int
-dial(const char *host, const char *serv, int timeout_ms, char *why,
-    size_t wsz)
+dial(const char *host, const char *serv, int timeout_ms, int strict,
+    int *policy, char *why, size_t wsz)
 {
 	struct addrinfo hints, *ai = NULL, *p;
 	int fd = -1, r;
@@ -1367,8 +1456,16 @@ dial(const char *host, const char *serv, int timeout_ms, char *why,
 		snprintf(why, wsz, "%.100s: %.80s", host, gai_strerror(r));
 		return -1;
 	}
-	for (p = ai; p != NULL && fd < 0; p = p->ai_next)
+	*policy = strict;
+	for (p = ai; p != NULL && fd < 0; p = p->ai_next) {
+		if (strict && !public_address(p->ai_addr))
+			continue;
+		*policy = 0;
 		fd = connect_one(p, timeout_ms, why, wsz);
+	}
+	if (*policy)
+		snprintf(why, wsz, "%.100s resolves only to loopback, private "
+		    "or link-local addresses", host);
 	freeaddrinfo(ai);
 	return fd;
 }
@@ -1459,12 +1556,14 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 		return -1;
 	}
 	lk->refused = 0;
+	lk->policy = 0;
 	if (iw_ratelimit_acquire(lk->conf->limiter, name,
 	    IW_RATELIMIT_MAX_WAIT_MS, lk->conf->stop, why, wsz) != 0) {
 		lk->refused = 1;
 		return -1;
 	}
-	fd = dial(host, serv, lk->timeout_ms, why, wsz);
+	fd = dial(host, serv, lk->timeout_ms, lk->strict, &lk->policy, why,
+	    wsz);
 	if (fd >= 0) {
 		deadline = iw_now_ms() + 4 * (int64_t)lk->timeout_ms;
 		r = send_all(fd, line, (size_t)r, deadline, lk->timeout_ms,
@@ -1482,8 +1581,9 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	else if (r == 0 && detect_throttle(ans->data ? ans->data : "",
 	    ans->len))
 		lk->refused = 1;
+	/* A policy refusal asked nothing of the server: not its failure. */
 	iw_ratelimit_release(lk->conf->limiter, name, lk->refused ?
-	    IW_RL_REFUSED : r == 0 ? IW_RL_OK : IW_RL_FAILED);
+	    IW_RL_REFUSED : r == 0 || lk->policy ? IW_RL_OK : IW_RL_FAILED);
 	return r == 0 ? 0 : -1;
 }
 
@@ -1657,6 +1757,30 @@ apply_authority(struct lookup *lk)
 	net_ntop(a, a->last, res->auth_last, sizeof(res->auth_last));
 }
 
+/*
+ * A referral not followed (the policy): the answer so far stands if it
+ * names a contact, for this IP only (nothing is cached: the registration
+ * points elsewhere); the reason says which referral was refused and why.
+ */
+static int
+answer_so_far(struct lookup *lk, const struct iw_whois_parsed *p,
+    const char *server, int port, const char *name, int rport,
+    const char *why)
+{
+	struct iw_whois_result *res = lk->res;
+	char ps[16] = "";
+
+	take_parsed(res, p);
+	iw_strlcpy(res->server, server, sizeof(res->server));
+	res->server_port = port;
+	res->auth_first[0] = res->auth_last[0] = '\0';
+	if (rport != 0 && rport != 43)
+		snprintf(ps, sizeof(ps), ":%d", rport);
+	snprintf(res->reason, sizeof(res->reason),
+	    "referral to %.100s%s refused: %.120s", name, ps, why);
+	return 0;
+}
+
 struct hop {
 	char name[128];
 	int port;
@@ -1683,11 +1807,12 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 	struct hop hops[MAX_VISITED];
 	size_t nhops = 0;
 	char server[128], q[128], why[200];
+	struct iw_whois_parsed p;	/* the last answer read */
 
 	iw_strlcpy(server, start, sizeof(server));
 	for (int depth = 0;; depth++) {
 		enum iw_whois_format fmt = iw_whois_format_for(server);
-		struct iw_whois_parsed p;
+		const char *no;
 
 		iw_strlcpy(hops[nhops].name, server, sizeof(hops[0].name));
 		hops[nhops++].port = port;
@@ -1698,8 +1823,12 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 			iw_err_set(err, "whois: cannot build query for %s", ip);
 			return -1;
 		}
+		lk->strict = depth > 0 && host_entry(conf, server) == NULL;
 		if (whois_fetch(lk, server, port, q, ans, why,
 		    sizeof(why)) != 0) {
+			if (lk->policy)	/* depth > 0: p is the referrer's */
+				return answer_so_far(lk, &p, hops[nhops - 2].name,
+				    hops[nhops - 2].port, server, port, why);
 			if (ans->len > 0 && keep_raw(res, ans) != 0)
 				goto nomem;
 			res->refused = lk->refused;
@@ -1733,6 +1862,11 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 				    p.referral);
 				return 0;
 			}
+			no = referral_refused(conf, p.referral,
+			    p.referral_port);
+			if (no != NULL)
+				return answer_so_far(lk, &p, server, port,
+				    p.referral, p.referral_port, no);
 			narrow_authority(lk, &p);
 			iw_strlcpy(server, p.referral, sizeof(server));
 			port = p.referral_port;

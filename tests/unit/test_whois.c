@@ -1153,6 +1153,73 @@ test_referral_without_delegation_is_good_for_this_ip_only(void **state)
 }
 
 static void
+test_referral_to_ip_literal_is_refused_and_recorded(void **state)
+{
+	static const char iana[] = "refer:   127.0.0.1:8080\n";
+	static const char inet_aton_form[] = "refer:   2130706433\n";
+	const char *const names[] = { "whois.iana.org" };
+	const char *ans[1];
+	struct iw_whois_result r;
+
+	(void)state;
+	ans[0] = iana;
+	lookup_in(ans, names, 1, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_string_equal(r.reason, "referral to 127.0.0.1:8080 refused: "
+	    "an IP address literal");
+	assert_string_equal(r.chain, "whois.iana.org");
+	iw_whois_result_free(&r);
+	ans[0] = inet_aton_form;
+	lookup_in(ans, names, 1, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_non_null(strstr(r.reason, "an IP address literal"));
+	iw_whois_result_free(&r);
+}
+
+static void
+test_referral_to_other_port_than_43_is_refused(void **state)
+{
+	static const char iana[] = "refer:   whois.example.net:4343\n";
+	const char *const ans[] = { iana };
+	const char *const names[] = { "whois.iana.org" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 1, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_string_equal(r.reason, "referral to whois.example.net:4343 "
+	    "refused: not port 43");
+	iw_whois_result_free(&r);
+}
+
+/* "localhost" is not refused by name: it resolves to loopback. */
+static void
+test_referral_resolving_to_loopback_keeps_the_answer_so_far(void **state)
+{
+	static const char iana[] = "refer:   whois.arin.net\n"
+	    "inetnum: 198.0.0.0 - 198.255.255.255\n";
+	static const char arin[] = "NetRange: 198.51.100.0 - 198.51.100.255\n"
+	    "ReferralServer:  whois://localhost\n"
+	    "OrgAbuseEmail: abuse@arin-org.example\n";
+	const char *const ans[] = { iana, arin };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 2, "198.51.100.7", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.email, "abuse@arin-org.example");
+	assert_string_equal(r.server, "whois.arin.net");
+	assert_string_equal(r.reason, "referral to localhost refused: "
+	    "localhost resolves only to loopback, private or link-local "
+	    "addresses");
+	assert_string_equal(r.auth_first, "");	/* this IP only */
+	assert_non_null(r.raw);
+	assert_string_equal(r.raw, arin);
+	iw_whois_result_free(&r);
+}
+
+static void
 test_lookup_follows_referrals(void **state)
 {
 	static const char iana[] = "refer:        whois.arin.net\n";
@@ -1417,6 +1484,12 @@ main(void)
 		    test_arin_referral_delegates_only_the_referring_network),
 		cmocka_unit_test(
 		    test_referral_without_delegation_is_good_for_this_ip_only),
+		cmocka_unit_test(
+		    test_referral_to_ip_literal_is_refused_and_recorded),
+		cmocka_unit_test(
+		    test_referral_to_other_port_than_43_is_refused),
+		cmocka_unit_test(
+		    test_referral_resolving_to_loopback_keeps_the_answer_so_far),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
