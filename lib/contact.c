@@ -307,8 +307,25 @@ from_cache_or_whois(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	return rc;
 }
 
-int
-iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
+/*
+ * Whatever came from outside leaves as valid UTF-8, so that one odd answer
+ * can never make the database refuse a batch's write.  The raw answer is
+ * decoded already (whois: Latin-1 when not UTF-8); this is the last word.
+ */
+static void
+clean_text(struct iw_contact *out)
+{
+	char *const f[] = { out->email, out->country, out->locale,
+	    out->source, out->server, out->network, out->chain, out->reason,
+	    out->fetched, out->range, out->raw };
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] != NULL)
+			iw_utf8_scrub(f[i]);
+}
+
+static int
+resolve_one(const struct iw_contact_ctx *ctx, struct iw_db *db,
     const char *ip, struct iw_contact *out, struct iw_err *err)
 {
 	int r;
@@ -320,6 +337,16 @@ iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	return from_cache_or_whois(ctx, db, ip, out, err);
+}
+
+int
+iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
+    const char *ip, struct iw_contact *out, struct iw_err *err)
+{
+	int r = resolve_one(ctx, db, ip, out, err);
+
+	clean_text(out);
+	return r;
 }
 
 /* One IP of a batch, given what the batch lookup said about it. */
@@ -375,8 +402,10 @@ iw_contact_resolve_many(const struct iw_contact_ctx *ctx, struct iw_db *db,
 		return -1;
 	}
 	rc = iw_cache_lookup_many(pg, ips, n, a, err);
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = resolve_from(ctx, db, ips[i], &a[i], &out[i], err);
+		clean_text(&out[i]);
+	}
 	for (size_t i = 0; i < n; i++)
 		iw_cache_answer_free(&a[i]);
 	free(a);

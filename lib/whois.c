@@ -1236,7 +1236,7 @@ struct lookup {
 	const struct iw_whois_conf *conf;
 	int timeout_ms;
 	size_t max_answer;
-	struct iw_whois_result *res;
+	struct iw_whois_result *res;	/* ->latin1 set by whois_fetch */
 	int refused;		/* the last failure was a refusal */
 	struct net ip;		/* the address asked about */
 	struct net auth;	/* what the server asked answers for; af 0:
@@ -1542,7 +1542,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 {
 	char host[256], serv[16], line[320];
 	int64_t deadline;
-	int fd, r;
+	int fd, r, l1 = 0;
 
 	iw_buf_reset(ans);
 	if (resolve_target(lk->conf, name, port, host, sizeof(host), serv,
@@ -1581,6 +1581,11 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	else if (r == 0 && detect_throttle(ans->data ? ans->data : "",
 	    ans->len))
 		lk->refused = 1;
+	if (r == 0 && iw_text_to_utf8(ans, &l1) != 0) {
+		snprintf(why, wsz, "out of memory");
+		r = -1;
+	}
+	lk->res->latin1 |= r == 0 && l1;
 	/* A policy refusal asked nothing of the server: not its failure. */
 	iw_ratelimit_release(lk->conf->limiter, name, lk->refused ?
 	    IW_RL_REFUSED : r == 0 || lk->policy ? IW_RL_OK : IW_RL_FAILED);
@@ -1926,13 +1931,13 @@ iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
 		    ip ? ip : "(null)");
 		return -1;
 	}
+	memset(&lk, 0, sizeof(lk));
 	lk.conf = conf;
 	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
 	    DEF_TIMEOUT_MS;
 	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
 	    DEF_MAX_ANSWER;
 	lk.res = res;
-	lk.refused = 0;
 	lk.ip = a;
 	/* The bootstrap server is the root: it answers for everything. */
 	memset(&lk.auth, 0, sizeof(lk.auth));
@@ -1947,6 +1952,12 @@ iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
 	if (r != 0) {
 		iw_whois_result_free(res);
 		return -1;
+	}
+	if (res->latin1 && res->status != IW_WHOIS_OK) {
+		size_t n = strlen(res->reason);
+
+		snprintf(res->reason + n, sizeof(res->reason) - n,
+		    " (answer not UTF-8, read as Latin-1)");
 	}
 	return 0;
 }
@@ -2244,6 +2255,7 @@ iw_whois_more_specific(const struct iw_whois_conf *conf, const char *server,
 		return 0;
 	}
 	memset(&dummy, 0, sizeof(dummy));
+	memset(&lk, 0, sizeof(lk));
 	lk.conf = conf;
 	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
 	    DEF_TIMEOUT_MS;

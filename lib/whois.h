@@ -81,7 +81,10 @@ struct iw_whois_result {
 	int clipped;			/* the claimed network was wider than
 					   the delegation: net_ and top_ are
 					   cut down to it */
-	char *raw;			/* last answer, NUL-terminated, owned */
+	int latin1;			/* an answer was not UTF-8 and was read
+					   as Latin-1 (raw is UTF-8 always) */
+	char *raw;			/* last answer, NUL-terminated, owned;
+					   valid UTF-8 */
 	size_t raw_len;
 };
 

@@ -8,8 +8,10 @@ IANA refers 203.0.113.0/28 only; it answers every query with
 """
 
 import copy
+import ipaddress
 import json
 import os
+import random
 
 from harness import Env, Whois, SRC
 from test_whois_scale import contacts, truth
@@ -36,7 +38,15 @@ whois:        whois.evil.example
 """
 
 
-def poisoned_world(tmp):
+def iana_for(server, first, last):
+    return ("%% IANA WHOIS server\n\nrefer:        %s\n\ninetnum:      "
+            "%s - %s\nstatus:       ALLOCATED\n\nwhois:        %s\n" %
+            (server, first, last, server))
+
+
+def world_with(tmp, extra):
+    """The fixture world plus extra servers: {name: (iana_net, answers)},
+    answers {net: bytes}; IANA refers iana_net to name."""
     fix = os.path.join(SRC, "tests/fixtures/whois")
     with open(os.path.join(fix, "world.json")) as f:
         world = json.load(f)
@@ -48,25 +58,37 @@ def poisoned_world(tmp):
             spec["objects"][k] = os.path.join(fix, v)
         if "notfound" in spec:
             spec["notfound"] = os.path.join(fix, spec["notfound"])
-    for name, text in (("evil.txt", EVIL_ANSWER), ("iana-evil.txt",
-                                                     IANA_EVIL)):
-        with open(os.path.join(tmp, name), "w") as f:
-            f.write(text)
-    world["servers"]["whois.iana.org"]["networks"].append(
-        {"net": "203.0.113.0/28", "answer": os.path.join(tmp,
-                                                          "iana-evil.txt")})
-    world["servers"]["whois.evil.example"] = {
-        "style": "rpsl",
-        "networks": [{"net": "0.0.0.0/0",
-                      "answer": os.path.join(tmp, "evil.txt")}]}
-    path = os.path.join(tmp, "world-poisoned.json")
+    k = 0
+    for name, (iana_net, answers) in extra.items():
+        k += 1
+        path = os.path.join(tmp, "iana-%d.txt" % k)
+        with open(path, "w") as f:
+            f.write(iana_net)
+        net = iana_net.split("inetnum:")[1].split("\n")[0].split(" - ")
+        world["servers"]["whois.iana.org"]["networks"].append(
+            {"net": str(next(ipaddress.summarize_address_range(
+                ipaddress.ip_address(net[0].strip()),
+                ipaddress.ip_address(net[1].strip())))), "answer": path})
+        nets = []
+        for j, (n, body) in enumerate(answers.items()):
+            path = os.path.join(tmp, "srv-%d-%d.txt" % (k, j))
+            with open(path, "wb") as f:
+                f.write(body)
+            nets.append({"net": n, "answer": path})
+        world["servers"][name] = {"style": "rpsl", "networks": nets}
+    path = os.path.join(tmp, "world-extra.json")
     with open(path, "w") as f:
         json.dump(world, f)
     return path
 
 
-def setup(env):
-    env.whois = Whois(env.tmp, world=poisoned_world(env.tmp))
+def poisoned_world(tmp):
+    return world_with(tmp, {"whois.evil.example": (
+        IANA_EVIL, {"0.0.0.0/0": EVIL_ANSWER.encode()})})
+
+
+def setup(env, world=None):
+    env.whois = Whois(env.tmp, world=world or poisoned_world(env.tmp))
     env.servers.append(env.whois)
     env.write_conf({"workers": 2})
     env.init_db()
@@ -108,3 +130,48 @@ def test_preview_writes_nothing_to_the_contact_cache(pg):
         assert "abuse@ripe-nl.example" in p.stdout, (p.stdout, p.stderr)
         assert env.sql("SELECT count(*) FROM whois_cover") == [["0"]]
         assert env.sql("SELECT count(*) FROM whois_net") == [["0"]]
+
+
+LATIN1_OK = (b"% Abuse contact for '203.0.113.16 - 203.0.113.23' is "
+             b"'abuse@muenchen.example'\n\ninetnum:        203.0.113.16 - "
+             b"203.0.113.23\nnetname:        M\xdcNCHEN\ndescr:          "
+             b"Universit\xe4t M\xfcnchen\nstatus:         ASSIGNED PA\n")
+LATIN1_NONE = (b"inetnum:        203.0.113.24 - 203.0.113.31\nnetname:   "
+               b"     Z\xfcrich\ndescr:          Gr\xfc\xdfe, no abuse "
+               b"contact\nstatus:         ASSIGNED PA\n")
+
+
+def test_latin1_and_random_bytes_affect_only_their_own_ip(pg):
+    noise = bytes(random.Random(12).randrange(256) for _ in range(3000))
+    world = None
+    with Env(pg, whois=False) as env:
+        world = world_with(env.tmp, {
+            "whois.latin.example": (
+                iana_for("whois.latin.example", "203.0.113.16",
+                         "203.0.113.31"),
+                {"203.0.113.16/29": LATIN1_OK,
+                 "203.0.113.24/29": LATIN1_NONE}),
+            "whois.noise.example": (
+                iana_for("whois.noise.example", "203.0.113.32",
+                         "203.0.113.47"),
+                {"203.0.113.32/28": noise}),
+        })
+        setup(env, world)
+        ips = ["192.0.2.70", "203.0.113.17", "203.0.113.25",
+               "203.0.113.33", "198.51.100.2"]
+        env.enqueue("\n".join(ips) + "\n")
+        env.ipwarnd("--once", "--dry-run", check=0)
+        got = contacts(env)
+        assert got["203.0.113.17"][:2] == ("resolved",
+                                          "abuse@muenchen.example"), got
+        assert got["203.0.113.25"][0] == "unresolved", got
+        assert "Latin-1" in got["203.0.113.25"][2], got
+        assert got["203.0.113.33"][0] == "unresolved", got
+        for ip in ("192.0.2.70", "198.51.100.2"):
+            assert got[ip][:2] == ("resolved", truth(ip)), (ip, got)
+        raw = env.sql("SELECT raw_answer FROM target WHERE ip = "
+                      "'203.0.113.25'")
+        raw = "\n".join(r[0] for r in raw)   # psql splits its lines
+        assert "Zürich" in raw and "Grüße" in raw, raw
+        left = env.sql("SELECT count(*) FROM target WHERE state = 'new'")
+        assert left == [["0"]], left
