@@ -43,8 +43,10 @@
  * or CRLF, any bytes tolerated; every value is copied bounded.  Only a value
  * that is exactly one mailbox accepted by iw_mailbox_normalize() is ever
  * returned.  Name resolution uses getaddrinfo() and is not bounded by
- * timeout_ms; connect and every read are, and a whole exchange is bounded
- * by 4 * timeout_ms so a server dripping bytes cannot hold a worker.
+ * timeout_ms; connect and every read are, and a whole exchange, connect to
+ * every address included, is bounded by 4 * timeout_ms so a server
+ * dripping bytes (or a name with many dead addresses) cannot hold a
+ * worker.
  */
 #include "whois.h"
 #include "ratelimit.h"
@@ -1396,8 +1398,8 @@ wait_fd(int fd, short ev, int64_t deadline, int timeout_ms)
 }
 
 static int
-connect_one(const struct addrinfo *ai, int timeout_ms, char *why,
-    size_t wsz)
+connect_one(const struct addrinfo *ai, int64_t deadline, int timeout_ms,
+    char *why, size_t wsz)
 {
 	int fd, fl, soerr = 0, r;
 	socklen_t sl = sizeof(soerr);
@@ -1421,10 +1423,9 @@ connect_one(const struct addrinfo *ai, int timeout_ms, char *why,
 		close(fd);
 		return -1;
 	}
-	r = wait_fd(fd, POLLOUT, iw_now_ms() + timeout_ms, timeout_ms);
+	r = wait_fd(fd, POLLOUT, deadline, timeout_ms);
 	if (r == 0) {
-		snprintf(why, wsz, "connect: timed out after %d ms",
-		    timeout_ms);
+		snprintf(why, wsz, "connect: timed out");
 		close(fd);
 		return -1;
 	}
@@ -1441,8 +1442,8 @@ connect_one(const struct addrinfo *ai, int timeout_ms, char *why,
 /* Connect to host:serv; strict: public addresses only (*policy set when
  * that left none). */
 static int
-dial(const char *host, const char *serv, int timeout_ms, int strict,
-    int *policy, char *why, size_t wsz)
+dial(const char *host, const char *serv, int64_t deadline, int timeout_ms,
+    int strict, int *policy, char *why, size_t wsz)
 {
 	struct addrinfo hints, *ai = NULL, *p;
 	int fd = -1, r;
@@ -1461,7 +1462,7 @@ dial(const char *host, const char *serv, int timeout_ms, int strict,
 		if (strict && !public_address(p->ai_addr))
 			continue;
 		*policy = 0;
-		fd = connect_one(p, timeout_ms, why, wsz);
+		fd = connect_one(p, deadline, timeout_ms, why, wsz);
 	}
 	if (*policy)
 		snprintf(why, wsz, "%.100s resolves only to loopback, private "
@@ -1562,10 +1563,13 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 		lk->refused = 1;
 		return -1;
 	}
-	fd = dial(host, serv, lk->timeout_ms, lk->strict, &lk->policy, why,
-	    wsz);
+	/* One deadline for the whole exchange, connect included: a
+	 * server with many addresses that each time out cannot stretch
+	 * it. */
+	deadline = iw_now_ms() + 4 * (int64_t)lk->timeout_ms;
+	fd = dial(host, serv, deadline, lk->timeout_ms, lk->strict,
+	    &lk->policy, why, wsz);
 	if (fd >= 0) {
-		deadline = iw_now_ms() + 4 * (int64_t)lk->timeout_ms;
 		r = send_all(fd, line, (size_t)r, deadline, lk->timeout_ms,
 		    why, wsz);
 		if (r == 0)
