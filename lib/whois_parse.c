@@ -63,10 +63,8 @@ struct net {
 /* ---------- small text helpers ---------- */
 
 static int
-ci_eq(const char *a, size_t an, const char *b)
+ci_eqn(const char *a, size_t an, const char *b, size_t bn)
 {
-	size_t bn = strlen(b);
-
 	if (an != bn)
 		return 0;
 	for (size_t i = 0; i < an; i++)
@@ -76,14 +74,9 @@ ci_eq(const char *a, size_t an, const char *b)
 }
 
 static int
-ci_eqn(const char *a, size_t an, const char *b, size_t bn)
+ci_eq(const char *a, size_t an, const char *b)
 {
-	if (an != bn)
-		return 0;
-	for (size_t i = 0; i < an; i++)
-		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
-			return 0;
-	return 1;
+	return ci_eqn(a, an, b, strlen(b));
 }
 
 static int
@@ -612,7 +605,11 @@ detect_throttle(const char *buf, size_t len)
 		/* Registry data (remarks: ...) may talk about rate limits. */
 		if (!comment_line(p, pn) && split_attr(l, ln, &k, &kn, &v, &vn))
 			continue;
+		/* RIPE-style (RIPE, APNIC, AFRINIC): 201 access denied,
+		 * 306 too many connections; ARIN, LACNIC: "Query rate
+		 * limit exceeded". */
 		if (ci_prefix(p, pn, "%ERROR:201") ||
+		    ci_prefix(p, pn, "%ERROR:306") ||
 		    ci_find(p, pn, "rate limit") != NULL ||
 		    ci_find(p, pn, "access denied") != NULL)
 			return 1;
@@ -721,6 +718,8 @@ parse_iana(const struct net *ip, const char *buf, size_t len,
 
 /* ---------- RIPE, APNIC, AFRINIC ---------- */
 
+static const char *const inetnum_cls[] = { "inetnum", "inet6num" };
+
 /* The most specific object of class cls[0] or cls[1] containing ip. */
 static int
 best_network(const char *buf, size_t len, const struct net *ip,
@@ -828,29 +827,44 @@ ripe_via_handle(const char *buf, size_t len, const char *key,
 	return r;
 }
 
+/*
+ * The most specific inetnum/inet6num holding ip (RPSL, LACNIC): its object
+ * o, network best (set in out, with whether its status is a leaf under
+ * fmt's rules).  0 with out->reason set when the answer holds none.
+ */
+static int
+inetnum_of(enum iw_whois_format fmt, const struct net *ip, const char *ipstr,
+    const char *buf, size_t len, struct iw_whois_parsed *out,
+    const char **o, size_t *on, struct net *best)
+{
+	const char *t, *h;
+	size_t tn, hn;
+
+	if (!best_network(buf, len, ip, inetnum_cls, 2, o, on, best, &t,
+	    &tn)) {
+		reason_no_network(out, buf, len, ipstr);
+		return 0;
+	}
+	set_net(out, best, t, tn);
+	if (attr_get(*o, *on, "status", 0, &h, &hn))
+		out->leaf = status_is_leaf(fmt, h, hn);
+	return 1;
+}
+
 static int
 parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
     size_t len, struct iw_whois_parsed *out)
 {
-	static const char *const cls[] = { "inetnum", "inet6num" };
-	const char *o, *t, *h;
-	size_t on, tn, hn;
-	struct net best;
+	const char *o, *h;
+	size_t on, hn;
+	struct net best, top;
 	int r;
 
-	if (!best_network(buf, len, ip, cls, 2, &o, &on, &best, &t, &tn)) {
-		reason_no_network(out, buf, len, ipstr);
+	if (!inetnum_of(IW_WHOIS_FMT_RIPE, ip, ipstr, buf, len, out, &o, &on,
+	    &best))
 		return 0;
-	}
-	set_net(out, &best, t, tn);
-	{
-		struct net top;
-
-		if (top_network(buf, len, ip, cls, 2, &top))
-			set_top(out, &top);
-		if (attr_get(o, on, "status", 0, &h, &hn))
-			out->leaf = status_is_leaf(IW_WHOIS_FMT_RIPE, h, hn);
-	}
+	if (top_network(buf, len, ip, inetnum_cls, 2, &top))
+		set_top(out, &top);
 	if ((r = ripe_abuse_comment(buf, len, &best, out)) != 0)
 		return 0;
 	if (attr_get(o, on, "abuse-c", 0, &h, &hn) &&
@@ -1075,20 +1089,15 @@ static int
 parse_lacnic(const struct net *ip, const char *ipstr, const char *buf,
     size_t len, struct iw_whois_parsed *out)
 {
-	static const char *const cls[] = { "inetnum", "inet6num" };
-	const char *o, *t, *h;
-	size_t on, tn, hn;
+	const char *o, *h;
+	size_t on, hn;
 	struct net best;
 	int r;
 
-	if (!best_network(buf, len, ip, cls, 2, &o, &on, &best, &t, &tn)) {
-		reason_no_network(out, buf, len, ipstr);
+	if (!inetnum_of(IW_WHOIS_FMT_LACNIC, ip, ipstr, buf, len, out, &o,
+	    &on, &best))
 		return 0;
-	}
-	set_net(out, &best, t, tn);
 	set_top(out, &best);	/* LACNIC answers hold one network */
-	if (attr_get(o, on, "status", 0, &h, &hn))
-		out->leaf = status_is_leaf(IW_WHOIS_FMT_LACNIC, h, hn);
 	if (!attr_get(o, on, "abuse-c", 0, &h, &hn) || hn == 0) {
 		snprintf(out->reason, sizeof(out->reason),
 		    "no abuse-c for %s", out->net_text);
@@ -1217,13 +1226,13 @@ int
 iw_whois_irt_handle(const char *ip, const char *buf, size_t len, char *out,
     size_t outsz)
 {
-	static const char *const cls[] = { "inetnum", "inet6num" };
 	const char *o, *t, *h;
 	size_t on, tn, hn;
 	struct net a, best;
 
 	if (addr_parse(ip, strlen(ip), &a) != 0 ||
-	    !best_network(buf, len, &a, cls, 2, &o, &on, &best, &t, &tn) ||
+	    !best_network(buf, len, &a, inetnum_cls, 2, &o, &on, &best, &t,
+	    &tn) ||
 	    !attr_get(o, on, "mnt-irt", 0, &h, &hn) || hn == 0 ||
 	    hn >= outsz)
 		return -1;
@@ -1392,7 +1401,6 @@ collect_nets(enum iw_whois_format fmt, const struct net *top,
     const char *buf, size_t len, struct net *nets, const char **txt,
     size_t *tn, size_t *n)
 {
-	static const char *const cls[] = { "inetnum", "inet6num" };
 	const char *o, *v, *l;
 	size_t on, vn, ln, pos = 0;
 	struct net x;
@@ -1419,8 +1427,8 @@ collect_nets(enum iw_whois_format fmt, const struct net *top,
 	}
 	while (next_object(buf, len, &pos, &o, &on))
 		for (size_t c = 0; c < 2; c++)
-			if (obj_class(o, on, cls[c]) &&
-			    attr_get(o, on, cls[c], 0, &v, &vn) &&
+			if (obj_class(o, on, inetnum_cls[c]) &&
+			    attr_get(o, on, inetnum_cls[c], 0, &v, &vn) &&
 			    net_parse(v, vn, &x) == 0 &&
 			    net_contains(top, &x) &&
 			    memcmp(x.last, top->last, 16) <= 0 &&

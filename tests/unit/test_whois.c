@@ -850,6 +850,14 @@ test_throttle_detected(void **state)
 	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-throttle.txt", "203.0.113.130",
 	    &p);
 	assert_int_equal(p.throttled, 1);
+	/* RIPE's "too many connections" is throttling too. */
+	{
+		static const char a[] = "%ERROR:306: too many connections\n";
+
+		assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE,
+		    "192.0.2.1", a, sizeof(a) - 1, &p), 0);
+		assert_int_equal(p.throttled, 1);
+	}
 	/* Registry data mentioning rate limits is not throttling. */
 	{
 		static const char a[] = "inetnum: 192.0.2.0 - 192.0.2.255\n"
