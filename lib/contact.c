@@ -3,6 +3,7 @@
  * contact.h.
  */
 #include "contact.h"
+#include "budget.h"
 #include "cache.h"
 #include "ratelimit.h"
 
@@ -27,6 +28,40 @@ iw_contact_set_limiter(struct iw_contact_ctx *ctx,
     struct iw_ratelimit *limiter)
 {
 	ctx->whois.limiter = limiter;
+}
+
+static int
+budget_reserve(void *arg, const char *server, long long interval_ms,
+    long long *wait_ms, char *why, size_t wsz)
+{
+	struct iw_err err;
+	int r = iw_budget_reserve(iw_db_pgconn(arg), server, interval_ms,
+	    wait_ms, &err);
+
+	if (r < 0)
+		iw_strlcpy(why, err.msg, wsz);
+	return r;
+}
+
+static void
+budget_refused(void *arg, const char *server, long long open_ms)
+{
+	struct iw_err err;
+
+	(void)iw_budget_refused(iw_db_pgconn(arg), server, open_ms, &err);
+}
+
+void
+iw_contact_set_budget(struct iw_contact_ctx *ctx, struct iw_db *db)
+{
+	if (db == NULL) {
+		ctx->whois.budget = NULL;
+		return;
+	}
+	ctx->budget.reserve = budget_reserve;
+	ctx->budget.refused = budget_refused;
+	ctx->budget.arg = db;
+	ctx->whois.budget = &ctx->budget;
 }
 
 void

@@ -349,6 +349,21 @@ iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server)
 	return left > 0 ? left : 0;
 }
 
+long long
+iw_ratelimit_interval_ms(struct iw_ratelimit *rl, const char *server)
+{
+	struct server *s;
+	long long ms;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	s = server_get(rl, server);
+	ms = s != NULL ? s->interval_ms : 0;
+	pthread_mutex_unlock(&rl->mu);
+	return ms;
+}
+
 static int
 hood_key(const char *ip, unsigned char key[17])
 {

@@ -347,6 +347,52 @@ recv_all(int fd, struct iw_buf *ans, size_t max, int64_t deadline, int tmo,
 	}
 }
 
+/*
+ * The budget shared with the other daemons: wait for this query's start
+ * (stop ends the wait within 250 ms).  0 go; -1 not now (why; refused
+ * when the server is backed off for all).  No budget or an unlimited
+ * server: go.  A budget that cannot say (database trouble) does not stop
+ * the query: the process's own pacing still holds.
+ */
+static int
+shared_budget(struct lookup *lk, const char *name, char *why, size_t wsz)
+{
+	const struct iw_whois_conf *c = lk->conf;
+	long long iv = iw_ratelimit_interval_ms(c->limiter, name), wait;
+	int64_t until;
+	int r;
+
+	if (c->budget == NULL || iv <= 0)
+		return 0;
+	r = c->budget->reserve(c->budget->arg, name, iv, &wait, why, wsz);
+	if (r < 0)
+		return 0;
+	if (r > 0) {
+		lk->refused = 1;
+		snprintf(why, wsz, "backing off from %s for %lld s (all "
+		    "daemons) after it refused queries", name,
+		    (wait + 999) / 1000);
+		return -1;
+	}
+	if (wait > IW_RATELIMIT_MAX_WAIT_MS) {
+		lk->refused = 1;	/* the slot is lost: only slower */
+		snprintf(why, wsz, "%s: no shared query slot within %d ms",
+		    name, IW_RATELIMIT_MAX_WAIT_MS);
+		return -1;
+	}
+	for (until = iw_now_ms() + wait; iw_now_ms() < until;) {
+		int64_t left = until - iw_now_ms();
+
+		if (c->stop != NULL && *c->stop) {
+			lk->refused = 1;
+			snprintf(why, wsz, "shutting down");
+			return -1;
+		}
+		poll(NULL, 0, (int)(left > 250 ? 250 : left));
+	}
+	return 0;
+}
+
 /* One RFC 3912 exchange.  0 ok, -1 transient failure (why set). */
 static int
 whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
@@ -369,6 +415,8 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	}
 	lk->refused = 0;
 	lk->policy = 0;
+	if (shared_budget(lk, name, why, wsz) != 0)
+		return -1;
 	if (iw_ratelimit_acquire(lk->conf->limiter, name,
 	    IW_RATELIMIT_MAX_WAIT_MS, lk->conf->stop, why, wsz) != 0) {
 		lk->refused = 1;
@@ -404,6 +452,10 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	/* A policy refusal asked nothing of the server: not its failure. */
 	iw_ratelimit_release(lk->conf->limiter, name, lk->refused ?
 	    IW_RL_REFUSED : r == 0 || lk->policy ? IW_RL_OK : IW_RL_FAILED);
+	/* A refusal backs the server off for every daemon. */
+	if (lk->refused && lk->conf->budget != NULL)
+		lk->conf->budget->refused(lk->conf->budget->arg, name,
+		    iw_ratelimit_open_ms(lk->conf->limiter, name));
 	return r == 0 ? 0 : -1;
 }
 

@@ -25,6 +25,20 @@ struct iw_whois_host {
 	double rate;		/* queries/s; 0 = unlimited, < 0 = default */
 };
 
+/*
+ * The budget every daemon on one database shares (lib/budget.c through
+ * lib/contact.c): reserve() a query start for server, interval_ms after
+ * the last one anyone reserved: 0 and *wait_ms until it, 1 the server is
+ * backed off for all (*wait_ms left), -1 it cannot say (why).  refused()
+ * backs the server off for all for open_ms.
+ */
+struct iw_whois_budget {
+	int (*reserve)(void *arg, const char *server, long long interval_ms,
+	    long long *wait_ms, char *why, size_t wsz);
+	void (*refused)(void *arg, const char *server, long long open_ms);
+	void *arg;
+};
+
 struct iw_whois_conf {
 	const char *bootstrap;		/* "whois.iana.org" */
 	const struct iw_whois_host *hosts;
@@ -33,6 +47,7 @@ struct iw_whois_conf {
 	size_t max_answer;		/* bytes; default 1 MiB */
 	int max_referrals;		/* chain depth; default 5 */
 	struct iw_ratelimit *limiter;	/* shared pacing; may be NULL */
+	const struct iw_whois_budget *budget; /* across daemons; may be NULL */
 	const volatile sig_atomic_t *stop; /* non-zero: stop waiting for a
 					   query slot (shutdown); may be NULL */
 };

@@ -7,3 +7,12 @@
 -- registration, and nothing else refers to these tables.
 DELETE FROM whois_cover;
 DELETE FROM whois_net;
+
+-- One WHOIS budget for all daemons on this database (lib/budget.c): per
+-- server the earliest start of the next query any daemon may send, and
+-- until when every daemon leaves it alone after it refused or throttled.
+CREATE TABLE whois_budget (
+	server      text PRIMARY KEY,
+	next_at     timestamptz NOT NULL,
+	open_until  timestamptz
+);
