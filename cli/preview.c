@@ -102,6 +102,8 @@ cmd_preview(struct cli *c, int argc, char **argv)
 		return EX_CONFIG;
 	}
 	iw_contact_init(&ctx, c->cfg, geo);
+	/* A preview reads the cache but never teaches it anything. */
+	ctx.cache_read_only = 1;
 	if (iw_contact_resolve(&ctx, c->db, ip, &ct, &err) < 0) {
 		cli_error("%s", err.msg);
 		iw_geoip_close(geo);

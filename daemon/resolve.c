@@ -93,6 +93,41 @@ log_one(const struct iw_db_target *t, const struct iw_contact *ct,
 		    r->reason != NULL ? r->reason : "");
 }
 
+/*
+ * The batch's write failed: one IP's data must not hold the others (they
+ * would stay claimed and come back for ever).  Each is stored alone; one
+ * the database still refuses is stored as unresolved with the database's
+ * reason and none of its outside text.  -1 only if even that fails.
+ */
+static int
+store_each(struct iwd_worker *w, const int64_t *ids,
+    struct iw_db_resolution *r, int n, char (*why)[300])
+{
+	struct iw_err err;
+
+	for (int i = 0; i < n; i++) {
+		struct iw_db_resolution bare;
+
+		if (iw_db_targets_done(w->db, w->d->owner, &ids[i], &r[i], 1,
+		    &err) == 0)
+			continue;
+		memset(&bare, 0, sizeof(bare));
+		bare.state = IW_DB_UNRESOLVED;
+		snprintf(why[i], sizeof(why[i]), "could not store the "
+		    "answer: %.250s", err.msg);
+		iw_utf8_scrub(why[i]);
+		bare.reason = why[i];
+		iw_log(IW_LOG_NOTICE, "target %lld: %s", (long long)ids[i],
+		    why[i]);
+		if (iw_db_targets_done(w->db, w->d->owner, &ids[i], &bare, 1,
+		    &err) < 0) {
+			iw_log(IW_LOG_ERR, "resolve: %s", err.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Resolve and record a claimed batch (address order); the results go to
  * the database in one statement. */
 static int
@@ -128,8 +163,8 @@ resolve_batch(struct iwd_worker *w, const struct iw_contact_ctx *ctx,
 	}
 	if (rc == 0 && iw_db_targets_done(w->db, w->d->owner, ids, r,
 	    (size_t)n, &err) < 0) {
-		iw_log(IW_LOG_ERR, "resolve: %s", err.msg);
-		rc = -1;
+		iw_log(IW_LOG_ERR, "resolve: %s; storing one by one", err.msg);
+		rc = store_each(w, ids, r, n, why);
 	}
 	if (rc == 0)
 		w->done += n;
@@ -177,6 +212,7 @@ resolve_worker(void *arg)
 	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
 	iw_contact_set_limiter(&ctx, resolve_limiter);
 	iw_contact_set_stop(&ctx, &iwd_stop);
+	iw_contact_set_budget(&ctx, w->db);
 	while (!iwd_stop && !iwd_reload) {
 		if (iw_db_claim_targets(w->db, w->d->owner,
 		    w->d->cfg->delivery_lease, want, t, &n, &err) < 0) {

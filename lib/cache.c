@@ -26,6 +26,12 @@
  * of one registry nest, so "most specific containing" is the row with the
  * greatest first address and then the smallest last one.  Every row and
  * cover expires after whois.cache_ttl.
+ *
+ * Whose word counts: a server's registrations and covers are stored only
+ * inside the block its referrer delegated to it (lib/whois.c cuts the
+ * answer down to it; contact.c stores nothing when the delegation is not
+ * known), so no server in a referral chain, nor anyone on the path of its
+ * port-43 connection, can plant a cover over addresses it was not given.
  */
 #include "cache.h"
 
@@ -44,7 +50,8 @@ static const char lookup_sql[] =
     "SELECT cov.registry, n.status, n.email, n.source, n.net_text,"
     " n.chain, n.reason, host(n.first_ip), host(n.last_ip),"
     " to_char(n.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " n.expires_at > now(), n.raw_answer "
+    " n.expires_at > now(), n.raw_answer,"
+    " host(cov.first_ip), host(cov.last_ip) "
     "FROM cov LEFT JOIN LATERAL ("
     " SELECT * FROM whois_net w WHERE w.registry = cov.registry"
     "  AND w.first_ip <= $1::inet AND w.last_ip >= $1::inet"
@@ -63,7 +70,8 @@ static const char lookup_many_sql[] =
     " cov.registry, n.status, n.email, n.source, n.net_text,"
     " n.chain, n.reason, host(n.first_ip), host(n.last_ip),"
     " to_char(n.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " n.expires_at > now(), n.raw_answer "
+    " n.expires_at > now(), n.raw_answer,"
+    " host(cov.first_ip), host(cov.last_ip) "
     "FROM unnest($1::inet[]) WITH ORDINALITY AS ip(a, i) "
     "LEFT JOIN LATERAL ("
     " SELECT c.registry, c.first_ip, c.last_ip FROM whois_cover c"
@@ -93,6 +101,8 @@ answer_of(PGresult *r, int row, int c0, struct iw_cache_answer *a)
 	if (PQgetisnull(r, row, c0))
 		return;		/* no cover: a miss */
 	colr(r, row, c0, a->registry, sizeof(a->registry));
+	colr(r, row, c0 + 12, a->cover_first, sizeof(a->cover_first));
+	colr(r, row, c0 + 13, a->cover_last, sizeof(a->cover_last));
 	a->status = IW_CACHE_REGISTRY;
 	colr(r, row, c0 + 1, st, sizeof(st));
 	colr(r, row, c0 + 10, fresh, sizeof(fresh));

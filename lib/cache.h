@@ -37,6 +37,9 @@ struct iw_cache_answer {
 	char chain[IW_WHOIS_CHAIN_MAX];
 	char reason[256];
 	char fetched[40];		/* when the registry said so */
+	char cover_first[48];		/* the cover that answered (HIT and */
+	char cover_last[48];		/* REGISTRY): what registry is known
+					   to answer for */
 	char *raw;			/* HIT without contact: the answer */
 	int overridden;			/* _lookup_many: an operator override
 					   covers the IP (contact_override);

@@ -3,6 +3,7 @@
  * contact.h.
  */
 #include "contact.h"
+#include "budget.h"
 #include "cache.h"
 #include "ratelimit.h"
 
@@ -27,6 +28,40 @@ iw_contact_set_limiter(struct iw_contact_ctx *ctx,
     struct iw_ratelimit *limiter)
 {
 	ctx->whois.limiter = limiter;
+}
+
+static int
+budget_reserve(void *arg, const char *server, long long interval_ms,
+    long long *wait_ms, char *why, size_t wsz)
+{
+	struct iw_err err;
+	int r = iw_budget_reserve(iw_db_pgconn(arg), server, interval_ms,
+	    wait_ms, &err);
+
+	if (r < 0)
+		iw_strlcpy(why, err.msg, wsz);
+	return r;
+}
+
+static void
+budget_refused(void *arg, const char *server, long long open_ms)
+{
+	struct iw_err err;
+
+	(void)iw_budget_refused(iw_db_pgconn(arg), server, open_ms, &err);
+}
+
+void
+iw_contact_set_budget(struct iw_contact_ctx *ctx, struct iw_db *db)
+{
+	if (db == NULL) {
+		ctx->whois.budget = NULL;
+		return;
+	}
+	ctx->budget.reserve = budget_reserve;
+	ctx->budget.refused = budget_refused;
+	ctx->budget.arg = db;
+	ctx->whois.budget = &ctx->budget;
 }
 
 void
@@ -220,8 +255,10 @@ remember(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 {
 	struct iw_cache_net n;
 
-	if (wr->status == IW_WHOIS_TRANSIENT || wr->net_first[0] == '\0' ||
-	    wr->net_last[0] == '\0')
+	/* No known delegation: the answer is good for this IP only. */
+	if (ctx->cache_read_only || wr->status == IW_WHOIS_TRANSIENT ||
+	    wr->net_first[0] == '\0' || wr->net_last[0] == '\0' ||
+	    wr->auth_first[0] == '\0')
 		return 0;
 	memset(&n, 0, sizeof(n));
 	n.registry = wr->server;
@@ -263,7 +300,9 @@ resolve_cached(const struct iw_contact_ctx *ctx, struct pg_conn *pg,
 	}
 	hint = a.status == IW_CACHE_REGISTRY ? a.registry : NULL;
 	memset(&wr, 0, sizeof(wr));
-	if (iw_whois_lookup_from(&ctx->whois, hint, 0, ip, &wr, err) < 0) {
+	/* The cover that named the registry bounds what it answers for. */
+	if (iw_whois_lookup_from(&ctx->whois, hint, 0, a.cover_first,
+	    a.cover_last, ip, &wr, err) < 0) {
 		iw_cache_answer_free(&a);
 		return -1;
 	}
@@ -303,8 +342,25 @@ from_cache_or_whois(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	return rc;
 }
 
-int
-iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
+/*
+ * Whatever came from outside leaves as valid UTF-8, so that one odd answer
+ * can never make the database refuse a batch's write.  The raw answer is
+ * decoded already (whois: Latin-1 when not UTF-8); this is the last word.
+ */
+static void
+clean_text(struct iw_contact *out)
+{
+	char *const f[] = { out->email, out->country, out->locale,
+	    out->source, out->server, out->network, out->chain, out->reason,
+	    out->fetched, out->range, out->raw };
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] != NULL)
+			iw_utf8_scrub(f[i]);
+}
+
+static int
+resolve_one(const struct iw_contact_ctx *ctx, struct iw_db *db,
     const char *ip, struct iw_contact *out, struct iw_err *err)
 {
 	int r;
@@ -316,6 +372,16 @@ iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	return from_cache_or_whois(ctx, db, ip, out, err);
+}
+
+int
+iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
+    const char *ip, struct iw_contact *out, struct iw_err *err)
+{
+	int r = resolve_one(ctx, db, ip, out, err);
+
+	clean_text(out);
+	return r;
 }
 
 /* One IP of a batch, given what the batch lookup said about it. */
@@ -371,8 +437,10 @@ iw_contact_resolve_many(const struct iw_contact_ctx *ctx, struct iw_db *db,
 		return -1;
 	}
 	rc = iw_cache_lookup_many(pg, ips, n, a, err);
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = resolve_from(ctx, db, ips[i], &a[i], &out[i], err);
+		clean_text(&out[i]);
+	}
 	for (size_t i = 0; i < n; i++)
 		iw_cache_answer_free(&a[i]);
 	free(a);

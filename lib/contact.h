@@ -48,10 +48,13 @@ struct iw_contact_ctx {
 	struct iw_geoip *geoip;		/* may be NULL: no country */
 	struct iw_whois_conf whois;	/* whois.limiter: shared pacing */
 	int use_cache;			/* whois.cache */
+	int cache_read_only;		/* read the cache, never write it
+					   (ipwarn preview stores nothing) */
 	long long cache_ttl;		/* whois.cache_ttl */
 	const volatile sig_atomic_t *stop; /* non-zero: shutting down, stop
 					   waiting (rate limits, neighbours
 					   in flight); may be NULL */
+	struct iw_whois_budget budget;	/* whois.budget points here when set */
 };
 
 /* ctx points into cfg and geoip; both must outlive it.  limiter (may be
@@ -60,6 +63,10 @@ void iw_contact_init(struct iw_contact_ctx *ctx, const struct iw_config *cfg,
     struct iw_geoip *geoip);
 void iw_contact_set_limiter(struct iw_contact_ctx *ctx,
     struct iw_ratelimit *limiter);
+/* Share the WHOIS budget with every daemon on db's database (budget.c):
+ * db's connection is used from this ctx's thread only; db must outlive
+ * ctx, and ctx must not be copied afterwards. */
+void iw_contact_set_budget(struct iw_contact_ctx *ctx, struct iw_db *db);
 /* The flag a signal handler sets to stop the process: waits end within
  * 250 ms and the IP is LATER (refused: not counted as a failure). */
 void iw_contact_set_stop(struct iw_contact_ctx *ctx,

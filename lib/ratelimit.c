@@ -14,6 +14,10 @@
  *
  * Every wait re-checks at least every 250 ms, so a stop flag (SIGTERM)
  * ends it within that time.
+ *
+ * The table is bounded (MAX_SERVERS): configured servers and the
+ * registries are pinned; any other name (reached by referral) takes a
+ * free slot or evicts an idle one (see server_evict).
  */
 #include "ratelimit.h"
 
@@ -54,6 +58,8 @@ struct server {
 	int failures;		/* consecutive, in half refusals */
 	long long open_until;
 	int listing_seen;	/* has answered a more-specific listing */
+	int pinned;		/* configured or a registry: never evicted */
+	long long used_ms;	/* last acquire or release */
 };
 
 struct hood {
@@ -131,6 +137,7 @@ iw_ratelimit_new(const struct iw_ratelimit_limit *l, size_t n,
 		    l[i].concurrency > 0 ? l[i].concurrency :
 		    IW_RATELIMIT_DEF_CONCURRENCY,
 		    l[i].rate >= 0 ? l[i].rate : IW_RATELIMIT_DEF_RATE);
+		rl->srv[rl->nsrv].pinned = 1;
 		for (size_t d = 0; d < sizeof(registry_defaults) /
 		    sizeof(registry_defaults[0]); d++)
 			if (strcasecmp(registry_defaults[d].name,
@@ -158,26 +165,60 @@ iw_ratelimit_free(struct iw_ratelimit *rl)
 	free(rl);
 }
 
-/* The server's state, created with defaults on first use.  Under mu. */
+/*
+ * A slot for a new server when all are taken: an unpinned one with no
+ * query in flight, preferably one not backing off, least recently used
+ * first.  Referral names that refuse queries thus take turns in the
+ * unpinned slots and never share one with an honest server (they did,
+ * and it got backed off); a registry's or configured server's back-off
+ * is never forgotten.  NULL when every slot is busy.  Under mu.
+ */
+static struct server *
+server_evict(struct iw_ratelimit *rl, long long now)
+{
+	struct server *best = NULL;
+
+	for (size_t i = 0; i < rl->nsrv; i++) {
+		struct server *s = &rl->srv[i];
+		int open = s->open_until > now;
+
+		if (s->pinned || s->inflight > 0)
+			continue;
+		if (best == NULL || open < (best->open_until > now) ||
+		    (open == (best->open_until > now) &&
+		    (open ? s->open_until < best->open_until :
+		    s->used_ms < best->used_ms)))
+			best = s;
+	}
+	return best;
+}
+
+/* The server's state, created with defaults on first use; NULL when the
+ * table is full of servers in use.  Under mu. */
 static struct server *
 server_get(struct iw_ratelimit *rl, const char *name)
 {
-	int conc = IW_RATELIMIT_DEF_CONCURRENCY;
+	int conc = IW_RATELIMIT_DEF_CONCURRENCY, pinned = 0;
 	double rate = IW_RATELIMIT_DEF_RATE;
+	struct server *s;
 
 	for (size_t i = 0; i < rl->nsrv; i++)
 		if (strcasecmp(rl->srv[i].name, name) == 0)
 			return &rl->srv[i];
-	if (rl->nsrv >= MAX_SERVERS)
-		return &rl->srv[MAX_SERVERS - 1];	/* share the last */
 	for (size_t d = 0; d < sizeof(registry_defaults) /
 	    sizeof(registry_defaults[0]); d++)
 		if (strcasecmp(registry_defaults[d].name, name) == 0) {
 			conc = registry_defaults[d].concurrency;
 			rate = registry_defaults[d].rate;
+			pinned = 1;
 		}
-	server_init(&rl->srv[rl->nsrv], name, conc, rate);
-	return &rl->srv[rl->nsrv++];
+	if (rl->nsrv < MAX_SERVERS)
+		s = &rl->srv[rl->nsrv++];
+	else if ((s = server_evict(rl, now_of(rl))) == NULL)
+		return NULL;
+	server_init(s, name, conc, rate);
+	s->pinned = pinned;
+	return s;
 }
 
 static void
@@ -219,7 +260,12 @@ iw_ratelimit_acquire(struct iw_ratelimit *rl, const char *server,
 		return 0;
 	pthread_mutex_lock(&rl->mu);
 	start = now_of(rl);
-	s = server_get(rl, server);
+	if ((s = server_get(rl, server)) == NULL) {
+		snprintf(why, whysz, "%s: every WHOIS server slot is in use",
+		    server);
+		pthread_mutex_unlock(&rl->mu);
+		return -1;
+	}
 	for (;;) {
 		now = now_of(rl);
 		if (stopping(stop)) {
@@ -247,6 +293,7 @@ iw_ratelimit_acquire(struct iw_ratelimit *rl, const char *server,
 	}
 	s->inflight++;
 	s->next_ms = now + s->interval_ms;
+	s->used_ms = now;
 	rl->queries++;
 	pthread_mutex_unlock(&rl->mu);
 	return 0;
@@ -262,8 +309,13 @@ iw_ratelimit_release(struct iw_ratelimit *rl, const char *server,
 		return;
 	pthread_mutex_lock(&rl->mu);
 	s = server_get(rl, server);
+	if (s == NULL) {	/* cannot be: its query held the slot */
+		pthread_mutex_unlock(&rl->mu);
+		return;
+	}
 	if (s->inflight > 0)
 		s->inflight--;
+	s->used_ms = now_of(rl);
 	if (o == IW_RL_OK) {
 		s->failures = 0;
 		s->open_until = 0;
@@ -286,13 +338,30 @@ long long
 iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server)
 {
 	long long left;
+	struct server *s;
 
 	if (rl == NULL)
 		return 0;
 	pthread_mutex_lock(&rl->mu);
-	left = server_get(rl, server)->open_until - now_of(rl);
+	s = server_get(rl, server);
+	left = s != NULL ? s->open_until - now_of(rl) : 0;
 	pthread_mutex_unlock(&rl->mu);
 	return left > 0 ? left : 0;
+}
+
+long long
+iw_ratelimit_interval_ms(struct iw_ratelimit *rl, const char *server)
+{
+	struct server *s;
+	long long ms;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	s = server_get(rl, server);
+	ms = s != NULL ? s->interval_ms : 0;
+	pthread_mutex_unlock(&rl->mu);
+	return ms;
 }
 
 static int
@@ -448,8 +517,8 @@ iw_ratelimit_listing_seen(struct iw_ratelimit *rl, const char *server,
 		return 0;
 	pthread_mutex_lock(&rl->mu);
 	s = server_get(rl, server);
-	was = s->listing_seen;
-	if (seen)
+	was = s != NULL && s->listing_seen;
+	if (seen && s != NULL)
 		s->listing_seen = 1;
 	pthread_mutex_unlock(&rl->mu);
 	return was;

@@ -67,6 +67,10 @@ void iw_ratelimit_release(struct iw_ratelimit *rl, const char *server,
 /* Milliseconds the circuit of server stays open; 0 when closed. */
 long long iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server);
 
+/* The spacing of server's queries (1/rate) in ms; 0 = unlimited. */
+long long iw_ratelimit_interval_ms(struct iw_ratelimit *rl,
+    const char *server);
+
 /*
  * In-flight de-duplication by neighbourhood (/24 for IPv4, /48 for IPv6):
  * _enter blocks while another thread holds the neighbourhood of ip, then

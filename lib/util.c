@@ -452,6 +452,50 @@ utf8_seq_len(const char *s)
 }
 
 int
+iw_text_to_utf8(struct iw_buf *b, int *latin1)
+{
+	struct iw_buf o = IW_BUF_INIT;
+	int l1 = b->len > 0 && !iw_utf8_valid(b->data, b->len);
+
+	if (latin1 != NULL)
+		*latin1 = l1;
+	if (!l1) {
+		for (size_t i = 0; i < b->len; i++)
+			if (b->data[i] == '\0')
+				b->data[i] = '?';
+		return 0;
+	}
+	for (size_t i = 0; i < b->len; i++) {
+		unsigned char c = (unsigned char)b->data[i];
+		char u[2] = { (char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f)) };
+		int r = c >= 0x80 ? iw_buf_append(&o, u, 2) :
+		    iw_buf_putc(&o, c == 0 ? '?' : (char)c);
+
+		if (r < 0) {
+			iw_buf_free(&o);
+			return -1;
+		}
+	}
+	iw_buf_free(b);
+	*b = o;
+	return 0;
+}
+
+void
+iw_utf8_scrub(char *s)
+{
+	while (*s != '\0') {
+		size_t n = utf8_seq_len(s);
+
+		if (n == 0) {
+			*s++ = '?';
+			continue;
+		}
+		s += n;
+	}
+}
+
+int
 iw_json_str(struct iw_buf *out, const char *s)
 {
 	if (iw_buf_putc(out, '"') < 0)

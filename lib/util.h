@@ -54,6 +54,20 @@ void *iw_calloc(size_t n, size_t size);
 /* 1 if buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int iw_utf8_valid(const char *buf, size_t len);
 
+/*
+ * Outside text (a WHOIS answer) as valid UTF-8 in place: well-formed UTF-8
+ * is kept; anything else is read as Latin-1 (what RIR data that is not
+ * ASCII is in practice), so every byte becomes a character.  NUL bytes
+ * become '?' either way (PostgreSQL text cannot hold them).  *latin1 (may
+ * be NULL) says the Latin-1 reading was used.  0, or -1 out of memory (b
+ * unchanged).
+ */
+int iw_text_to_utf8(struct iw_buf *b, int *latin1);
+
+/* Make the NUL-terminated s valid UTF-8 in place: each byte that is not
+ * part of a well-formed sequence becomes '?'. */
+void iw_utf8_scrub(char *s);
+
 /* SHA-256 of p[0..n) as 64 lower-case hex digits and a NUL. */
 #define IW_SHA256_HEX 65
 int iw_sha256_hex(const void *p, size_t n, char out[IW_SHA256_HEX]);

@@ -25,6 +25,20 @@ struct iw_whois_host {
 	double rate;		/* queries/s; 0 = unlimited, < 0 = default */
 };
 
+/*
+ * The budget every daemon on one database shares (lib/budget.c through
+ * lib/contact.c): reserve() a query start for server, interval_ms after
+ * the last one anyone reserved: 0 and *wait_ms until it, 1 the server is
+ * backed off for all (*wait_ms left), -1 it cannot say (why).  refused()
+ * backs the server off for all for open_ms.
+ */
+struct iw_whois_budget {
+	int (*reserve)(void *arg, const char *server, long long interval_ms,
+	    long long *wait_ms, char *why, size_t wsz);
+	void (*refused)(void *arg, const char *server, long long open_ms);
+	void *arg;
+};
+
 struct iw_whois_conf {
 	const char *bootstrap;		/* "whois.iana.org" */
 	const struct iw_whois_host *hosts;
@@ -33,6 +47,7 @@ struct iw_whois_conf {
 	size_t max_answer;		/* bytes; default 1 MiB */
 	int max_referrals;		/* chain depth; default 5 */
 	struct iw_ratelimit *limiter;	/* shared pacing; may be NULL */
+	const struct iw_whois_budget *budget; /* across daemons; may be NULL */
 	const volatile sig_atomic_t *stop; /* non-zero: stop waiting for a
 					   query slot (shutdown); may be NULL */
 };
@@ -72,7 +87,19 @@ struct iw_whois_result {
 	char top_last[48];		/* registry containing the IP */
 	int refused;			/* TRANSIENT because the server
 					   refused or throttled us */
-	char *raw;			/* last answer, NUL-terminated, owned */
+	char auth_first[48];		/* the block the answering server */
+	char auth_last[48];		/* was delegated by its referrer
+					   (IANA's allocation, the referring
+					   network); "" = unknown: the answer
+					   is good for this IP only and must
+					   not be cached for others */
+	int clipped;			/* the claimed network was wider than
+					   the delegation: net_ and top_ are
+					   cut down to it */
+	int latin1;			/* an answer was not UTF-8 and was read
+					   as Latin-1 (raw is UTF-8 always) */
+	char *raw;			/* last answer, NUL-terminated, owned;
+					   valid UTF-8 */
 	size_t raw_len;
 };
 
@@ -89,6 +116,10 @@ struct iw_whois_parsed {
 	int leaf;			/* status forbids more specifics */
 	char top_first[48];		/* least specific network listed */
 	char top_last[48];
+	char deleg_first[48];		/* with a referral: the block the */
+	char deleg_last[48];		/* referred server answers for (IANA
+					   inetnum, ARIN's referring network);
+					   "" = not said */
 	char reason[256];		/* when no email */
 };
 
@@ -111,10 +142,14 @@ int iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
     struct iw_whois_result *res, struct iw_err *err);
 
 /* The same, but the chain starts at server (a registry the cache knows
- * holds ip) instead of the bootstrap server. */
+ * holds ip) instead of the bootstrap server.  auth_first..auth_last is
+ * the block server is known to answer for (the cache cover that named
+ * it); NULL: unknown, and the answer is then not cacheable.  The
+ * bootstrap server itself answers for every address. */
 int iw_whois_lookup_from(const struct iw_whois_conf *conf,
-    const char *server, int port, const char *ip,
-    struct iw_whois_result *res, struct iw_err *err);
+    const char *server, int port, const char *auth_first,
+    const char *auth_last, const char *ip, struct iw_whois_result *res,
+    struct iw_err *err);
 
 void iw_whois_result_free(struct iw_whois_result *res);	/* frees raw only */
 

@@ -134,6 +134,8 @@ def test_throttled_ips_wait_and_resolve_later(pg):
         # all; each run's breaker stops after the first refusal it sees).
         for _ in range(3):
             env.sql("UPDATE target SET next_attempt_at = now()")
+            # ... and so has the back-off every daemon shares.
+            env.sql("UPDATE whois_budget SET open_until = NULL")
             env.ipwarnd("--once", "--dry-run", check=0)
             got = contacts(env)
             assert all(st != "unresolved" for st, _, _ in got.values())

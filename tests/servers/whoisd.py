@@ -29,7 +29,8 @@ ARIN's ">" lists every network inside CIDR including CIDR itself, with
 full records and POCs when "+" is given, else one summary line each
 ("Org NETNAME (NET-HANDLE) first - last").
 
---log appends "server<TAB>query" per query.  --throttle SERVER=N answers
+--log appends "server<TAB>query" per query, --log-times
+"server<TAB>unix time".  --throttle SERVER=N answers
 the first N queries to SERVER with that registry's rate-limit text (RIPE
 "%ERROR:201: access denied", ARIN/LACNIC "Query rate limit exceeded").
 SIGTERM and SIGINT stop it.
@@ -272,6 +273,7 @@ class World:
                         for n, s in spec["servers"].items()}
         self.latency = args.latency_ms / 1000.0
         self.log_path = args.log
+        self.times_path = args.log_times
         self.log_lock = threading.Lock()
         self.stop = threading.Event()
         self.throttle = {}
@@ -288,6 +290,9 @@ class World:
         return False
 
     def log(self, server, query):
+        if self.times_path:
+            with self.log_lock, open(self.times_path, "a") as f:
+                f.write("%s\t%.6f\n" % (server, time.time()))
         if not self.log_path:
             return
         line = "%s\t%s\n" % (server, query.replace("\t", " "))
@@ -347,6 +352,8 @@ def main():
     ap.add_argument("--world", required=True)
     ap.add_argument("--hosts-out", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--log-times",
+                    help="append server<TAB>unix time per query")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--no-listing", action="store_true",
                     help="answer more-specific listings with 'no entries'")

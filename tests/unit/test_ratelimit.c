@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -259,6 +260,61 @@ test_stop_ends_a_rate_wait(void **state)
 	iw_ratelimit_free(rl);
 }
 
+static int
+go_to(struct iw_ratelimit *rl, const char *name, char *why, size_t whysz)
+{
+	return iw_ratelimit_acquire(rl, name, 0, NULL, why, whysz);
+}
+
+static void
+test_refusing_referral_names_never_back_off_an_honest_server(void **state)
+{
+	struct iw_ratelimit *rl = limiter(8, 0);
+	char why[200], name[64];
+
+	(void)state;
+	assert_int_equal(go_to(rl, "whois.ripe.net", why, sizeof(why)), 0);
+	iw_ratelimit_release(rl, "whois.ripe.net", IW_RL_REFUSED);
+	for (int i = 0; i < 80; i++) {
+		snprintf(name, sizeof(name), "whois.refuser%d.example", i);
+		assert_int_equal(go_to(rl, name, why, sizeof(why)), 0);
+		iw_ratelimit_release(rl, name, IW_RL_REFUSED);
+	}
+	assert_int_equal(go_to(rl, "whois.honest.example", why, sizeof(why)),
+	    0);
+	iw_ratelimit_release(rl, "whois.honest.example", IW_RL_OK);
+	assert_int_equal(iw_ratelimit_open_ms(rl, "whois.honest.example"), 0);
+	/* a registry's back-off is never forgotten */
+	assert_true(iw_ratelimit_open_ms(rl, "whois.ripe.net") > 0);
+	assert_int_equal(go_to(rl, "whois.ripe.net", why, sizeof(why)), -1);
+	iw_ratelimit_free(rl);
+}
+
+static void
+test_full_table_of_busy_servers_refuses_a_new_one(void **state)
+{
+	struct iw_ratelimit *rl = limiter(8, 0);
+	char why[200], name[64];
+	int got = 0;
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "whois.busy%d.example", i);
+		got += go_to(rl, name, why, sizeof(why)) == 0;
+	}
+	assert_true(got < 100);
+	assert_non_null(strstr(why, "every WHOIS server slot is in use"));
+	/* the configured server keeps its own slot */
+	assert_int_equal(go_to(rl, "whois.test", why, sizeof(why)), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "whois.busy%d.example", i);
+		iw_ratelimit_release(rl, name, IW_RL_OK);
+	}
+	assert_int_equal(go_to(rl, "whois.busy99.example", why, sizeof(why)),
+	    0);
+	iw_ratelimit_free(rl);
+}
+
 int
 main(void)
 {
@@ -271,6 +327,10 @@ main(void)
 		cmocka_unit_test(test_real_clock_paces_queries),
 		cmocka_unit_test(test_neighbour_waits_and_stop_ends_the_wait),
 		cmocka_unit_test(test_stop_ends_a_rate_wait),
+		cmocka_unit_test(
+		    test_refusing_referral_names_never_back_off_an_honest_server),
+		cmocka_unit_test(
+		    test_full_table_of_busy_servers_refuses_a_new_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

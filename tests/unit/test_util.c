@@ -57,11 +57,77 @@ test_utf8_every_offset(void **state)
 	assert_true(iw_utf8_valid("", 0));
 }
 
+static void
+test_latin1_answer_becomes_utf8(void **state)
+{
+	struct iw_buf b = IW_BUF_INIT;
+	int l1 = -1;
+
+	(void)state;
+	assert_int_equal(iw_buf_puts(&b, "descr: M\xfcnchen \xa9\n"), 0);
+	assert_int_equal(iw_text_to_utf8(&b, &l1), 0);
+	assert_int_equal(l1, 1);
+	assert_string_equal(b.data, "descr: M\xc3\xbcnchen \xc2\xa9\n");
+	assert_int_equal(b.len, strlen(b.data));
+	iw_buf_free(&b);
+}
+
+static void
+test_utf8_answer_is_kept_but_nul_replaced(void **state)
+{
+	struct iw_buf b = IW_BUF_INIT;
+	int l1 = -1;
+
+	(void)state;
+	assert_int_equal(iw_buf_append(&b, "M\xc3\xbcnchen\0x", 10), 0);
+	assert_int_equal(iw_text_to_utf8(&b, &l1), 0);
+	assert_int_equal(l1, 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "M\xc3\xbcnchen?x", 10);
+	iw_buf_free(&b);
+}
+
+static void
+test_random_bytes_always_decode_to_valid_utf8(void **state)
+{
+	uint32_t x = 12;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct iw_buf b = IW_BUF_INIT;
+		char s[300];
+
+		for (int i = 0; i < 257; i++) {
+			char c;
+
+			x = x * 1103515245u + 12345u;
+			c = (char)(x >> 16);
+			assert_int_equal(iw_buf_append(&b, &c, 1), 0);
+		}
+		assert_int_equal(iw_text_to_utf8(&b, NULL), 0);
+		assert_true(iw_utf8_valid(b.data, b.len));
+		assert_null(memchr(b.data, '\0', b.len));
+		/* and the in-place scrub of a C string */
+		s[299] = '\0';
+		for (int i = 0; i < 299; i++) {
+			x = x * 1103515245u + 12345u;
+			s[i] = (char)((x >> 16) | 1);
+		}
+		iw_utf8_scrub(s);
+		assert_true(iw_utf8_valid(s, strlen(s)));
+		assert_int_equal(strlen(s), 299);
+		iw_buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_every_offset),
+		cmocka_unit_test(test_latin1_answer_becomes_utf8),
+		cmocka_unit_test(test_utf8_answer_is_kept_but_nul_replaced),
+		cmocka_unit_test(test_random_bytes_always_decode_to_valid_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -850,6 +850,14 @@ test_throttle_detected(void **state)
 	parse_file(IW_WHOIS_FMT_LACNIC, "lacnic-throttle.txt", "203.0.113.130",
 	    &p);
 	assert_int_equal(p.throttled, 1);
+	/* RIPE's "too many connections" is throttling too. */
+	{
+		static const char a[] = "%ERROR:306: too many connections\n";
+
+		assert_int_equal(iw_whois_parse(IW_WHOIS_FMT_RIPE,
+		    "192.0.2.1", a, sizeof(a) - 1, &p), 0);
+		assert_int_equal(p.throttled, 1);
+	}
 	/* Registry data mentioning rate limits is not throttling. */
 	{
 		static const char a[] = "inetnum: 192.0.2.0 - 192.0.2.255\n"
@@ -1063,6 +1071,160 @@ conf_for(struct iw_whois_conf *c, struct iw_whois_host *h, char addr[][32],
 	c->hosts = h;
 	c->nhosts = n;
 	c->timeout_ms = 2000;
+}
+
+/* Lookup through servers named names[], answering ans[], for ip. */
+static void
+lookup_in(const char *const *ans, const char *const *names, size_t n,
+    const char *ip, struct iw_whois_result *r)
+{
+	struct iw_whois_host h[FAKE_MAX];
+	char addr[FAKE_MAX][32];
+	struct iw_whois_conf c;
+	struct iw_err e;
+	struct fake f;
+
+	fake_start(&f, ans, n, 1);
+	conf_for(&c, h, addr, names, f.port, n);
+	assert_int_equal(iw_whois_lookup(&c, ip, r, &e), 0);
+	fake_stop(&f);
+}
+
+static void
+test_referred_claim_of_everything_is_cut_to_the_delegation(void **state)
+{
+	static const char iana[] = "refer:   whois.evil.example\n\n"
+	    "inetnum: 203.0.113.0 - 203.0.113.15\n";
+	static const char evil[] = "% Abuse contact for '0.0.0.0 - "
+	    "255.255.255.255' is 'attacker@evil.example'\n\n"
+	    "inetnum: 0.0.0.0 - 255.255.255.255\nstatus:  ASSIGNED PA\n";
+	const char *const ans[] = { iana, evil };
+	const char *const names[] = { "whois.iana.org", "whois.evil.example" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 2, "203.0.113.5", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.email, "attacker@evil.example");
+	assert_int_equal(r.clipped, 1);
+	assert_string_equal(r.net_first, "203.0.113.0");
+	assert_string_equal(r.net_last, "203.0.113.15");
+	assert_string_equal(r.top_first, "203.0.113.0");
+	assert_string_equal(r.top_last, "203.0.113.15");
+	assert_string_equal(r.auth_first, "203.0.113.0");
+	assert_string_equal(r.auth_last, "203.0.113.15");
+	iw_whois_result_free(&r);
+}
+
+static void
+test_arin_referral_delegates_only_the_referring_network(void **state)
+{
+	static const char iana[] = "refer:   whois.arin.net\n"
+	    "inetnum: 198.0.0.0 - 198.255.255.255\n";
+	static const char arin[] = "NetRange: 198.51.100.64 - 198.51.100.127\n"
+	    "ReferralServer:  whois://whois.lacnic.net\n";
+	static const char lacnic[] = "inetnum:     198.51.100.0/24\r\n"
+	    "abuse-c:     VAE2\r\n\r\nnic-hdl:     VAE2\r\n"
+	    "e-mail:      abuse@lacnic-via-arin.example\r\n";
+	const char *const ans[] = { iana, arin, lacnic };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net",
+	    "whois.lacnic.net" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 3, "198.51.100.70", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.auth_first, "198.51.100.64");
+	assert_string_equal(r.auth_last, "198.51.100.127");
+	assert_string_equal(r.net_first, "198.51.100.64");
+	assert_string_equal(r.net_last, "198.51.100.127");
+	iw_whois_result_free(&r);
+}
+
+static void
+test_referral_without_delegation_is_good_for_this_ip_only(void **state)
+{
+	static const char iana[] = "refer:   whois.ripe.net\n";
+	static const char ripe[] = "% Abuse contact for '192.0.2.0 - "
+	    "192.0.2.255' is 'abuse@ripe.example'\n\n"
+	    "inetnum: 192.0.2.0 - 192.0.2.255\nstatus:  ASSIGNED PA\n";
+	const char *const ans[] = { iana, ripe };
+	const char *const names[] = { "whois.iana.org", "whois.ripe.net" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 2, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.net_first, "192.0.2.0");
+	assert_string_equal(r.auth_first, "");
+	iw_whois_result_free(&r);
+}
+
+static void
+test_referral_to_ip_literal_is_refused_and_recorded(void **state)
+{
+	static const char iana[] = "refer:   127.0.0.1:8080\n";
+	static const char inet_aton_form[] = "refer:   2130706433\n";
+	const char *const names[] = { "whois.iana.org" };
+	const char *ans[1];
+	struct iw_whois_result r;
+
+	(void)state;
+	ans[0] = iana;
+	lookup_in(ans, names, 1, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_string_equal(r.reason, "referral to 127.0.0.1:8080 refused: "
+	    "an IP address literal");
+	assert_string_equal(r.chain, "whois.iana.org");
+	iw_whois_result_free(&r);
+	ans[0] = inet_aton_form;
+	lookup_in(ans, names, 1, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_non_null(strstr(r.reason, "an IP address literal"));
+	iw_whois_result_free(&r);
+}
+
+static void
+test_referral_to_other_port_than_43_is_refused(void **state)
+{
+	static const char iana[] = "refer:   whois.example.net:4343\n";
+	const char *const ans[] = { iana };
+	const char *const names[] = { "whois.iana.org" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 1, "192.0.2.9", &r);
+	assert_int_equal(r.status, IW_WHOIS_NOCONTACT);
+	assert_string_equal(r.reason, "referral to whois.example.net:4343 "
+	    "refused: not port 43");
+	iw_whois_result_free(&r);
+}
+
+/* "localhost" is not refused by name: it resolves to loopback. */
+static void
+test_referral_resolving_to_loopback_keeps_the_answer_so_far(void **state)
+{
+	static const char iana[] = "refer:   whois.arin.net\n"
+	    "inetnum: 198.0.0.0 - 198.255.255.255\n";
+	static const char arin[] = "NetRange: 198.51.100.0 - 198.51.100.255\n"
+	    "ReferralServer:  whois://localhost\n"
+	    "OrgAbuseEmail: abuse@arin-org.example\n";
+	const char *const ans[] = { iana, arin };
+	const char *const names[] = { "whois.iana.org", "whois.arin.net" };
+	struct iw_whois_result r;
+
+	(void)state;
+	lookup_in(ans, names, 2, "198.51.100.7", &r);
+	assert_int_equal(r.status, IW_WHOIS_OK);
+	assert_string_equal(r.email, "abuse@arin-org.example");
+	assert_string_equal(r.server, "whois.arin.net");
+	assert_string_equal(r.reason, "referral to localhost refused: "
+	    "localhost resolves only to loopback, private or link-local "
+	    "addresses");
+	assert_string_equal(r.auth_first, "");	/* this IP only */
+	assert_non_null(r.raw);
+	assert_string_equal(r.raw, arin);
+	iw_whois_result_free(&r);
 }
 
 static void
@@ -1324,6 +1486,18 @@ main(void)
 		cmocka_unit_test(test_lookup_refused_is_transient),
 		cmocka_unit_test(test_lookup_silent_server_times_out),
 		cmocka_unit_test(test_lookup_rejects_bad_ip),
+		cmocka_unit_test(
+		    test_referred_claim_of_everything_is_cut_to_the_delegation),
+		cmocka_unit_test(
+		    test_arin_referral_delegates_only_the_referring_network),
+		cmocka_unit_test(
+		    test_referral_without_delegation_is_good_for_this_ip_only),
+		cmocka_unit_test(
+		    test_referral_to_ip_literal_is_refused_and_recorded),
+		cmocka_unit_test(
+		    test_referral_to_other_port_than_43_is_refused),
+		cmocka_unit_test(
+		    test_referral_resolving_to_loopback_keeps_the_answer_so_far),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
