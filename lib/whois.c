@@ -621,7 +621,7 @@ answer_so_far(struct lookup *lk, const struct iw_whois_parsed *p,
 	if (rport != 0 && rport != 43)
 		snprintf(ps, sizeof(ps), ":%d", rport);
 	snprintf(res->reason, sizeof(res->reason),
-	    "referral to %.100s%s refused: %.120s", name, ps, why);
+	    "referral to %.100s%s refused: %.100s", name, ps, why);
 	return 0;
 }
 
