@@ -6,57 +6,13 @@
 
 #include <stddef.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_seq(const char *s)
-{
-	unsigned char c = (unsigned char)s[0];
-	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-	    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-
-	for (size_t k = 1; k < n; k++)
-		if (s[k] == '\0')
-			return 0;
-	return n != 0 && iw_utf8_valid(s, n) ? n : 0;
-}
-
-int
-iw_bounce_json_str(struct iw_buf *out, const char *s)
-{
-	if (iw_buf_putc(out, '"') < 0)
-		return -1;
-	while (*s != '\0') {
-		unsigned char ch = (unsigned char)*s;
-		size_t n;
-		int r;
-
-		if (ch == '"' || ch == '\\')
-			r = iw_buf_printf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			r = iw_buf_printf(out, "\\u%04x", ch);
-		else if ((n = utf8_seq(s)) == 0)
-			r = iw_buf_puts(out, "\\ufffd");
-		else {
-			r = iw_buf_append(out, s, n);
-			s += n;
-			if (r < 0)
-				return -1;
-			continue;
-		}
-		if (r < 0)
-			return -1;
-		s++;
-	}
-	return iw_buf_putc(out, '"');
-}
-
 /* ", \"key\": \"value\"" (without the comma when first). */
 static int
 field(struct iw_buf *out, int first, const char *key, const char *value)
 {
 	if (iw_buf_printf(out, "%s\"%s\": ", first ? "" : ", ", key) < 0)
 		return -1;
-	return iw_bounce_json_str(out, value);
+	return iw_json_str(out, value);
 }
 
 static int

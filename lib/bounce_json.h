@@ -19,7 +19,4 @@
 int iw_bounce_json(const struct iw_bounce *b, int verified,
     long long letter_id, struct iw_buf *out);
 
-/* Append s as a JSON string literal, valid UTF-8 whatever s holds. */
-int iw_bounce_json_str(struct iw_buf *out, const char *s);
-
 #endif

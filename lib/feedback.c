@@ -138,7 +138,7 @@ rcpt_json(const struct iw_bounce *b)
 			r = iw_buf_printf(&j, "%s\"%s\": ", f > 0 ? ", " : "",
 			    k[f]);
 			if (r == 0)
-				r = iw_bounce_json_str(&j, v[f]);
+				r = iw_json_str(&j, v[f]);
 		}
 		if (r == 0)
 			r = iw_buf_putc(&j, '}');
@@ -558,15 +558,15 @@ iw_feedback_smtp_reject(struct iw_db *db, int64_t letter_id,
 	clean(r.diagnostic, sizeof(r.diagnostic), reply);
 	clean(r.envelope, sizeof(r.envelope), email);
 	if (iw_buf_puts(&j, "[{\"address\": ") < 0 ||
-	    iw_bounce_json_str(&j, r.envelope) < 0 ||
+	    iw_json_str(&j, r.envelope) < 0 ||
 	    iw_buf_printf(&j, ", \"action\": \"failed\", \"status\": ") < 0 ||
-	    iw_bounce_json_str(&j, r.status) < 0 ||
+	    iw_json_str(&j, r.status) < 0 ||
 	    iw_buf_printf(&j, ", \"reply_code\": %d, \"diagnostic\": ",
-	    code) < 0 || iw_bounce_json_str(&j, r.diagnostic) < 0 ||
+	    code) < 0 || iw_json_str(&j, r.diagnostic) < 0 ||
 	    iw_buf_puts(&j, ", \"reason\": ") < 0 ||
-	    iw_bounce_json_str(&j, r.reason) < 0 ||
+	    iw_json_str(&j, r.reason) < 0 ||
 	    iw_buf_puts(&j, ", \"class\": ") < 0 ||
-	    iw_bounce_json_str(&j, iw_bounce_class_name(r.cls)) < 0 ||
+	    iw_json_str(&j, iw_bounce_class_name(r.cls)) < 0 ||
 	    iw_buf_puts(&j, "}]") < 0) {
 		iw_buf_free(&j);
 		iw_err_set(err, "bounce: out of memory");
