@@ -205,7 +205,6 @@ render_one(struct cli *c, const struct iw_db_letter *l,
 	struct cli_letters L;
 	struct iw_compose_in in;
 	struct iw_composed out;
-	size_t i;
 	int rc;
 
 	memset(&out, 0, sizeof(out));
@@ -225,26 +224,12 @@ render_one(struct cli *c, const struct iw_db_letter *l,
 	}
 	if ((rc = cli_letters_open(c, l->campaign, &L)) != 0)
 		goto out;
-	items = iw_calloc(nrows > 0 ? nrows : 1, sizeof(*items));
-	if (items == NULL) {
+	memset(&in, 0, sizeof(in));
+	if (iw_compose_letter_in(l, rows, nrows, &in, &items) < 0) {
 		cli_error("out of memory");
 		rc = EX_OSERR;
 		goto out;
 	}
-	for (i = 0; i < nrows; i++) {
-		items[i].ip = rows[i].ip;
-		items[i].evidence = rows[i].evidence;
-		items[i].observed = rows[i].observed;
-	}
-	memset(&in, 0, sizeof(in));
-	in.letter_id = l->id;
-	in.email = l->email;
-	in.locale = l->locale;
-	in.message_id = l->message_id;
-	in.ctx.ref = l->ref;
-	in.items = items;
-	in.nitems = nrows;
-	in.date = time(NULL);
 	if ((rc = cli_compose(c, &L, &in, &out)) == 0) {
 		rc = cli_show_message(&out, decode);
 		iw_composed_free(&out);

@@ -166,7 +166,6 @@ compose_items(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
 	const struct iwd_campaign *cp;
 	struct iw_letter_item *items;
 	struct iw_compose_in in;
-	size_t i;
 	int rc;
 
 	if (n == 0) {
@@ -177,24 +176,10 @@ compose_items(struct iwd *d, struct iw_db *db, const struct iw_db_letter *l,
 	if ((cp = iwd_campaign_get(d, db, l->campaign_id, err)) == NULL ||
 	    iwd_campaign_compose_in(d, cp, &in, err) < 0)
 		return -2;
-	items = iw_calloc(n, sizeof(*items));
-	if (items == NULL) {
+	if (iw_compose_letter_in(l, rows, n, &in, &items) < 0) {
 		iw_err_set(err, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		items[i].ip = rows[i].ip;
-		items[i].evidence = rows[i].evidence;
-		items[i].observed = rows[i].observed;
-	}
-	in.letter_id = l->id;
-	in.email = l->email;
-	in.locale = l->locale;
-	in.message_id = l->message_id;
-	in.ctx.ref = l->ref;
-	in.items = items;
-	in.nitems = n;
-	in.date = time(NULL);
 	rc = iw_compose(d->cfg, d->letters, &in, out, err);
 	free(items);
 	return rc;

@@ -6,6 +6,7 @@
 #include "compose.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "input.h"
 #include "mime.h"
@@ -243,5 +244,31 @@ iw_compose_check_locales(const struct iw_config *cfg,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int
+iw_compose_letter_in(const struct iw_db_letter *l,
+    const struct iw_db_item *rows, size_t n, struct iw_compose_in *in,
+    struct iw_letter_item **items)
+{
+	size_t i;
+
+	*items = iw_calloc(n > 0 ? n : 1, sizeof(**items));
+	if (*items == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		(*items)[i].ip = rows[i].ip;
+		(*items)[i].evidence = rows[i].evidence;
+		(*items)[i].observed = rows[i].observed;
+	}
+	in->letter_id = l->id;
+	in->email = l->email;
+	in->locale = l->locale;
+	in->message_id = l->message_id;
+	in->ctx.ref = l->ref;
+	in->items = *items;
+	in->nitems = n;
+	in->date = time(NULL);
 	return 0;
 }

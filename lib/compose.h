@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "db.h"
 #include "letter.h"
 #include "util.h"
 #include "verp.h"
@@ -53,6 +54,16 @@ struct iw_composed {
 int iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
     const struct iw_compose_in *in, struct iw_composed *out,
     struct iw_err *err);
+/*
+ * Fill in's letter fields (id, recipient, locale, Message-ID, ref, date
+ * now) and its items from a claimed letter and its rows; the campaign's
+ * fields are left as they are.  *items is allocated (free() it after
+ * iw_compose); -1 when out of memory.
+ */
+int iw_compose_letter_in(const struct iw_db_letter *l,
+    const struct iw_db_item *rows, size_t n, struct iw_compose_in *in,
+    struct iw_letter_item **items);
+
 /* Frees what iw_compose put into c (not c itself); NULL is a no-op. */
 void iw_composed_free(struct iw_composed *c);
 
