@@ -258,13 +258,13 @@ static void
 rescue(struct iwd *d)
 {
 	struct iw_err err;
-	long t, l;
+	long t;
 
-	if (iw_db_rescue(d->db, &t, &l, &err) < 0)
+	if (iw_db_rescue(d->db, &t, &err) < 0)
 		iw_log(IW_LOG_ERR, "%s", err.msg);
-	else if (t > 0 || l > 0)
-		iw_log(IW_LOG_NOTICE, "took back %ld IPs and %ld letters whose "
-		    "lease had expired", t, l);
+	else if (t > 0)
+		iw_log(IW_LOG_NOTICE, "took back %ld IPs whose lease had "
+		    "expired", t);
 }
 
 /* One pass over the stages; -1 when the database failed. */

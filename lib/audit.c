@@ -68,14 +68,15 @@ iw_audit_letters(struct iw_db *db, const struct iw_audit_filter *f,
     iw_db_named_row_fn fn, void *arg, struct iw_err *err)
 {
 	return listing(db, "SELECT l.id AS letter, l.ref, c.name AS campaign, "
-	    "l.contact_email AS recipient, " LOCALE " AS locale, l.state, "
-	    "(SELECT count(*) FROM letter_target m WHERE m.letter_id = l.id) "
-	    "AS ips, l.attempts, " TS("l.created_at") " AS created, "
+	    "l.contact_email AS recipient, " LOCALE " AS locale, "
+	    IW_DB_LETTER_STATE("l") " AS state, (SELECT count(*) FROM "
+	    "letter_target m WHERE m.letter_id = l.id) AS ips, l.attempts, " TS("l.created_at") " AS created, "
 	    TS("l.sent_at") " AS sent_at, l.last_reply AS relay_reply, "
 	    "l.bounce_class, m.sha256 AS message_sha256 FROM letter l "
 	    "JOIN campaign c ON c.id = l.campaign_id LEFT JOIN letter_message "
 	    "m ON m.letter_id = l.id WHERE ($1 = 0 OR l.campaign_id = $1) "
-	    "AND ($2 = '' OR l.state = $2) ORDER BY l.id", f, fn, arg,
+	    "AND ($2 = '' OR " IW_DB_LETTER_STATE("l") " = $2) ORDER BY l.id",
+	    f, fn, arg,
 	    "letters", err);
 }
 
@@ -103,7 +104,8 @@ iw_audit_export(struct iw_db *db, int64_t campaign_id,
 	    "l.message_id, l.contact_email AS recipient, " LOCALE " AS locale, "
 	    "host(t.ip) AS ip, t.country, t.evidence, "
 	    TS("t.observed_at") " AS observed, t.contact_source, "
-	    "t.whois_server, t.whois_network, l.state AS letter_state, "
+	    "t.whois_server, t.whois_network, " IW_DB_LETTER_STATE("l")
+	    " AS letter_state, "
 	    TS("(SELECT min(a.at) FROM attempt a WHERE a.letter_id = l.id)")
 	    " AS first_attempt, " TS("l.sent_at") " AS sent_at, "
 	    "l.last_reply AS relay_reply, l.bounce_class, l.bounce_status, "
@@ -131,7 +133,8 @@ iw_audit_letter(struct iw_db *db, int64_t id, iw_db_named_row_fn fn,
 {
 	return by_letter(db, "SELECT l.id AS letter, l.ref, c.name AS "
 	    "campaign, l.contact_email AS recipient, " LOCALE " AS locale, "
-	    "l.state, l.message_id, m.reverse_path AS envelope_from, "
+	    IW_DB_LETTER_STATE("l") " AS state, l.message_id, "
+	    "m.reverse_path AS envelope_from, "
 	    "l.attempts, " TS("l.created_at") " AS created, "
 	    TS("m.rendered_at") " AS rendered, " TS("l.sent_at") " AS sent_at, "
 	    "l.last_reply AS relay_reply, l.fail_reason, l.bounce_class, "

@@ -29,6 +29,10 @@
 #define SQL_REQUEUE(l) "CASE WHEN " l ".campaign_id IN (" SQL_CANCELLED \
 	") THEN 'cancelled' WHEN EXISTS (SELECT 1 FROM attempt x WHERE " \
 	"x.letter_id = " l ".id) THEN 'deferred' ELSE 'queued' END"
+/* A queued or deferred letter l that no daemon holds a lease on: it is
+ * "sending" while a lease runs (sql/009_hot_claim.sql). */
+#define SQL_UNLEASED(l) "(" l ".locked_until IS NULL OR " l \
+	".locked_until < now())"
 #define IW_DB_ANALYZE_AFTER 1000	/* IPs grouped in one build */
 
 /* The send path's statements, prepared once per connection (planning
@@ -793,8 +797,8 @@ hold_suppressed(struct iw_db *db, long *held, struct iw_err *err)
 	return db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
 	    "fail_reason = 'contact suppressed: ' || "
 	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
-	    "l.state IN ('queued', 'deferred') AND l.contact_email = s.email "
-	    "RETURNING l.id) UPDATE target t SET state = 'held', "
+	    "l.state IN ('queued', 'deferred') AND " SQL_UNLEASED("l")
+	    " AND l.contact_email = s.email RETURNING l.id) UPDATE target t SET state = 'held', "
 	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
 	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err);
 }
@@ -1110,15 +1114,18 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	*n = 0;
 	snprintf(lease, sizeof(lease), "%lld", lease_s);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	/* Letters to suppressed contacts are skipped here and failed by the
-	 * next build (iw_db_build_letters).  "= ANY (ARRAY(...))": the batch's
+	/* A claim is a lease (sql/009_hot_claim.sql): the state stays, so
+	 * the row is rewritten in place.  Letters to suppressed contacts are
+	 * skipped here and failed by the next build (iw_db_build_letters).
+	 * "= ANY (ARRAY(...))": the batch's
 	 * ids are found first and their rows by primary key; as "IN (...)"
 	 * the planner may hash-join the whole letter table at every claim. */
-	res = db_exec_ps(db, PS_CLAIM, "UPDATE letter l SET state = 'sending', "
+	res = db_exec_ps(db, PS_CLAIM, "UPDATE letter l SET "
 	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
 	    "attempts = attempts + 1 WHERE id = ANY (ARRAY(SELECT id FROM "
 	    "letter x WHERE state IN ('queued', 'deferred') AND "
-	    "next_attempt_at <= now() AND x.campaign_id IN (" SQL_APPROVED
+	    "next_attempt_at <= now() AND " SQL_UNLEASED("x") " AND "
+	    "x.campaign_id IN (" SQL_APPROVED
 	    ") AND NOT EXISTS (SELECT 1 FROM suppression s WHERE "
 	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
 	    "LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING " LETTER_COLS, 3, p,
@@ -1490,7 +1497,9 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	 * result of its own send (a relay that bounces at once): 'bounced'
 	 * stays.  A result whose lease was lost (a rescuer gave the letter
 	 * back) still counts when it says 'sent', so that a letter the relay
-	 * took is never sent again.
+	 * took is never sent again.  "letter.id = ANY ($3)" gives the
+	 * planner the batch's keys: joined to the unnest() alone it scanned
+	 * the whole letter table at every batch.
 	 */
 	res = db_exec_ps(db, PS_RECORD, "WITH r AS (SELECT * FROM "
 	    "unnest($3::bigint[], "
@@ -1514,8 +1523,8 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	    "fail_reason = CASE WHEN r.state = 'postponed' THEN "
 	    "letter.fail_reason ELSE r.fail_reason END, locked_by = NULL, "
 	    "locked_until = NULL FROM r WHERE letter.id = r.id AND "
-	    "(letter.locked_by = $1 OR (r.state = 'sent' AND letter.state IN "
-	    "('queued', 'deferred', 'sending')))",
+	    "letter.id = ANY ($3::bigint[]) AND (letter.locked_by = $1 OR (r.state = 'sent' AND letter.state IN "
+	    "('queued', 'deferred')))",
 	    R_NCOL + 2, p, "record results", err);
 	if (res != NULL) {
 		PQclear(res);
@@ -1588,29 +1597,21 @@ out:
 }
 
 int
-iw_db_rescue(struct iw_db *db, long *targets, long *letters,
-    struct iw_err *err)
+iw_db_rescue(struct iw_db *db, long *targets, struct iw_err *err)
 {
 	PGresult *res;
 
-	*targets = *letters = 0;
+	/* Letters need nothing here: one whose daemon died in flight is due
+	 * again when its lease runs out (same Message-ID, same stored
+	 * bytes) -- at least once, never lost.  Targets are given back so
+	 * that the next pass's claim finds them in its index. */
+	*targets = 0;
 	res = db_exec(db, "UPDATE target SET locked_by = NULL, "
 	    "locked_until = NULL WHERE state = 'new' AND locked_until < now()",
 	    0, NULL, "rescue targets", err);
 	if (res == NULL)
 		return -1;
 	*targets = cmd_tuples(res);
-	PQclear(res);
-	/* The letter may have been in flight when its daemon died: it goes
-	 * again (same Message-ID) — at least once, never lost. */
-	res = db_exec(db, "UPDATE letter l SET state = " SQL_REQUEUE("l")
-	    ", locked_by = NULL, "
-	    "locked_until = NULL, next_attempt_at = now() "
-	    "WHERE state = 'sending' AND locked_until < now()", 0, NULL,
-	    "rescue letters", err);
-	if (res == NULL)
-		return -1;
-	*letters = cmd_tuples(res);
 	PQclear(res);
 	return 0;
 }
@@ -1627,7 +1628,7 @@ iw_db_release(struct iw_db *db, const char *owner, struct iw_err *err)
 	return db_cmd(db, "UPDATE letter l SET state = " SQL_REQUEUE("l")
 	    ", attempts = greatest(attempts - 1, "
 	    "0), locked_by = NULL, locked_until = NULL "
-	    "WHERE locked_by = $1 AND state = 'sending'", 1, p,
+	    "WHERE locked_by = $1 AND state IN ('queued', 'deferred')", 1, p,
 	    "release letters", err);
 }
 
@@ -1641,8 +1642,11 @@ iw_db_next_due(struct iw_db *db, long long *seconds, struct iw_err *err)
 	    "next_attempt_at))) FROM target WHERE state = 'new' AND "
 	    "campaign_id NOT IN (" SQL_CANCELLED ")), "
 	    "(SELECT min(next_attempt_at) FROM letter WHERE state IN "
-	    "('queued', 'deferred') AND campaign_id IN (" SQL_APPROVED ")), "
-	    "(SELECT min(locked_until) FROM letter WHERE state = 'sending')"
+	    "('queued', 'deferred') AND next_attempt_at > now() AND "
+	    "campaign_id IN (" SQL_APPROVED ")), "
+	    "(SELECT min(locked_until) FROM letter l WHERE state IN "
+	    "('queued', 'deferred') AND next_attempt_at <= now() AND "
+	    "locked_until IS NOT NULL AND campaign_id IN (" SQL_APPROVED "))"
 	    ") - now()))::bigint", 0, NULL, "next due", err);
 	if (res == NULL)
 		return -1;
@@ -1668,9 +1672,10 @@ iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err)
 	    "NOT IN (" SQL_CANCELLED ")) OR EXISTS "
 	    "(SELECT 1 FROM target WHERE state = 'resolved' AND letter_id IS "
 	    "NULL AND campaign_id NOT IN (" SQL_CANCELLED ")) OR EXISTS "
-	    "(SELECT 1 FROM letter WHERE state IN ('queued', "
-	    "'deferred') AND next_attempt_at <= now() AND campaign_id IN ("
-	    SQL_APPROVED "))", 0, NULL, "work due", err);
+	    "(SELECT 1 FROM letter l WHERE state IN ('queued', "
+	    "'deferred') AND next_attempt_at <= now() AND " SQL_UNLEASED("l")
+	    " AND campaign_id IN (" SQL_APPROVED "))", 0, NULL, "work due",
+	    err);
 	if (res == NULL)
 		return -1;
 	*due = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -1780,8 +1785,8 @@ iw_db_status(struct iw_db *db, int64_t campaign_id, struct iw_db_status *st,
 	    "l.state IN ('sent', 'bounced') THEN 'notified' ELSE t.state END, "
 	    "count(*) FROM target t LEFT JOIN letter l ON l.id = t.letter_id "
 	    "WHERE $1 = 0 OR t.campaign_id = $1 GROUP BY 2 "
-	    "UNION ALL SELECT 'l', state, count(*) FROM letter "
-	    "WHERE $1 = 0 OR campaign_id = $1 GROUP BY 2 "
+	    "UNION ALL SELECT 'l', " IW_DB_LETTER_STATE("l") ", count(*) "
+	    "FROM letter l WHERE $1 = 0 OR campaign_id = $1 GROUP BY 2 "
 	    "UNION ALL SELECT 'c', '', count(*) FROM campaign "
 	    "WHERE $1 = 0 OR id = $1 "
 	    "UNION ALL SELECT 's', '', count(*) FROM suppression "

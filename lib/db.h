@@ -234,8 +234,15 @@ int iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
     int64_t campaign_id, const char *const *ips, size_t nips, long *n,
     struct iw_err *err);
 
-/* Return work of dead daemons (lease expired) to the queue. */
-int iw_db_rescue(struct iw_db *db, long *targets, long *letters,
+/* A letter's state as people see it (SQL, letter alias l): a queued or
+ * deferred letter is 'sending' while a daemon's lease on it runs. */
+#define IW_DB_LETTER_STATE(l) "CASE WHEN " l ".state IN ('queued', " \
+	"'deferred') AND " l ".locked_until >= now() THEN 'sending' ELSE " \
+	l ".state END"
+
+/* Return the IPs of dead daemons (lease expired) to the queue; their
+ * letters are due again by themselves. */
+int iw_db_rescue(struct iw_db *db, long *targets,
     struct iw_err *err);
 /* Return this daemon's claimed, unfinished work (clean shutdown). */
 int iw_db_release(struct iw_db *db, const char *owner, struct iw_err *err);

@@ -311,7 +311,8 @@ bounce_letter(PGconn *c, const struct rec *r, struct iw_err *err)
 	res = px(c, "UPDATE letter SET state = CASE WHEN $5::bool THEN state "
 	    "ELSE 'bounced' END, bounce_class = $2, "
 	    "bounce_status = $3, bounce_diagnostic = $4 WHERE id = $1 AND "
-	    "state IN ('sent', 'sending', 'deferred', 'failed', 'bounced') "
+	    "(state IN ('sent', 'deferred', 'failed', 'bounced') OR "
+	    "(state = 'queued' AND locked_by IS NOT NULL)) "
 	    "AND (bounce_class IS NULL OR bounce_class NOT IN ('hard', "
 	    "'complaint') OR $2 IN ('hard', 'complaint'))", 5, v, NULL, NULL,
 	    "bounce letter", err);

@@ -264,19 +264,17 @@ def test_sigkill_mid_batch_loses_nothing(pg):
             d = env.start_daemon("--once")
             # Kill once batches are claimed, at a different point of
             # their sending each time.
-            wait_for(lambda: int(env.sql(
-                "SELECT count(*) FROM letter WHERE state = 'sending'")[0][0])
-                > 0, what="a claimed batch")
+            wait_for(lambda: env.status()["letters"]["sending"] > 0,
+                     what="a claimed batch")
             time.sleep(delay)
             d.kill()
             d.wait()
-            now = int(env.sql("SELECT count(*) FROM letter "
-                              "WHERE state = 'sending'")[0][0])
+            now = env.status()["letters"]["sending"]
             assert now > 0, "the kill did not land mid-batch"
             in_flight += now
             # Let the leases of the killed daemon run out.
             env.sql("UPDATE letter SET locked_until = now() - "
-                    "interval '1 second' WHERE state = 'sending'")
+                    "interval '1 second' WHERE locked_until >= now()")
         env.ipwarnd("--once", check=0)
         st = env.status()
         assert st["letters"]["sent"] == n, st
