@@ -158,10 +158,15 @@ iw_compose(const struct iw_config *cfg, const struct iw_letters *l,
 		iw_err_prefix(err, "letter %lld", (long long)in->letter_id);
 		goto out;
 	}
-	if (iw_verp_encode(cfg->sender_return_path, cfg->sender_verp_secret,
-	    in->letter_id, out->reverse_path, sizeof(out->reverse_path),
-	    err) < 0 || iw_verp_token(cfg->sender_verp_secret, in->letter_id,
-	    out->envid, sizeof(out->envid)) < 0) {
+	if (cfg->sender_verp_secret == NULL ||
+	    iw_verp_token(cfg->sender_verp_secret, in->letter_id, out->envid,
+	    sizeof(out->envid)) < 0) {
+		iw_err_set(err, "letter %lld: cannot sign its VERP token",
+		    (long long)in->letter_id);
+		goto out;
+	}
+	if (iw_verp_address(cfg->sender_return_path, out->envid,
+	    out->reverse_path, sizeof(out->reverse_path), err) < 0) {
 		iw_err_prefix(err, "letter %lld: return path",
 		    (long long)in->letter_id);
 		goto out;

@@ -69,10 +69,10 @@ iw_verp_token(const char *secret, int64_t letter_id, char *out,
 }
 
 int
-iw_verp_encode(const char *return_path, const char *secret,
-    int64_t letter_id, char *out, size_t outsz, struct iw_err *err)
+iw_verp_address(const char *return_path, const char *token, char *out,
+    size_t outsz, struct iw_err *err)
 {
-	char rp[IW_VERP_MAX], tok[64], res[IW_VERP_MAX];
+	char rp[IW_VERP_MAX], res[IW_VERP_MAX];
 	const char *at;
 	int n;
 
@@ -87,6 +87,23 @@ iw_verp_encode(const char *return_path, const char *secret,
 		    "contains '+', which VERP needs as its delimiter", rp);
 		return -1;
 	}
+	n = snprintf(res, sizeof(res), "%.*s+%s%s", (int)(at - rp), rp, token,
+	    at);
+	/* Re-check: the token may push the local part past 64 octets. */
+	if (n < 0 || (size_t)n >= sizeof(res) ||
+	    iw_mailbox_normalize(res, (size_t)n, out, outsz, err) != 0) {
+		iw_err_prefix(err, "VERP address for '%s'", rp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+iw_verp_encode(const char *return_path, const char *secret,
+    int64_t letter_id, char *out, size_t outsz, struct iw_err *err)
+{
+	char tok[64];
+
 	if (secret == NULL || secret[0] == '\0') {
 		iw_err_set(err, "verp_secret is empty");
 		return -1;
@@ -96,15 +113,7 @@ iw_verp_encode(const char *return_path, const char *secret,
 		    letter_id);
 		return -1;
 	}
-	n = snprintf(res, sizeof(res), "%.*s+%s%s", (int)(at - rp), rp, tok,
-	    at);
-	/* Re-check: the token may push the local part past 64 octets. */
-	if (n < 0 || (size_t)n >= sizeof(res) ||
-	    iw_mailbox_normalize(res, (size_t)n, out, outsz, err) != 0) {
-		iw_err_prefix(err, "VERP address for '%s'", rp);
-		return -1;
-	}
-	return 0;
+	return iw_verp_address(return_path, tok, out, outsz, err);
 }
 
 /* Verify one candidate token s[0..n): "<id>.<13 base32>", any case. */

@@ -18,6 +18,11 @@
 int iw_verp_encode(const char *return_path, const char *secret,
     int64_t letter_id, char *out, size_t outsz, struct iw_err *err);
 
+/* return_path with a token made by iw_verp_token() (one MAC for both the
+ * envelope sender and the DSN ENVID of a letter). */
+int iw_verp_address(const char *return_path, const char *token, char *out,
+    size_t outsz, struct iw_err *err);
+
 /* The token alone ("12.abcdefghijklm"), e.g. for the DSN ENVID. */
 int iw_verp_token(const char *secret, int64_t letter_id, char *out,
     size_t outsz);
