@@ -524,12 +524,12 @@ static int
 irt_followup(struct lookup *lk, const char *server, int port,
     const char *ip, struct iw_buf *ans, struct iw_whois_parsed *p)
 {
-	char handle[64], q[128], why[200];
+	char handle[64], from[100], q[128], why[200];
 	struct iw_whois_parsed ip2;
 	int r;
 
 	if (iw_whois_irt_handle(ip, ans->data ? ans->data : "", ans->len,
-	    handle, sizeof(handle)) != 0)
+	    handle, sizeof(handle), from, sizeof(from)) != 0)
 		return 0;
 	snprintf(q, sizeof(q), "-r -T irt %s", handle);
 	if (whois_fetch(lk, server, port, q, ans, why, sizeof(why)) != 0) {
@@ -551,7 +551,11 @@ irt_followup(struct lookup *lk, const char *server, int port,
 		return 0;
 	if (r > 0) {
 		iw_strlcpy(p->email, ip2.email, sizeof(p->email));
-		iw_strlcpy(p->source, ip2.source, sizeof(p->source));
+		if (from[0] != '\0')
+			snprintf(p->source, sizeof(p->source),
+			    "inherited from %.40s: %.70s", from, ip2.source);
+		else
+			iw_strlcpy(p->source, ip2.source, sizeof(p->source));
 	} else {
 		iw_strlcpy(p->reason, ip2.reason, sizeof(p->reason));
 	}

@@ -851,26 +851,26 @@ inetnum_of(enum iw_whois_format fmt, const struct net *ip, const char *ipstr,
 	return 1;
 }
 
+/*
+ * The abuse contact network object o (network n) names itself: the
+ * server's comment for n, abuse-c, the organisation's abuse-c, or its irt
+ * object when the answer holds it.  1 accepted (out->email, ->source),
+ * -1 present but bad (out->reason), 0 none.
+ */
 static int
-parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
-    size_t len, struct iw_whois_parsed *out)
+ripe_contact_of(const char *buf, size_t len, const char *o, size_t on,
+    const struct net *n, struct iw_whois_parsed *out)
 {
-	const char *o, *h;
-	size_t on, hn;
-	struct net best, top;
+	const char *h;
+	size_t hn;
 	int r;
 
-	if (!inetnum_of(IW_WHOIS_FMT_RIPE, ip, ipstr, buf, len, out, &o, &on,
-	    &best))
-		return 0;
-	if (top_network(buf, len, ip, inetnum_cls, 2, &top))
-		set_top(out, &top);
-	if ((r = ripe_abuse_comment(buf, len, &best, out)) != 0)
-		return 0;
+	if ((r = ripe_abuse_comment(buf, len, n, out)) != 0)
+		return r;
 	if (attr_get(o, on, "abuse-c", 0, &h, &hn) &&
 	    (r = ripe_via_handle(buf, len, "nic-hdl", h, hn, "abuse-mailbox",
 	    "abuse-c", out)) != 0)
-		return 0;
+		return r;
 	if (attr_get(o, on, "org", 0, &h, &hn)) {
 		const char *org;
 		size_t orgn;
@@ -879,11 +879,123 @@ parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
 		    &orgn) && attr_get(org, orgn, "abuse-c", 0, &h, &hn) &&
 		    (r = ripe_via_handle(buf, len, "nic-hdl", h, hn,
 		    "abuse-mailbox", "org abuse-c", out)) != 0)
-			return 0;
+			return r;
 	}
 	if (attr_get(o, on, "mnt-irt", 0, &h, &hn) &&
 	    (r = ripe_via_handle(buf, len, "irt", h, hn, "abuse-mailbox",
 	    "irt", out)) != 0)
+		return r;
+	return 0;
+}
+
+/* The registry an object says it is from ("APNIC", "RIPE # Filtered"),
+ * its first word; "" when not said. */
+static void
+object_source(const char *o, size_t on, const char **s, size_t *sn)
+{
+	size_t i = 0;
+
+	*s = "";
+	*sn = 0;
+	if (!attr_get(o, on, "source", 0, s, sn))
+		return;
+	while (i < *sn && !isspace((unsigned char)(*s)[i]) && (*s)[i] != '#')
+		i++;
+	*sn = i;
+}
+
+/*
+ * The network next enclosing cur (the smallest object of the answer
+ * strictly larger than cur that holds it), when it is from the same
+ * registry as the object bo: inheritance never crosses a registry
+ * boundary.  1 found (o, n, text), 0 none.
+ */
+static int
+enclosing_network(const char *buf, size_t len, const struct net *cur,
+    const char *bo, size_t bon, const char **ro, size_t *ron,
+    struct net *rn)
+{
+	const char *o, *v, *bs, *s;
+	size_t on, vn, pos = 0, bsn, sn;
+	int found = 0;
+	struct net n;
+
+	object_source(bo, bon, &bs, &bsn);
+	while (next_object(buf, len, &pos, &o, &on))
+		for (size_t c = 0; c < 2; c++) {
+			if (!obj_class(o, on, inetnum_cls[c]) ||
+			    !attr_get(o, on, inetnum_cls[c], 0, &v, &vn) ||
+			    net_parse(v, vn, &n) != 0 ||
+			    !net_contains(&n, cur) ||
+			    memcmp(cur->last, n.last, 16) > 0 ||
+			    !net_smaller(cur, &n))
+				continue;
+			object_source(o, on, &s, &sn);
+			if (bsn > 0 && sn > 0 && !ci_eqn(bs, bsn, s, sn))
+				continue;
+			if (!found || net_smaller(&n, rn)) {
+				*ro = o;
+				*ron = on;
+				*rn = n;
+				found = 1;
+			}
+		}
+	return found;
+}
+
+/* "218.160.0.0/12", or "a - b" when not one prefix. */
+static void net_name(const struct net *n, char *out, size_t outsz);
+
+/*
+ * Inheritance (RIPE's abuse-c, APNIC's irt): the most specific network
+ * without an abuse contact of its own takes the nearest enclosing
+ * network's, from the same registry's objects in the same answer, and
+ * says so in the source.  A network naming an irt the answer does not
+ * hold stops the walk: the client fetches that irt first.  1 found,
+ * -1 bad address found, 0 none.
+ */
+static int
+ripe_inherit(const char *buf, size_t len, const char *bo, size_t bon,
+    const struct net *best, struct iw_whois_parsed *out)
+{
+	const char *o = bo, *h;
+	size_t on = bon, hn;
+	struct net cur = *best, n;
+	char from[100], src[sizeof(out->source)];
+	int r;
+
+	while (!attr_get(o, on, "mnt-irt", 0, &h, &hn) &&
+	    enclosing_network(buf, len, &cur, bo, bon, &o, &on, &n)) {
+		cur = n;
+		r = ripe_contact_of(buf, len, o, on, &n, out);
+		if (r == 0)
+			continue;
+		net_name(&n, from, sizeof(from));
+		if (r > 0) {
+			snprintf(src, sizeof(src), "inherited from %.40s: %.70s",
+			    from, out->source);
+			iw_strlcpy(out->source, src, sizeof(out->source));
+		}
+		return r;
+	}
+	return 0;
+}
+
+static int
+parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
+    size_t len, struct iw_whois_parsed *out)
+{
+	const char *o;
+	size_t on;
+	struct net best, top;
+
+	if (!inetnum_of(IW_WHOIS_FMT_RIPE, ip, ipstr, buf, len, out, &o, &on,
+	    &best))
+		return 0;
+	if (top_network(buf, len, ip, inetnum_cls, 2, &top))
+		set_top(out, &top);
+	if (ripe_contact_of(buf, len, o, on, &best, out) != 0 ||
+	    ripe_inherit(buf, len, o, on, &best, out) != 0)
 		return 0;
 	snprintf(out->reason, sizeof(out->reason), "%s%s", NO_ABUSE,
 	    out->net_text);
@@ -1224,17 +1336,29 @@ iw_whois_throttled(const char *buf, size_t len)
 
 int
 iw_whois_irt_handle(const char *ip, const char *buf, size_t len, char *out,
-    size_t outsz)
+    size_t outsz, char *from, size_t fromsz)
 {
-	const char *o, *t, *h;
-	size_t on, tn, hn;
-	struct net a, best;
+	const char *o, *t, *h, *bo;
+	size_t on, tn, hn, bon;
+	struct net a, best, cur, n;
 
+	if (fromsz > 0)
+		from[0] = '\0';
 	if (addr_parse(ip, strlen(ip), &a) != 0 ||
 	    !best_network(buf, len, &a, inetnum_cls, 2, &o, &on, &best, &t,
-	    &tn) ||
-	    !attr_get(o, on, "mnt-irt", 0, &h, &hn) || hn == 0 ||
-	    hn >= outsz)
+	    &tn))
+		return -1;
+	/* The nearest network naming an irt: its own, else inherited. */
+	bo = o;
+	bon = on;
+	cur = best;
+	while (!attr_get(o, on, "mnt-irt", 0, &h, &hn)) {
+		if (!enclosing_network(buf, len, &cur, bo, bon, &o, &on, &n))
+			return -1;
+		cur = n;
+		net_name(&cur, from, fromsz);
+	}
+	if (hn == 0 || hn >= outsz)
 		return -1;
 	for (size_t i = 0; i < hn; i++) {
 		unsigned char c = (unsigned char)h[i];
@@ -1347,6 +1471,18 @@ net_cidr(const struct net *n, char *out, size_t outsz)
 	net_ntop(n, n->first, a, sizeof(a));
 	r = snprintf(out, outsz, "%s/%d", a, plen);
 	return r < 0 || (size_t)r >= outsz ? -1 : 0;
+}
+
+static void
+net_name(const struct net *n, char *out, size_t outsz)
+{
+	char a[48], b[48];
+
+	if (net_cidr(n, out, outsz) == 0)
+		return;
+	net_ntop(n, n->first, a, sizeof(a));
+	net_ntop(n, n->last, b, sizeof(b));
+	snprintf(out, outsz, "%s - %s", a, b);
 }
 
 int

@@ -18,9 +18,11 @@
 int iw_whois_throttled(const char *buf, size_t len);
 
 /* The mnt-irt handle of ip's most specific network in a RIPE-style
- * answer; 0, or -1 when there is none (or it is not a plain handle). */
+ * answer, else of the nearest enclosing network of the same registry
+ * (from: that network, "" when the handle is the network's own); 0, or
+ * -1 when there is none (or it is not a plain handle). */
 int iw_whois_irt_handle(const char *ip, const char *buf, size_t len,
-    char *out, size_t outsz);
+    char *out, size_t outsz, char *from, size_t fromsz);
 
 /* The irt object handle's abuse-mailbox in an answer to "-T irt handle":
  * 1 with out->email and ->source set, 0 none, -1 invalid (out->reason). */
