@@ -636,21 +636,6 @@ answer_so_far(struct lookup *lk, const struct iw_whois_parsed *p,
 	return 0;
 }
 
-/* 1 if email is a registry's own mailbox (whois.registry_domains). */
-static int
-registry_run(const struct iw_whois_conf *conf, const char *email)
-{
-	size_t n = 0;
-
-	if (conf->registry_domains != NULL)
-		return iw_whois_registry_address(conf->registry_domains,
-		    conf->nregistry_domains, email, NULL, 0);
-	while (iw_whois_registry_domains_default[n] != NULL)
-		n++;
-	return iw_whois_registry_address(iw_whois_registry_domains_default,
-	    n, email, NULL, 0);
-}
-
 /*
  * An APNIC or LACNIC answer for space a national registry manages, with
  * no contact or only a registry's own: that NIR's server is asked, and
@@ -661,7 +646,7 @@ nir_referral(const struct lookup *lk, const char *server, const char *ip,
     const struct iw_buf *ans, const struct iw_whois_parsed *p)
 {
 	if (p->net_first[0] == '\0' || (p->email[0] != '\0' &&
-	    !registry_run(lk->conf, p->email)))
+	    !iw_whois_registry_run(lk->conf, p->email, NULL, 0)))
 		return NULL;
 	return iw_whois_nir_detect(server, ip, ans->data ? ans->data : "",
 	    ans->len);

@@ -251,6 +251,21 @@ iw_whois_registry_address(const char *const *domains, size_t n,
 	return 0;
 }
 
+int
+iw_whois_registry_run(const struct iw_whois_conf *conf, const char *email,
+    char *dom, size_t domsz)
+{
+	size_t n = 0;
+
+	if (conf != NULL && conf->registry_domains != NULL)
+		return iw_whois_registry_address(conf->registry_domains,
+		    conf->nregistry_domains, email, dom, domsz);
+	while (iw_whois_registry_domains_default[n] != NULL)
+		n++;
+	return iw_whois_registry_address(iw_whois_registry_domains_default,
+	    n, email, dom, domsz);
+}
+
 /* ---------- networks and contacts of an NIR answer ---------- */
 
 enum { C_ABUSE, C_TECH, C_ADMIN, C_KINDS };

@@ -67,4 +67,8 @@ extern const char *const iw_whois_registry_domains_default[];
 int iw_whois_registry_address(const char *const *domains, size_t n,
     const char *email, char *dom, size_t domsz);
 
+/* The same for conf's whois.registry_domains (NULL: the defaults). */
+int iw_whois_registry_run(const struct iw_whois_conf *conf,
+    const char *email, char *dom, size_t domsz);
+
 #endif
