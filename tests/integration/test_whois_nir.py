@@ -115,3 +115,23 @@ def test_nir_hop_is_cached_and_counted(pg):
         budget = env.sql("SELECT count(*) FROM whois_budget WHERE server "
                          "= 'whois.nic.ad.jp'")
         assert budget == [["1"]], budget
+
+
+def test_nir_network_without_contact_is_held_on_the_cache_path_too(pg):
+    """The cache knows JPNIC holds 210.130.2.0/24 (from the listing of its
+    /16) and asks JPNIC directly; JPNIC names no [Abuse] there, so the
+    chain is asked again for the RIR's fallback: held as registry-run,
+    the same as when the whole chain was asked."""
+    with Env(pg, whois=False) as env:
+        setup(env)
+        ips = ["210.130.1.10", "210.130.2.5", "210.130.2.6"]
+        env.enqueue("\n".join(ips) + "\n")
+        env.ipwarnd("--once", "--dry-run", check=0)
+        got = rows(env)
+        assert tuple(got["210.130.1.10"][:2]) == ("resolved",
+                                          "abuse@cust-jp.example"), got
+        for ip in ips[1:]:
+            assert tuple(got[ip][:2]) == ("held", "hostmaster@nic.ad.jp"), got
+            assert got[ip][3].startswith("registry-run address"), got
+        assert env.sql("SELECT count(*) FROM letter WHERE contact_email "
+                       "= 'hostmaster@nic.ad.jp'") == [["0"]]
