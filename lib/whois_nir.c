@@ -577,7 +577,22 @@ kr_eq(const char *k, size_t kn, const char *key)
 	return strlen(key) == kn && strncasecmp(k, key, kn) == 0;
 }
 
-/* "[ ... Contact Information ]": which contact; -1 other, -2 a network. */
+/* Which contact a heading names ("Network Abuse Contact", "Technical
+ * contact"); -1 none of the three. */
+static int
+contact_kind(const char *s, size_t n)
+{
+	if (iw_whois_ci_find(s, n, "abuse") != NULL)
+		return C_ABUSE;
+	if (iw_whois_ci_find(s, n, "tech") != NULL)
+		return C_TECH;
+	if (iw_whois_ci_find(s, n, "admin") != NULL)
+		return C_ADMIN;
+	return -1;
+}
+
+/* "[ ... Contact Information ]": which contact; -1 other, -2 a network,
+ * -3 not a heading. */
 static int
 kr_header(const char *l, size_t ln)
 {
@@ -586,13 +601,7 @@ kr_header(const char *l, size_t ln)
 		return -3;
 	if (iw_whois_ci_find(l, ln, "Network Information") != NULL)
 		return -2;
-	if (iw_whois_ci_find(l, ln, "Abuse") != NULL)
-		return C_ABUSE;
-	if (iw_whois_ci_find(l, ln, "Technical") != NULL)
-		return C_TECH;
-	if (iw_whois_ci_find(l, ln, "Admin") != NULL)
-		return C_ADMIN;
-	return -1;
+	return contact_kind(l, ln);
 }
 
 int
@@ -640,13 +649,7 @@ tw_contact(const char *k, size_t kn)
 {
 	if (kn < 8 || strncasecmp(k + kn - 7, "contact", 7) != 0)
 		return -1;
-	if (iw_whois_ci_prefix(k, kn, "abuse"))
-		return C_ABUSE;
-	if (iw_whois_ci_prefix(k, kn, "tech"))
-		return C_TECH;
-	if (iw_whois_ci_prefix(k, kn, "admin"))
-		return C_ADMIN;
-	return -1;
+	return contact_kind(k, kn - 7);
 }
 
 /* A line that is one mailbox and nothing else. */

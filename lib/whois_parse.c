@@ -1755,13 +1755,6 @@ iw_whois_attr_split(const char *l, size_t ln, const char **k, size_t *kn,
 	return split_attr(l, ln, k, kn, v, vn);
 }
 
-int
-iw_whois_attr_get(const char *o, size_t on, const char *key, int idx,
-    const char **v, size_t *vn)
-{
-	return attr_get(o, on, key, idx, v, vn);
-}
-
 const char *
 iw_whois_ci_find(const char *a, size_t an, const char *needle)
 {

@@ -60,8 +60,6 @@ int iw_whois_line(const char *buf, size_t len, size_t *pos, const char **l,
     size_t *ln);
 int iw_whois_attr_split(const char *l, size_t ln, const char **k,
     size_t *kn, const char **v, size_t *vn);
-int iw_whois_attr_get(const char *o, size_t on, const char *key, int idx,
-    const char **v, size_t *vn);
 const char *iw_whois_ci_find(const char *a, size_t an, const char *needle);
 int iw_whois_ci_prefix(const char *a, size_t an, const char *pre);
 int iw_whois_addr_parse(const char *s, size_t n, struct iw_whois_net *a);
