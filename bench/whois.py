@@ -4,9 +4,14 @@ query chain per IP.
 
 Starts a private PostgreSQL, smtp-sink and tests/servers/whoisd.py with
 --latency-ms 20 serving a generated world: 198.18.0.0/15 split into
-IW_BENCH_ALLOCS (400) /24 allocations alternating between RIPE and ARIN,
-each with 4 /27 assignments of other organisations (2,000 registrations,
-realistic nesting: the allocation keeps half its space).  Enqueues
+IW_BENCH_ALLOCS (400) /24 allocations taking turns between RIPE, ARIN,
+RIPE and APNIC, each with 4 /27 assignments of other organisations
+(2,000 registrations, realistic nesting: the allocation keeps half its
+space).  APNIC's quarter is national-registry space: APNIC's answer is
+JPNIC's allocation naming only JPNIC's hostmaster, so the chain goes on
+to whois.nic.ad.jp (IANA > APNIC > JPNIC, English "/e" answers in
+ISO-2022-JP), where the allocation and the assignments are, each with its
+[Abuse] address; JPNIC's answer for a network lists what is inside it.  Enqueues
 IW_BENCH_IPS (100,000) IPs spread over them, runs `ipwarnd --once
 --dry-run`, and prints IPs/s, queries issued and queries per registration
 touched.  The baseline (whois.cache = false: one query chain per IP) runs
@@ -41,6 +46,7 @@ RATE = float(os.environ.get("IW_BENCH_RATE", "150"))
 SLOW_RATE = float(os.environ.get("IW_BENCH_SLOW_RATE", "10"))
 
 RIPE_HEAD = "% This is the RIPE Database query service.\n\n"
+APNIC_HEAD = "% [whois.apnic.net]\n\n"
 ARIN_HEAD = "\n#\n# ARIN WHOIS data and services\n#\n\n\n"
 
 
@@ -64,12 +70,41 @@ def arin_rec(net, name, ntype, org, email):
                 org, email))
 
 
+def apnic_jpnic(net):
+    a, b = net[0], net[-1]
+    return (APNIC_HEAD + "%% Information related to '%s - %s'\n\n"
+            "%% Abuse contact for '%s - %s' is 'hostmaster@nic.ad.jp'\n\n"
+            "inetnum:        %s - %s\nnetname:        JPNIC-NET-JP\n"
+            "descr:          Japan Network Information Center\ncountry:  "
+            "      JP\nstatus:         ALLOCATED PORTABLE\nmnt-by:       "
+            "  MAINT-JPNIC\nmnt-irt:        IRT-JPNIC-JP\nsource:         "
+            "APNIC\n\n" % (a, b, a, b, a, b))
+
+
+def jpnic(net, name, email, less, more):
+    """JPNIC's English answer, ISO-2022-JP on the wire."""
+    out = ("[ JPNIC database provides information regarding IP address "
+           "and ASN. ]\n\nNetwork Information:\na. [Network Number]     "
+           "        %s\nb. [Network Name]               %s\nf. [組織名]  "
+           "                   株式会社%s\ny. [Abuse]                    "
+           "  %s\n\nLess Specific Info.\n----------\n" % (
+               net, name, name, email))
+    out += "".join("%s  SUBALLOCATION  %s\n" % (n, l) for n, l in less) \
+        or "No match!!\n"
+    out += "\nMore Specific Info.\n----------\n"
+    out += "".join("%s  ASSIGNMENT  %s\n" % (n, m) for n, m in more) \
+        or "No match!!\n"
+    return out.encode("iso2022_jp").decode("latin-1")
+
+
 def make_world(d):
     os.makedirs(d, exist_ok=True)
     servers = {
         "whois.iana.org": {"style": "iana", "networks": []},
         "whois.ripe.net": {"style": "rpsl", "networks": []},
         "whois.arin.net": {"style": "arin", "networks": []},
+        "whois.apnic.net": {"style": "rpsl", "networks": []},
+        "whois.nic.ad.jp": {"style": "jpnic", "networks": []},
     }
     regs = []   # (net, email)
     base = ipaddress.ip_network("198.18.0.0/15")
@@ -77,13 +112,14 @@ def make_world(d):
 
     def put(server, net, text):
         fn = "%s-%s.txt" % (server.split(".")[1], str(net).replace("/", "_"))
-        with open(os.path.join(d, fn), "w") as f:
+        with open(os.path.join(d, fn), "w", encoding="latin-1") as f:
             f.write(text)
         servers[server]["networks"].append({"net": str(net), "answer": fn})
 
     for i, a in enumerate(allocs):
-        ripe = i % 2 == 0
-        server = "whois.ripe.net" if ripe else "whois.arin.net"
+        kind = ("ripe", "arin", "ripe", "jpnic")[i % 4]
+        server = {"ripe": "whois.ripe.net", "arin": "whois.arin.net",
+                  "jpnic": "whois.apnic.net"}[kind]
         ref = "refer:        %s\n\ninetnum:      %s - %s\nwhois:        %s\n" \
             % (server, a[0], a[-1], server)
         put("whois.iana.org", a, "%% IANA WHOIS server\n\n%s" % ref)
@@ -91,23 +127,31 @@ def make_world(d):
         regs.append((a, lir))
         subs = list(a.subnets(new_prefix=27))
         chosen = [subs[1], subs[3], subs[4], subs[6]]
-        if ripe:
+        if kind == "ripe":
             put(server, a, RIPE_HEAD + ripe_obj(a, "LIR%d" % i,
                                                 "ALLOCATED PA", lir))
-        else:
+        elif kind == "arin":
             rec = arin_rec(a, "LIR%d" % i, "Direct Allocation",
                            "LIR%d" % i, lir)
             put(server, a, ARIN_HEAD + rec)
+        else:
+            put(server, a, apnic_jpnic(a))
+            put("whois.nic.ad.jp", a, jpnic(
+                a, "LIR%d" % i, lir, [],
+                [("CUST%d-%d" % (i, j), s) for j, s in enumerate(chosen)]))
         for j, s in enumerate(chosen):
             em = "abuse@cust%d-%d.example" % (i, j)
             regs.append((s, em))
-            if ripe:
+            if kind == "ripe":
                 put(server, s, RIPE_HEAD + ripe_obj(
                     s, "CUST%d-%d" % (i, j), "ASSIGNED PA", em))
-            else:
+            elif kind == "arin":
                 put(server, s, ARIN_HEAD + rec + arin_rec(
                     s, "CUST%d-%d" % (i, j), "Reallocated",
                     "CUST%d-%d" % (i, j), em))
+            else:
+                put("whois.nic.ad.jp", s, jpnic(
+                    s, "CUST%d-%d" % (i, j), em, [("LIR%d" % i, a)], []))
     for s in servers.values():
         s["notfound"] = "notfound.txt"
     with open(os.path.join(d, "notfound.txt"), "w") as f:
@@ -186,7 +230,7 @@ def show_bound(label, n, dt, per, rate):
           "queries %s; the queries alone need %.1f s at that rate "
           "(elapsed / that = %.2f)" % (
               label, n, dt, n / dt, rate,
-              ", ".join("%s %d" % (k.split(".")[1], v)
+              ", ".join("%s %d" % (k.replace("whois.", ""), v)
                         for k, v in sorted(per.items())),
               need, dt / need if need else 0))
 

@@ -120,6 +120,11 @@ cmd_preview(struct cli *c, int argc, char **argv)
 		printf("contact:  %s\nsource:   %s\n\n", ct.email, ct.source);
 		fflush(stdout);
 		rc = render(c, campaign, ip, &ct, decode);
+	} else if (ct.status == IW_CONTACT_HELD) {
+		printf("contact:  none (held: %s)\nsource:   %s\nreason:   "
+		    "%s\n", ct.email, ct.source, ct.reason);
+		cli_error("%s: held: %s", ip, ct.reason);
+		rc = EX_DATAERR;
 	} else {
 		printf("contact:  none\nreason:   %s\n", ct.reason);
 		cli_error("%s: %s: %s", ip, ct.status == IW_CONTACT_LATER ?

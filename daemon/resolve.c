@@ -59,6 +59,11 @@ resolution_of(const struct iw_config *cfg, const struct iw_db_target *t,
 	case IW_CONTACT_NONE:
 		r->state = IW_DB_UNRESOLVED;
 		break;
+	case IW_CONTACT_HELD:
+		/* A registry's own address: kept with the reason, for the
+		 * escalation path; never mailed. */
+		r->state = IW_DB_HELD;
+		break;
 	case IW_CONTACT_LATER:
 		if (iwd_stop) {
 			/* Shutting down: offer it again at once. */
@@ -89,7 +94,8 @@ log_one(const struct iw_db_target *t, const struct iw_contact *ct,
 		    ct->email, ct->source, ct->chain, ct->locale);
 	else
 		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
-		    r->state == IW_DB_RETRY ? "retry later" : "unresolved",
+		    r->state == IW_DB_RETRY ? "retry later" :
+		    r->state == IW_DB_HELD ? "held" : "unresolved",
 		    r->reason != NULL ? r->reason : "");
 }
 

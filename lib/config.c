@@ -437,6 +437,52 @@ k_hosts(struct loader *ld, config_setting_t *s, const char *q)
 	return 0;
 }
 
+/* A domain as written in whois.registry_domains: letters, digits, '-'
+ * and dots, lower-cased. */
+static int
+registry_domain(char *d)
+{
+	size_t n = strlen(d);
+
+	if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.' ||
+	    strchr(d, '.') == NULL)
+		return -1;
+	for (char *p = d; *p; p++) {
+		*p = (char)tolower((unsigned char)*p);
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return -1;
+	}
+	return 0;
+}
+
+static int
+k_registry_domains(struct loader *ld, config_setting_t *s, const char *q)
+{
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return fail(ld, s, q, "must be a list of domains "
+		    "[ \"apnic.net\", \"nic.ad.jp\", ... ]");
+	n = config_setting_length(s);
+	ld->c->whois_registry_domains = iw_calloc(n > 0 ? (size_t)n : 1,
+	    sizeof(char *));
+	if (ld->c->whois_registry_domains == NULL)
+		return fail(ld, s, q, "out of memory");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char **d = &ld->c->whois_registry_domains[i];
+
+		ld->c->whois_nregistry_domains = (size_t)i + 1;
+		if (get_nonempty(ld, e, q, d) != 0)
+			return -1;
+		if (registry_domain(*d) != 0)
+			return fail(ld, e, q, "'%.80s' is not a domain like "
+			    "\"nic.ad.jp\"", *d);
+	}
+	return 0;
+}
+
 static int
 check_locale(const char *v)
 {
@@ -547,6 +593,8 @@ static const struct key keys[] = {
 	    NULL, NULL },
 	{ WH, "cache", T_BOOL, F(whois_cache), "true", 0, 0, 0, NULL, NULL },
 	{ WH, "hosts", T_CUSTOM, 0, NULL, 0, 0, 0, k_hosts, NULL },
+	{ WH, "registry_domains", T_CUSTOM, 0, NULL, 0, 0, 0,
+	    k_registry_domains, NULL },
 	{ LE, "directory", T_PATH, F(letters_directory), NULL, 0, 0,
 	    K_REQUIRED, NULL, NULL },
 	{ LE, "default_locale", T_NONEMPTY, F(letters_default_locale), "en",
@@ -905,6 +953,9 @@ iw_config_free(struct iw_config *c)
 		free(c->whois_hosts[i].address);
 	}
 	free(c->whois_hosts);
+	for (size_t i = 0; i < c->whois_nregistry_domains; i++)
+		free(c->whois_registry_domains[i]);
+	free(c->whois_registry_domains);
 	free(c->letters_directory);
 	free(c->letters_default_locale);
 	for (size_t i = 0; i < c->letters_ncountries; i++)
@@ -948,6 +999,8 @@ iw_config_whois(const struct iw_config *c, struct iw_whois_conf *wc)
 	wc->timeout_ms = (int)(c->whois_timeout * 1000);
 	wc->max_answer = 1024 * 1024;
 	wc->max_referrals = 5;
+	wc->registry_domains = (const char *const *)c->whois_registry_domains;
+	wc->nregistry_domains = c->whois_nregistry_domains;
 }
 
 void

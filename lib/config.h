@@ -69,6 +69,9 @@ struct iw_config {
 	int whois_retries;		/* transient failures before giving up */
 	long long whois_cache_ttl;	/* seconds a registry answer is reused */
 	int whois_cache;		/* 0: ask per IP (baseline, debugging) */
+	char **whois_registry_domains;	/* a registry's own mailboxes: not
+					   an abuse desk; NULL = defaults */
+	size_t whois_nregistry_domains;
 
 	char *letters_directory;
 	char *letters_default_locale;

@@ -6,6 +6,7 @@
 #include "budget.h"
 #include "cache.h"
 #include "ratelimit.h"
+#include "whois_nir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,6 +360,30 @@ clean_text(struct iw_contact *out)
 			iw_utf8_scrub(f[i]);
 }
 
+/*
+ * A registry's own address (its hostmaster, IRT or helpdesk) is no abuse
+ * desk for the networks it registers: where it is all WHOIS names (the
+ * NIR or RIR was asked and nothing more specific exists), the IP is held
+ * for the escalation path instead of being mailed to the registry.  An
+ * operator's override is the operator's word and stands.
+ */
+static void
+registry_hold(const struct iw_contact_ctx *ctx, struct iw_contact *out)
+{
+	char dom[64], src[sizeof(out->source)];
+
+	if (out->status != IW_CONTACT_OK || strcmp(out->server,
+	    "override") == 0 || !iw_whois_registry_run(&ctx->whois,
+	    out->email, dom, sizeof(dom)))
+		return;
+	out->status = IW_CONTACT_HELD;
+	snprintf(out->reason, sizeof(out->reason), "registry-run address "
+	    "%.100s (%.60s): no network abuse contact; not mailed to the "
+	    "registry", out->email, dom);
+	snprintf(src, sizeof(src), "registry-run: %.140s", out->source);
+	iw_strlcpy(out->source, src, sizeof(out->source));
+}
+
 static int
 resolve_one(const struct iw_contact_ctx *ctx, struct iw_db *db,
     const char *ip, struct iw_contact *out, struct iw_err *err)
@@ -380,6 +405,7 @@ iw_contact_resolve(const struct iw_contact_ctx *ctx, struct iw_db *db,
 {
 	int r = resolve_one(ctx, db, ip, out, err);
 
+	registry_hold(ctx, out);
 	clean_text(out);
 	return r;
 }
@@ -439,6 +465,7 @@ iw_contact_resolve_many(const struct iw_contact_ctx *ctx, struct iw_db *db,
 	rc = iw_cache_lookup_many(pg, ips, n, a, err);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = resolve_from(ctx, db, ips[i], &a[i], &out[i], err);
+		registry_hold(ctx, &out[i]);
 		clean_text(&out[i]);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -22,6 +22,13 @@ enum iw_contact_status {
 	IW_CONTACT_OK,		/* email is a validated mailbox */
 	IW_CONTACT_NONE,	/* permanent: reason says why */
 	IW_CONTACT_LATER,	/* transient: ask again later */
+	IW_CONTACT_HELD,	/* email is a registry's own address (an
+				   RIR's or NIR's hostmaster, IRT, helpdesk:
+				   whois.registry_domains), the only one
+				   there is: not mailed; reason begins
+				   "registry-run address ", source
+				   "registry-run: " (for the escalation
+				   path, e.g. the national CERT) */
 };
 
 struct iw_contact {

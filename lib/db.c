@@ -685,15 +685,16 @@ iw_db_targets_done(struct iw_db *db, const char *owner, const int64_t *ids,
 	for (i = 0; i < n; i++) {
 		int ok = 0;
 		const char *state = r[i].state == IW_DB_RESOLVED ? "resolved" :
-		    r[i].state == IW_DB_UNRESOLVED ? "unresolved" : "new";
+		    r[i].state == IW_DB_UNRESOLVED ? "unresolved" :
+		    r[i].state == IW_DB_HELD ? "held" : "new";
 
 		snprintf(num, sizeof(num), "%" PRId64, ids[i]);
 		ok |= arr_add(&col[T_ID], num);
 		ok |= arr_add(&col[T_STATE], state);
 		ok |= arr_add(&col[T_COUNTRY], nz(r[i].country));
 		ok |= arr_add(&col[T_LOCALE], nz(r[i].locale));
-		ok |= arr_add(&col[T_EMAIL], r[i].state == IW_DB_RESOLVED ?
-		    nz(r[i].email) : NULL);
+		ok |= arr_add(&col[T_EMAIL], r[i].state == IW_DB_RESOLVED ||
+		    r[i].state == IW_DB_HELD ? nz(r[i].email) : NULL);
 		ok |= arr_add(&col[T_SOURCE], nz(r[i].source));
 		ok |= arr_add(&col[T_SERVER], nz(r[i].server));
 		ok |= arr_add(&col[T_NETWORK], nz(r[i].network));
@@ -1540,7 +1541,8 @@ out:
 static const char *const retry_where[] = {
 	[IW_DB_RETRY_UNRESOLVED] = "t.state = 'unresolved'",
 	[IW_DB_RETRY_HELD] = "t.state = 'held' AND ((coalesce(t.reason, '') "
-	    "NOT LIKE 'notified %' AND NOT EXISTS (SELECT 1 FROM suppression "
+	    "NOT LIKE 'notified %' AND coalesce(t.reason, '') NOT LIKE "
+	    "'registry-run %' AND NOT EXISTS (SELECT 1 FROM suppression "
 	    "s WHERE s.email = t.contact_email)) OR EXISTS (SELECT 1 FROM "
 	    "contact_override o WHERE o.network >>= t.ip AND o.email IS "
 	    "DISTINCT FROM t.contact_email))",

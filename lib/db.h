@@ -88,6 +88,8 @@ enum iw_db_resolve_state {
 	IW_DB_RESOLVED,
 	IW_DB_UNRESOLVED,
 	IW_DB_RETRY,		/* transient: back to 'new' after retry_in */
+	IW_DB_HELD,		/* 'held' with reason and contact (not
+				   mailed: a registry's own address) */
 };
 
 struct iw_db_resolution {

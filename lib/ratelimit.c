@@ -35,7 +35,8 @@
 #define OPEN_BASE_MS 5000LL
 #define OPEN_MAX_MS (15 * 60 * 1000LL)
 
-/* Defaults for the five registries and IANA when not configured. */
+/* Defaults for the five registries, IANA and the national registries
+ * when not configured. */
 static const struct {
 	const char *name;
 	int concurrency;
@@ -47,6 +48,15 @@ static const struct {
 	{ "whois.apnic.net", 2, 2.0 },
 	{ "whois.lacnic.net", 1, 0.5 },	/* LACNIC throttles hardest */
 	{ "whois.afrinic.net", 2, 1.0 },
+	/* The national registries (lib/whois_nir.c): one at a time, and
+	 * slower than the RIRs, whose members' traffic they do not see. */
+	{ "whois.nic.ad.jp", 1, 1.0 },
+	{ "whois.kisa.or.kr", 1, 1.0 },
+	{ "whois.twnic.net.tw", 1, 1.0 },
+	{ "whois.cnnic.cn", 1, 1.0 },
+	{ "whois.idnic.net", 1, 1.0 },
+	{ "whois.registro.br", 1, 0.5 },
+	{ "whois.nic.mx", 1, 0.5 },
 };
 
 struct server {

@@ -18,6 +18,7 @@
  * worker.
  */
 #include "whois.h"
+#include "whois_nir.h"
 #include "whois_parse.h"
 #include "ratelimit.h"
 
@@ -400,7 +401,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 {
 	char host[256], serv[16], line[320];
 	int64_t deadline;
-	int fd, r, l1 = 0;
+	int fd, r, l1 = 0, dec = 0;
 
 	iw_buf_reset(ans);
 	if (resolve_target(lk->conf, name, port, host, sizeof(host), serv,
@@ -444,6 +445,12 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	else if (r == 0 && iw_whois_throttled(ans->data ? ans->data : "",
 	    ans->len))
 		lk->refused = 1;
+	/* A national registry's own encoding first (ISO-2022-JP is 7-bit:
+	 * "valid UTF-8" until decoded). */
+	if (r == 0 && iw_whois_nir_decode(name, ans, &dec) != 0) {
+		snprintf(why, wsz, "out of memory");
+		r = -1;
+	}
 	if (r == 0 && iw_text_to_utf8(ans, &l1) != 0) {
 		snprintf(why, wsz, "out of memory");
 		r = -1;
@@ -524,12 +531,12 @@ static int
 irt_followup(struct lookup *lk, const char *server, int port,
     const char *ip, struct iw_buf *ans, struct iw_whois_parsed *p)
 {
-	char handle[64], q[128], why[200];
+	char handle[64], from[100], q[128], why[200];
 	struct iw_whois_parsed ip2;
 	int r;
 
 	if (iw_whois_irt_handle(ip, ans->data ? ans->data : "", ans->len,
-	    handle, sizeof(handle)) != 0)
+	    handle, sizeof(handle), from, sizeof(from)) != 0)
 		return 0;
 	snprintf(q, sizeof(q), "-r -T irt %s", handle);
 	if (whois_fetch(lk, server, port, q, ans, why, sizeof(why)) != 0) {
@@ -551,7 +558,11 @@ irt_followup(struct lookup *lk, const char *server, int port,
 		return 0;
 	if (r > 0) {
 		iw_strlcpy(p->email, ip2.email, sizeof(p->email));
-		iw_strlcpy(p->source, ip2.source, sizeof(p->source));
+		if (from[0] != '\0')
+			snprintf(p->source, sizeof(p->source),
+			    "inherited from %.40s: %.70s", from, ip2.source);
+		else
+			iw_strlcpy(p->source, ip2.source, sizeof(p->source));
 	} else {
 		iw_strlcpy(p->reason, ip2.reason, sizeof(p->reason));
 	}
@@ -625,6 +636,50 @@ answer_so_far(struct lookup *lk, const struct iw_whois_parsed *p,
 	return 0;
 }
 
+/*
+ * An APNIC or LACNIC answer for space a national registry manages, with
+ * no contact or only a registry's own: that NIR's server is asked, and
+ * the RIR's answer is the fallback.  NULL: not such an answer.
+ */
+static const struct iw_whois_nir *
+nir_referral(const struct lookup *lk, const char *server, const char *ip,
+    const struct iw_buf *ans, const struct iw_whois_parsed *p)
+{
+	if (p->net_first[0] == '\0' || (p->email[0] != '\0' &&
+	    !iw_whois_registry_run(lk->conf, p->email, NULL, 0)))
+		return NULL;
+	return iw_whois_nir_detect(server, ip, ans->data ? ans->data : "",
+	    ans->len);
+}
+
+/*
+ * The NIR names no contact: the RIR's (a registry's own address, or
+ * none) is what there is, for the NIR's network when it named one.
+ */
+static void
+nir_fallback(struct iw_whois_parsed *p, const struct iw_whois_parsed *rir,
+    const char *server)
+{
+	char src[sizeof(p->source)];
+
+	if (p->email[0] != '\0')
+		return;
+	if (p->net_first[0] == '\0') {
+		iw_strlcpy(p->net_first, rir->net_first, sizeof(p->net_first));
+		iw_strlcpy(p->net_last, rir->net_last, sizeof(p->net_last));
+		iw_strlcpy(p->net_text, rir->net_text, sizeof(p->net_text));
+		iw_strlcpy(p->top_first, rir->top_first, sizeof(p->top_first));
+		iw_strlcpy(p->top_last, rir->top_last, sizeof(p->top_last));
+		p->leaf = 0;
+	}
+	if (rir->email[0] == '\0')
+		return;
+	iw_strlcpy(p->email, rir->email, sizeof(p->email));
+	snprintf(src, sizeof(src), "%.60s (%.40s names none)", rir->source,
+	    server);
+	iw_strlcpy(p->source, src, sizeof(p->source));
+}
+
 struct hop {
 	char name[128];
 	int port;
@@ -652,6 +707,8 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 	size_t nhops = 0;
 	char server[128], q[128], why[200];
 	struct iw_whois_parsed p;	/* the last answer read */
+	struct iw_whois_parsed rir;	/* the RIR's, when asking an NIR */
+	const struct iw_whois_nir *nir, *nir_fb = NULL;
 
 	iw_strlcpy(server, start, sizeof(server));
 	for (int depth = 0;; depth++) {
@@ -663,7 +720,10 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 		chain_add(res, server, port);
 		iw_strlcpy(res->server, server, sizeof(res->server));
 		res->server_port = port;
-		if (iw_whois_query_line(fmt, ip, q, sizeof(q)) != 0) {
+		if ((iw_whois_nir_by_server(server) != NULL ?
+		    iw_whois_nir_query_line(iw_whois_nir_by_server(server), ip,
+		    q, sizeof(q)) : iw_whois_query_line(fmt, ip, q,
+		    sizeof(q))) != 0) {
 			iw_err_set(err, "whois: cannot build query for %s", ip);
 			return -1;
 		}
@@ -729,6 +789,23 @@ lookup_run(struct lookup *lk, const char *start, int port, const char *ip,
 			if (r < 0)
 				return 0;
 		}
+		if (nir_fb != NULL)
+			nir_fallback(&p, &rir, server);
+		else if ((nir = nir_referral(lk, server, ip, ans, &p)) != NULL &&
+		    !visited(hops, nhops, nir->server, 0) &&
+		    depth + 1 <= maxref && nhops < MAX_VISITED) {
+			/* The NIR answers for the RIR's network only. */
+			rir = p;
+			nir_fb = nir;
+			iw_strlcpy(p.deleg_first, p.net_first,
+			    sizeof(p.deleg_first));
+			iw_strlcpy(p.deleg_last, p.net_last,
+			    sizeof(p.deleg_last));
+			narrow_authority(lk, &p);
+			iw_strlcpy(server, nir->server, sizeof(server));
+			port = 0;
+			continue;
+		}
 		take_parsed(res, &p);
 		apply_authority(lk);
 		return 0;
@@ -745,25 +822,16 @@ iw_whois_lookup(const struct iw_whois_conf *conf, const char *ip,
 	return iw_whois_lookup_from(conf, NULL, 0, NULL, NULL, ip, res, err);
 }
 
-int
-iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
-    int port, const char *auth_first, const char *auth_last, const char *ip,
+static int
+lookup_once(const struct iw_whois_conf *conf, const char *server, int port,
+    const char *auth_first, const char *auth_last, const char *ip,
     struct iw_whois_result *res, struct iw_err *err)
 {
 	struct iw_buf ans = IW_BUF_INIT;
 	struct lookup lk;
 	int r;
 
-	if (res == NULL) {
-		iw_err_set(err, "whois: no result buffer");
-		return -1;
-	}
 	memset(res, 0, sizeof(*res));
-	if (conf == NULL || conf->bootstrap == NULL ||
-	    conf->bootstrap[0] == '\0') {
-		iw_err_set(err, "whois: no bootstrap server configured");
-		return -1;
-	}
 	memset(&lk, 0, sizeof(lk));
 	/* The bootstrap server is the root: it answers for everything. */
 	if (iw_whois_range_whole(ip, lk.auth_first, lk.auth_last,
@@ -786,9 +854,39 @@ iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
 	r = lookup_run(&lk, server != NULL && server[0] != '\0' ? server :
 	    conf->bootstrap, server != NULL ? port : 0, ip, &ans, err);
 	iw_buf_free(&ans);
-	if (r != 0) {
+	if (r != 0)
 		iw_whois_result_free(res);
+	return r;
+}
+
+int
+iw_whois_lookup_from(const struct iw_whois_conf *conf, const char *server,
+    int port, const char *auth_first, const char *auth_last, const char *ip,
+    struct iw_whois_result *res, struct iw_err *err)
+{
+	if (res == NULL) {
+		iw_err_set(err, "whois: no result buffer");
 		return -1;
+	}
+	memset(res, 0, sizeof(*res));
+	if (conf == NULL || conf->bootstrap == NULL ||
+	    conf->bootstrap[0] == '\0') {
+		iw_err_set(err, "whois: no bootstrap server configured");
+		return -1;
+	}
+	if (lookup_once(conf, server, port, auth_first, auth_last, ip, res,
+	    err) != 0)
+		return -1;
+	/*
+	 * Asked a national registry directly (the cache knew it) and it
+	 * names no contact: the RIR's answer is the fallback, so ask the
+	 * whole chain as the first address of the network was.
+	 */
+	if (server != NULL && iw_whois_nir_by_server(server) != NULL &&
+	    res->status == IW_WHOIS_NOCONTACT) {
+		iw_whois_result_free(res);
+		if (lookup_once(conf, NULL, 0, NULL, NULL, ip, res, err) != 0)
+			return -1;
 	}
 	if (res->latin1 && res->status != IW_WHOIS_OK) {
 		size_t n = strlen(res->reason);

@@ -1,7 +1,8 @@
 /*
  * whois: RFC 3912 client and per-registry answer parsers.  Given an IP it
  * asks the bootstrap server (IANA), follows `refer:`/`whois:` and ARIN
- * `ReferralServer:` chains, and extracts the abuse mailbox of the most
+ * `ReferralServer:` chains and an APNIC or LACNIC answer's pointer to a
+ * national registry (lib/whois_nir.c), and extracts the abuse mailbox of the most
  * specific network from the answering registry's format (RIPE, APNIC,
  * AFRINIC, ARIN, LACNIC).  Everything received is untrusted: parsers take
  * (buf, len), bound every length, and the address they return has passed
@@ -50,6 +51,10 @@ struct iw_whois_conf {
 	const struct iw_whois_budget *budget; /* across daemons; may be NULL */
 	const volatile sig_atomic_t *stop; /* non-zero: stop waiting for a
 					   query slot (shutdown); may be NULL */
+	const char *const *registry_domains; /* mailboxes of a registry
+					   itself (whois.registry_domains);
+					   NULL: the defaults */
+	size_t nregistry_domains;
 };
 
 enum iw_whois_status {
@@ -62,7 +67,10 @@ enum iw_whois_format {
 	IW_WHOIS_FMT_IANA,
 	IW_WHOIS_FMT_RIPE,	/* RIPE, APNIC, AFRINIC: RPSL objects */
 	IW_WHOIS_FMT_ARIN,
-	IW_WHOIS_FMT_LACNIC,	/* LACNIC and registro.br */
+	IW_WHOIS_FMT_LACNIC,	/* LACNIC, registro.br, NIC Mexico */
+	IW_WHOIS_FMT_JPNIC,	/* "a. [Network Number]", English (/e) */
+	IW_WHOIS_FMT_KRNIC,	/* "[ Network Information ]" sections */
+	IW_WHOIS_FMT_TWNIC,	/* "Netblock:" and contact blocks */
 	IW_WHOIS_FMT_UNKNOWN,
 };
 

@@ -42,6 +42,7 @@
  * returned.
  */
 #include "whois.h"
+#include "whois_nir.h"
 #include "whois_parse.h"
 
 #include <arpa/inet.h>
@@ -52,13 +53,8 @@
 
 #define VALUE_SHOW	80	/* bytes of an outside value quoted in reasons */
 #define NO_ABUSE	IW_WHOIS_NO_ABUSE
+#define wnet		iw_whois_net
 
-/* An address or a network as [first, last]; v4 uses bytes 12..15. */
-struct net {
-	int af;			/* 4 or 6, 0 = none */
-	unsigned char first[16];
-	unsigned char last[16];
-};
 
 /* ---------- small text helpers ---------- */
 
@@ -249,7 +245,7 @@ obj_class(const char *o, size_t on, const char *cls)
 /* ---------- addresses and networks ---------- */
 
 static int
-addr_parse(const char *s, size_t n, struct net *a)
+addr_parse(const char *s, size_t n, struct wnet *a)
 {
 	char tmp[64];
 	struct in_addr v4;
@@ -275,7 +271,7 @@ addr_parse(const char *s, size_t n, struct net *a)
 
 /* LACNIC short IPv4 form: "200.7.84" = 200.7.84.0, "198.19" = 198.19.0.0. */
 static int
-addr_parse_short4(const char *s, size_t n, struct net *a)
+addr_parse_short4(const char *s, size_t n, struct wnet *a)
 {
 	unsigned oct[4] = { 0, 0, 0, 0 };
 	size_t i = 0;
@@ -312,7 +308,7 @@ addr_parse_short4(const char *s, size_t n, struct net *a)
 }
 
 static int
-prefix_apply(struct net *a, unsigned plen)
+prefix_apply(struct wnet *a, unsigned plen)
 {
 	unsigned base = a->af == 4 ? 96 : 0;
 	unsigned total = base + plen;
@@ -333,10 +329,10 @@ prefix_apply(struct net *a, unsigned plen)
  * several prefixes; only the first is taken (NetRange is preferred).
  */
 static int
-net_parse(const char *s, size_t n, struct net *out)
+net_parse(const char *s, size_t n, struct wnet *out)
 {
 	const char *dash, *slash;
-	struct net b;
+	struct wnet b;
 
 	iw_trim(&s, &n);
 	for (size_t i = 0; i < n; i++)
@@ -374,14 +370,14 @@ net_parse(const char *s, size_t n, struct net *out)
 }
 
 static int
-net_contains(const struct net *n, const struct net *a)
+net_contains(const struct wnet *n, const struct wnet *a)
 {
 	return n->af == a->af && memcmp(n->first, a->first, 16) <= 0 &&
 	    memcmp(a->first, n->last, 16) <= 0;
 }
 
 static void
-net_size(const struct net *n, unsigned char out[16])
+net_size(const struct wnet *n, unsigned char out[16])
 {
 	int borrow = 0;
 
@@ -394,7 +390,7 @@ net_size(const struct net *n, unsigned char out[16])
 
 /* 1 if a is strictly smaller than b. */
 static int
-net_smaller(const struct net *a, const struct net *b)
+net_smaller(const struct wnet *a, const struct wnet *b)
 {
 	unsigned char sa[16], sb[16];
 
@@ -404,14 +400,14 @@ net_smaller(const struct net *a, const struct net *b)
 }
 
 static int
-net_equal(const struct net *a, const struct net *b)
+net_equal(const struct wnet *a, const struct wnet *b)
 {
 	return a->af == b->af && memcmp(a->first, b->first, 16) == 0 &&
 	    memcmp(a->last, b->last, 16) == 0;
 }
 
 static void
-net_ntop(const struct net *n, const unsigned char *b, char *out, size_t sz)
+net_ntop(const struct wnet *n, const unsigned char *b, char *out, size_t sz)
 {
 	const void *p = n->af == 4 ? (const void *)(b + 12) : (const void *)b;
 
@@ -421,9 +417,9 @@ net_ntop(const struct net *n, const unsigned char *b, char *out, size_t sz)
 }
 
 static int
-range_parse(const char *first, const char *last, struct net *n)
+range_parse(const char *first, const char *last, struct wnet *n)
 {
-	struct net b;
+	struct wnet b;
 
 	if (first == NULL || last == NULL ||
 	    addr_parse(first, strlen(first), n) != 0 ||
@@ -437,7 +433,7 @@ range_parse(const char *first, const char *last, struct net *n)
 /* a becomes its intersection with b; -1 (a unchanged) when they do not
  * overlap. */
 static int
-net_intersect(struct net *a, const struct net *b)
+net_intersect(struct wnet *a, const struct wnet *b)
 {
 	if (a->af != b->af || memcmp(a->last, b->first, 16) < 0 ||
 	    memcmp(b->last, a->first, 16) < 0)
@@ -451,7 +447,7 @@ net_intersect(struct net *a, const struct net *b)
 
 /* Every address of ip's family. */
 static void
-net_whole(const struct net *ip, struct net *out)
+net_whole(const struct wnet *ip, struct wnet *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->af = ip->af;
@@ -459,7 +455,7 @@ net_whole(const struct net *ip, struct net *out)
 }
 
 static void
-set_net(struct iw_whois_parsed *out, const struct net *n, const char *text,
+set_net(struct iw_whois_parsed *out, const struct wnet *n, const char *text,
     size_t tn)
 {
 	net_ntop(n, n->first, out->net_first, sizeof(out->net_first));
@@ -488,14 +484,14 @@ status_is_leaf(enum iw_whois_format fmt, const char *v, size_t vn)
 }
 
 static void
-set_top(struct iw_whois_parsed *out, const struct net *n)
+set_top(struct iw_whois_parsed *out, const struct wnet *n)
 {
 	net_ntop(n, n->first, out->top_first, sizeof(out->top_first));
 	net_ntop(n, n->last, out->top_last, sizeof(out->top_last));
 }
 
 static void
-set_delegation(struct iw_whois_parsed *out, const struct net *n)
+set_delegation(struct iw_whois_parsed *out, const struct wnet *n)
 {
 	net_ntop(n, n->first, out->deleg_first, sizeof(out->deleg_first));
 	net_ntop(n, n->last, out->deleg_last, sizeof(out->deleg_last));
@@ -503,13 +499,13 @@ set_delegation(struct iw_whois_parsed *out, const struct net *n)
 
 /* The least specific object of class cls[] containing ip. */
 static int
-top_network(const char *buf, size_t len, const struct net *ip,
-    const char *const *cls, size_t ncls, struct net *top)
+top_network(const char *buf, size_t len, const struct wnet *ip,
+    const char *const *cls, size_t ncls, struct wnet *top)
 {
 	const char *o, *v;
 	size_t on, vn, pos = 0;
 	int found = 0;
-	struct net n;
+	struct wnet n;
 
 	while (next_object(buf, len, &pos, &o, &on))
 		for (size_t c = 0; c < ncls; c++) {
@@ -675,12 +671,12 @@ set_referral(struct iw_whois_parsed *out, const char *v, size_t vn)
 
 /* IANA's inetnum/inet6num holding ip: the block the referral is for. */
 static void
-iana_delegation(const struct net *ip, const char *buf, size_t len,
+iana_delegation(const struct wnet *ip, const char *buf, size_t len,
     struct iw_whois_parsed *out)
 {
 	const char *l, *k, *v;
 	size_t ln, kn, vn, pos = 0;
-	struct net n;
+	struct wnet n;
 
 	while (next_line(buf, len, &pos, &l, &ln))
 		if (split_attr(l, ln, &k, &kn, &v, &vn) &&
@@ -692,7 +688,7 @@ iana_delegation(const struct net *ip, const char *buf, size_t len,
 }
 
 static int
-parse_iana(const struct net *ip, const char *buf, size_t len,
+parse_iana(const struct wnet *ip, const char *buf, size_t len,
     struct iw_whois_parsed *out)
 {
 	const char *l, *k, *v;
@@ -722,14 +718,14 @@ static const char *const inetnum_cls[] = { "inetnum", "inet6num" };
 
 /* The most specific object of class cls[0] or cls[1] containing ip. */
 static int
-best_network(const char *buf, size_t len, const struct net *ip,
+best_network(const char *buf, size_t len, const struct wnet *ip,
     const char *const *cls, size_t ncls, const char **bo, size_t *bon,
-    struct net *bn, const char **bt, size_t *btn)
+    struct wnet *bn, const char **bt, size_t *btn)
 {
 	const char *o, *v;
 	size_t on, vn, pos = 0;
 	int found = 0;
-	struct net n;
+	struct wnet n;
 
 	memset(bn, 0, sizeof(*bn));
 	while (next_object(buf, len, &pos, &o, &on)) {
@@ -756,14 +752,14 @@ best_network(const char *buf, size_t len, const struct net *ip,
  * accepted, -1 present but bad, 0 none (or "No abuse contact registered").
  */
 static int
-ripe_abuse_comment(const char *buf, size_t len, const struct net *best,
+ripe_abuse_comment(const char *buf, size_t len, const struct wnet *best,
     struct iw_whois_parsed *out)
 {
 	static const char pre[] = "% Abuse contact for '";
 	static const char mid[] = "' is '";
 	const char *l, *m, *v;
 	size_t ln, pos = 0, vn;
-	struct net n;
+	struct wnet n;
 
 	while (next_line(buf, len, &pos, &l, &ln)) {
 		if (!ci_prefix(l, ln, pre))
@@ -833,9 +829,9 @@ ripe_via_handle(const char *buf, size_t len, const char *key,
  * fmt's rules).  0 with out->reason set when the answer holds none.
  */
 static int
-inetnum_of(enum iw_whois_format fmt, const struct net *ip, const char *ipstr,
+inetnum_of(enum iw_whois_format fmt, const struct wnet *ip, const char *ipstr,
     const char *buf, size_t len, struct iw_whois_parsed *out,
-    const char **o, size_t *on, struct net *best)
+    const char **o, size_t *on, struct wnet *best)
 {
 	const char *t, *h;
 	size_t tn, hn;
@@ -851,26 +847,26 @@ inetnum_of(enum iw_whois_format fmt, const struct net *ip, const char *ipstr,
 	return 1;
 }
 
+/*
+ * The abuse contact network object o (network n) names itself: the
+ * server's comment for n, abuse-c, the organisation's abuse-c, or its irt
+ * object when the answer holds it.  1 accepted (out->email, ->source),
+ * -1 present but bad (out->reason), 0 none.
+ */
 static int
-parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
-    size_t len, struct iw_whois_parsed *out)
+ripe_contact_of(const char *buf, size_t len, const char *o, size_t on,
+    const struct wnet *n, struct iw_whois_parsed *out)
 {
-	const char *o, *h;
-	size_t on, hn;
-	struct net best, top;
+	const char *h;
+	size_t hn;
 	int r;
 
-	if (!inetnum_of(IW_WHOIS_FMT_RIPE, ip, ipstr, buf, len, out, &o, &on,
-	    &best))
-		return 0;
-	if (top_network(buf, len, ip, inetnum_cls, 2, &top))
-		set_top(out, &top);
-	if ((r = ripe_abuse_comment(buf, len, &best, out)) != 0)
-		return 0;
+	if ((r = ripe_abuse_comment(buf, len, n, out)) != 0)
+		return r;
 	if (attr_get(o, on, "abuse-c", 0, &h, &hn) &&
 	    (r = ripe_via_handle(buf, len, "nic-hdl", h, hn, "abuse-mailbox",
 	    "abuse-c", out)) != 0)
-		return 0;
+		return r;
 	if (attr_get(o, on, "org", 0, &h, &hn)) {
 		const char *org;
 		size_t orgn;
@@ -879,11 +875,123 @@ parse_ripe(const struct net *ip, const char *ipstr, const char *buf,
 		    &orgn) && attr_get(org, orgn, "abuse-c", 0, &h, &hn) &&
 		    (r = ripe_via_handle(buf, len, "nic-hdl", h, hn,
 		    "abuse-mailbox", "org abuse-c", out)) != 0)
-			return 0;
+			return r;
 	}
 	if (attr_get(o, on, "mnt-irt", 0, &h, &hn) &&
 	    (r = ripe_via_handle(buf, len, "irt", h, hn, "abuse-mailbox",
 	    "irt", out)) != 0)
+		return r;
+	return 0;
+}
+
+/* The registry an object says it is from ("APNIC", "RIPE # Filtered"),
+ * its first word; "" when not said. */
+static void
+object_source(const char *o, size_t on, const char **s, size_t *sn)
+{
+	size_t i = 0;
+
+	*s = "";
+	*sn = 0;
+	if (!attr_get(o, on, "source", 0, s, sn))
+		return;
+	while (i < *sn && !isspace((unsigned char)(*s)[i]) && (*s)[i] != '#')
+		i++;
+	*sn = i;
+}
+
+/*
+ * The network next enclosing cur (the smallest object of the answer
+ * strictly larger than cur that holds it), when it is from the same
+ * registry as the object bo: inheritance never crosses a registry
+ * boundary.  1 found (o, n, text), 0 none.
+ */
+static int
+enclosing_network(const char *buf, size_t len, const struct wnet *cur,
+    const char *bo, size_t bon, const char **ro, size_t *ron,
+    struct wnet *rn)
+{
+	const char *o, *v, *bs, *s;
+	size_t on, vn, pos = 0, bsn, sn;
+	int found = 0;
+	struct wnet n;
+
+	object_source(bo, bon, &bs, &bsn);
+	while (next_object(buf, len, &pos, &o, &on))
+		for (size_t c = 0; c < 2; c++) {
+			if (!obj_class(o, on, inetnum_cls[c]) ||
+			    !attr_get(o, on, inetnum_cls[c], 0, &v, &vn) ||
+			    net_parse(v, vn, &n) != 0 ||
+			    !net_contains(&n, cur) ||
+			    memcmp(cur->last, n.last, 16) > 0 ||
+			    !net_smaller(cur, &n))
+				continue;
+			object_source(o, on, &s, &sn);
+			if (bsn > 0 && sn > 0 && !ci_eqn(bs, bsn, s, sn))
+				continue;
+			if (!found || net_smaller(&n, rn)) {
+				*ro = o;
+				*ron = on;
+				*rn = n;
+				found = 1;
+			}
+		}
+	return found;
+}
+
+/* "218.160.0.0/12", or "a - b" when not one prefix. */
+static void net_name(const struct wnet *n, char *out, size_t outsz);
+
+/*
+ * Inheritance (RIPE's abuse-c, APNIC's irt): the most specific network
+ * without an abuse contact of its own takes the nearest enclosing
+ * network's, from the same registry's objects in the same answer, and
+ * says so in the source.  A network naming an irt the answer does not
+ * hold stops the walk: the client fetches that irt first.  1 found,
+ * -1 bad address found, 0 none.
+ */
+static int
+ripe_inherit(const char *buf, size_t len, const char *bo, size_t bon,
+    const struct wnet *best, struct iw_whois_parsed *out)
+{
+	const char *o = bo, *h;
+	size_t on = bon, hn;
+	struct wnet cur = *best, n;
+	char from[100], src[sizeof(out->source)];
+	int r;
+
+	while (!attr_get(o, on, "mnt-irt", 0, &h, &hn) &&
+	    enclosing_network(buf, len, &cur, bo, bon, &o, &on, &n)) {
+		cur = n;
+		r = ripe_contact_of(buf, len, o, on, &n, out);
+		if (r == 0)
+			continue;
+		net_name(&n, from, sizeof(from));
+		if (r > 0) {
+			snprintf(src, sizeof(src), "inherited from %.40s: %.70s",
+			    from, out->source);
+			iw_strlcpy(out->source, src, sizeof(out->source));
+		}
+		return r;
+	}
+	return 0;
+}
+
+static int
+parse_ripe(const struct wnet *ip, const char *ipstr, const char *buf,
+    size_t len, struct iw_whois_parsed *out)
+{
+	const char *o;
+	size_t on;
+	struct wnet best, top;
+
+	if (!inetnum_of(IW_WHOIS_FMT_RIPE, ip, ipstr, buf, len, out, &o, &on,
+	    &best))
+		return 0;
+	if (top_network(buf, len, ip, inetnum_cls, 2, &top))
+		set_top(out, &top);
+	if (ripe_contact_of(buf, len, o, on, &best, out) != 0 ||
+	    ripe_inherit(buf, len, o, on, &best, out) != 0)
 		return 0;
 	snprintf(out->reason, sizeof(out->reason), "%s%s", NO_ABUSE,
 	    out->net_text);
@@ -932,7 +1040,7 @@ block_get(const char *b, size_t bn, const char *key, int idx,
 struct arin_cand {
 	const char *b;
 	size_t bn;
-	struct net n;
+	struct wnet n;
 	const char *t;
 	size_t tn;
 };
@@ -992,7 +1100,7 @@ arin_email(const char *b, size_t bn, struct iw_whois_parsed *out)
 }
 
 static int
-parse_arin(const struct net *ip, const char *ipstr, const char *buf,
+parse_arin(const struct wnet *ip, const char *ipstr, const char *buf,
     size_t len, struct iw_whois_parsed *out)
 {
 	struct arin_cand c[ARIN_MAX_CAND], tmp;
@@ -1066,7 +1174,7 @@ parse_arin(const struct net *ip, const char *ipstr, const char *buf,
 
 /* ARIN's one-line form: "Org Name NETNAME (NET-1-2-3-0-1) a - b". */
 static int
-arin_summary_line(const char *l, size_t ln, struct net *x, const char **t,
+arin_summary_line(const char *l, size_t ln, struct wnet *x, const char **t,
     size_t *tl)
 {
 	const char *h = ci_find(l, ln, "(NET");
@@ -1086,12 +1194,12 @@ arin_summary_line(const char *l, size_t ln, struct net *x, const char **t,
 /* ---------- LACNIC, registro.br ---------- */
 
 static int
-parse_lacnic(const struct net *ip, const char *ipstr, const char *buf,
+parse_lacnic(const struct wnet *ip, const char *ipstr, const char *buf,
     size_t len, struct iw_whois_parsed *out)
 {
 	const char *o, *h;
 	size_t on, hn;
-	struct net best;
+	struct wnet best;
 	int r;
 
 	if (!inetnum_of(IW_WHOIS_FMT_LACNIC, ip, ipstr, buf, len, out, &o,
@@ -1126,8 +1234,12 @@ iw_whois_format_for(const char *server)
 {
 	size_t n;
 
+	const struct iw_whois_nir *nir = iw_whois_nir_by_server(server);
+
 	if (server == NULL)
 		return IW_WHOIS_FMT_UNKNOWN;
+	if (nir != NULL)
+		return nir->fmt;
 	n = strlen(server);
 	if (ci_find(server, n, "ripe") || ci_find(server, n, "apnic") ||
 	    ci_find(server, n, "afrinic"))
@@ -1145,7 +1257,7 @@ int
 iw_whois_query_line(enum iw_whois_format fmt, const char *ip, char *out,
     size_t outsz)
 {
-	struct net a;
+	struct wnet a;
 	int n;
 
 	if (ip == NULL || out == NULL || addr_parse(ip, strlen(ip), &a) != 0)
@@ -1156,6 +1268,9 @@ iw_whois_query_line(enum iw_whois_format fmt, const char *ip, char *out,
 		break;
 	case IW_WHOIS_FMT_RIPE:
 		n = snprintf(out, outsz, "-r %s", ip);
+		break;
+	case IW_WHOIS_FMT_JPNIC:
+		n = snprintf(out, outsz, "%s/e", ip);	/* /e: English */
 		break;
 	default:
 		n = snprintf(out, outsz, "%s", ip);
@@ -1168,7 +1283,7 @@ int
 iw_whois_parse(enum iw_whois_format fmt, const char *ip, const char *buf,
     size_t len, struct iw_whois_parsed *out)
 {
-	struct net a;
+	struct wnet a;
 
 	if (out == NULL)
 		return -1;
@@ -1193,6 +1308,12 @@ iw_whois_parse(enum iw_whois_format fmt, const char *ip, const char *buf,
 		return parse_arin(&a, ip, buf, len, out);
 	case IW_WHOIS_FMT_LACNIC:
 		return parse_lacnic(&a, ip, buf, len, out);
+	case IW_WHOIS_FMT_JPNIC:
+		return iw_whois_parse_jpnic(&a, ip, buf, len, out);
+	case IW_WHOIS_FMT_KRNIC:
+		return iw_whois_parse_krnic(&a, ip, buf, len, out);
+	case IW_WHOIS_FMT_TWNIC:
+		return iw_whois_parse_twnic(&a, ip, buf, len, out);
 	case IW_WHOIS_FMT_UNKNOWN:
 	default:
 		break;
@@ -1224,17 +1345,29 @@ iw_whois_throttled(const char *buf, size_t len)
 
 int
 iw_whois_irt_handle(const char *ip, const char *buf, size_t len, char *out,
-    size_t outsz)
+    size_t outsz, char *from, size_t fromsz)
 {
-	const char *o, *t, *h;
-	size_t on, tn, hn;
-	struct net a, best;
+	const char *o, *t, *h, *bo;
+	size_t on, tn, hn, bon;
+	struct wnet a, best, cur, n;
 
+	if (fromsz > 0)
+		from[0] = '\0';
 	if (addr_parse(ip, strlen(ip), &a) != 0 ||
 	    !best_network(buf, len, &a, inetnum_cls, 2, &o, &on, &best, &t,
-	    &tn) ||
-	    !attr_get(o, on, "mnt-irt", 0, &h, &hn) || hn == 0 ||
-	    hn >= outsz)
+	    &tn))
+		return -1;
+	/* The nearest network naming an irt: its own, else inherited. */
+	bo = o;
+	bon = on;
+	cur = best;
+	while (!attr_get(o, on, "mnt-irt", 0, &h, &hn)) {
+		if (!enclosing_network(buf, len, &cur, bo, bon, &o, &on, &n))
+			return -1;
+		cur = n;
+		net_name(&cur, from, fromsz);
+	}
+	if (hn == 0 || hn >= outsz)
 		return -1;
 	for (size_t i = 0; i < hn; i++) {
 		unsigned char c = (unsigned char)h[i];
@@ -1263,7 +1396,7 @@ iw_whois_parse_irt(const char *buf, size_t len, const char *handle,
 }
 
 static void
-range_out(const struct net *n, char *first, char *last, size_t sz)
+range_out(const struct wnet *n, char *first, char *last, size_t sz)
 {
 	net_ntop(n, n->first, first, sz);
 	net_ntop(n, n->last, last, sz);
@@ -1272,7 +1405,7 @@ range_out(const struct net *n, char *first, char *last, size_t sz)
 int
 iw_whois_range_whole(const char *ip, char *first, char *last, size_t sz)
 {
-	struct net a, w;
+	struct wnet a, w;
 
 	if (ip == NULL || addr_parse(ip, strlen(ip), &a) != 0)
 		return -1;
@@ -1285,7 +1418,7 @@ int
 iw_whois_range_narrow(char *first, char *last, size_t sz,
     const char *dfirst, const char *dlast, const char *ip)
 {
-	struct net a, d, x;
+	struct wnet a, d, x;
 
 	if (range_parse(first, last, &a) != 0 ||
 	    range_parse(dfirst, dlast, &d) != 0 || ip == NULL ||
@@ -1300,7 +1433,7 @@ int
 iw_whois_range_clip(char *first, char *last, size_t sz, const char *afirst,
     const char *alast)
 {
-	struct net n, c, a;
+	struct wnet n, c, a;
 
 	if (range_parse(first, last, &n) != 0 ||
 	    range_parse(afirst, alast, &a) != 0)
@@ -1318,7 +1451,7 @@ iw_whois_range_clip(char *first, char *last, size_t sz, const char *afirst,
 
 /* "a/len" when n is exactly one prefix, else -1. */
 static int
-net_cidr(const struct net *n, char *out, size_t outsz)
+net_cidr(const struct wnet *n, char *out, size_t outsz)
 {
 	char a[48];
 	int plen = -1, start = n->af == 4 ? 96 : 0, r;
@@ -1349,12 +1482,24 @@ net_cidr(const struct net *n, char *out, size_t outsz)
 	return r < 0 || (size_t)r >= outsz ? -1 : 0;
 }
 
+static void
+net_name(const struct wnet *n, char *out, size_t outsz)
+{
+	char a[48], b[48];
+
+	if (net_cidr(n, out, outsz) == 0)
+		return;
+	net_ntop(n, n->first, a, sizeof(a));
+	net_ntop(n, n->last, b, sizeof(b));
+	snprintf(out, outsz, "%s - %s", a, b);
+}
+
 int
 iw_whois_listing_query(enum iw_whois_format fmt, const char *first,
     const char *last, char *out, size_t outsz)
 {
 	char cidr[64];
-	struct net n;
+	struct wnet n;
 	int r;
 
 	if (out == NULL || range_parse(first, last, &n) != 0)
@@ -1373,6 +1518,12 @@ iw_whois_listing_query(enum iw_whois_format fmt, const char *first,
 			return -1;
 		r = snprintf(out, outsz, "n + > %s", cidr);
 		break;
+	case IW_WHOIS_FMT_JPNIC:
+		/* A network's answer lists what is inside it. */
+		if (net_cidr(&n, cidr, sizeof(cidr)) != 0)
+			return -1;
+		r = snprintf(out, outsz, "%s/e", cidr);
+		break;
 	default:
 		return -1;	/* LACNIC, IANA: exact queries only */
 	}
@@ -1381,8 +1532,8 @@ iw_whois_listing_query(enum iw_whois_format fmt, const char *first,
 
 /* Add n to the list unless present.  -1 when full. */
 static int
-listing_add(struct net *nets, const char **txt, size_t *tn, size_t *n,
-    const struct net *x, const char *t, size_t tl)
+listing_add(struct wnet *nets, const char **txt, size_t *tn, size_t *n,
+    const struct wnet *x, const char *t, size_t tl)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (net_equal(&nets[i], x))
@@ -1396,14 +1547,32 @@ listing_add(struct net *nets, const char **txt, size_t *tn, size_t *n,
 	return 0;
 }
 
+struct collect {
+	const struct wnet *top;
+	struct wnet *nets;
+	const char **txt;
+	size_t *tn, *n;
+};
+
+/* A network a listing names, kept when inside the listed one. */
 static int
-collect_nets(enum iw_whois_format fmt, const struct net *top,
-    const char *buf, size_t len, struct net *nets, const char **txt,
+collect_one(void *arg, const struct wnet *x, const char *t, size_t tl)
+{
+	struct collect *c = arg;
+
+	if (!net_contains(c->top, x) || memcmp(x->last, c->top->last, 16) > 0)
+		return 0;
+	return listing_add(c->nets, c->txt, c->tn, c->n, x, t, tl);
+}
+
+static int
+collect_nets(enum iw_whois_format fmt, const struct wnet *top,
+    const char *buf, size_t len, struct wnet *nets, const char **txt,
     size_t *tn, size_t *n)
 {
 	const char *o, *v, *l;
 	size_t on, vn, ln, pos = 0;
-	struct net x;
+	struct wnet x;
 
 	if (fmt == IW_WHOIS_FMT_ARIN) {
 		while (next_arin_block(buf, len, &pos, &o, &on))
@@ -1424,6 +1593,14 @@ collect_nets(enum iw_whois_format fmt, const struct net *top,
 			    listing_add(nets, txt, tn, n, &x, v, vn) != 0)
 				return -1;
 		return 0;
+	}
+	if (fmt == IW_WHOIS_FMT_JPNIC) {
+		struct collect cl = { top, nets, txt, tn, n };
+		int r = iw_whois_jpnic_nets(buf, len, collect_one, &cl);
+
+		if (r > 0)	/* no "More Specific Info.": not a listing */
+			*n = 0;
+		return r < 0 ? -1 : 0;
 	}
 	while (next_object(buf, len, &pos, &o, &on))
 		for (size_t c = 0; c < 2; c++)
@@ -1451,7 +1628,7 @@ addr_inc(unsigned char a[16])
  * own registration decides.  0 found, -1 the children cover it all.
  */
 static int
-representative(const struct net *nets, size_t n, size_t i, struct net *rep)
+representative(const struct wnet *nets, size_t n, size_t i, struct wnet *rep)
 {
 	int moved = 1;
 
@@ -1480,7 +1657,7 @@ iw_whois_parse_listing(enum iw_whois_format fmt, const char *first,
     const char *last, const char *buf, size_t len,
     struct iw_whois_listing *out)
 {
-	struct net top, *nets = NULL, rep;
+	struct wnet top, *nets = NULL, rep;
 	const char **txt = NULL;
 	size_t *tn = NULL, n = 0;
 	int rc = -1;
@@ -1560,4 +1737,99 @@ iw_whois_listing_free(struct iw_whois_listing *l)
 	free(l->nets);
 	l->nets = NULL;
 	l->n = 0;
+}
+
+/* ---------- for the national registries (whois_parse.h) ---------- */
+
+int
+iw_whois_line(const char *buf, size_t len, size_t *pos, const char **l,
+    size_t *ln)
+{
+	return next_line(buf, len, pos, l, ln);
+}
+
+int
+iw_whois_attr_split(const char *l, size_t ln, const char **k, size_t *kn,
+    const char **v, size_t *vn)
+{
+	return split_attr(l, ln, k, kn, v, vn);
+}
+
+const char *
+iw_whois_ci_find(const char *a, size_t an, const char *needle)
+{
+	return ci_find(a, an, needle);
+}
+
+int
+iw_whois_ci_prefix(const char *a, size_t an, const char *pre)
+{
+	return ci_prefix(a, an, pre);
+}
+
+int
+iw_whois_addr_parse(const char *s, size_t n, struct wnet *a)
+{
+	return addr_parse(s, n, a);
+}
+
+int
+iw_whois_net_parse(const char *s, size_t n, struct wnet *out)
+{
+	return net_parse(s, n, out);
+}
+
+int
+iw_whois_net_contains(const struct wnet *n, const struct wnet *a)
+{
+	return net_contains(n, a);
+}
+
+int
+iw_whois_net_smaller(const struct wnet *a, const struct wnet *b)
+{
+	return net_smaller(a, b);
+}
+
+void
+iw_whois_net_name(const struct wnet *n, char *out, size_t outsz)
+{
+	net_name(n, out, outsz);
+}
+
+void
+iw_whois_set_net(struct iw_whois_parsed *out, const struct wnet *n,
+    const char *text, size_t tn)
+{
+	set_net(out, n, text, tn);
+}
+
+void
+iw_whois_set_top(struct iw_whois_parsed *out, const struct wnet *n)
+{
+	set_top(out, n);
+}
+
+int
+iw_whois_take_mailbox(struct iw_whois_parsed *out, const char *what,
+    const char *v, size_t vn)
+{
+	return take_mailbox(out, what, v, vn);
+}
+
+void
+iw_whois_no_network(struct iw_whois_parsed *out, const char *buf,
+    size_t len, const char *ip)
+{
+	reason_no_network(out, buf, len, ip);
+}
+
+int
+iw_whois_best_inetnum(const char *buf, size_t len, const struct wnet *ip,
+    const char **o, size_t *on, struct wnet *n)
+{
+	const char *t;
+	size_t tn;
+
+	return best_network(buf, len, ip, inetnum_cls, 2, o, on, n, &t, &tn);
 }

@@ -1,4 +1,4 @@
-/* fuzz-sources: lib/util.c lib/whois_parse.c */
+/* fuzz-sources: lib/util.c lib/whois_parse.c lib/whois_nir.c */
 /*
  * fuzz_whois: libFuzzer target for the WHOIS answer parsers.  Every input
  * is parsed as an answer of each registry format, for an IPv4 and an IPv6

@@ -1,4 +1,4 @@
-/* fuzz-sources: lib/util.c lib/whois_parse.c */
+/* fuzz-sources: lib/util.c lib/whois_parse.c lib/whois_nir.c */
 /*
  * fuzz_whois_listing: libFuzzer target for the more-specific listing
  * parser (RIPE "-r -M", ARIN "n + > CIDR").  Every input is parsed as a

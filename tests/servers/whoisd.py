@@ -16,6 +16,12 @@ lib/whois.c sends:
     rpsl    "-r IP", "IP", "-r -T irt HANDLE" and other RIPE flags;
             "-r -M RANGE" / "-m" (RANGE "a - b" or a prefix)
     lacnic  "IP"
+    jpnic   "IP/e" (English output), "PREFIX/e": that network's own answer
+            (JPNIC's lists the networks inside it)
+    plain   "IP" (KRNIC, TWNIC, CNNIC, NIC Mexico)
+
+Answer files are sent as their bytes, so each registry's encoding
+(ISO-2022-JP, EUC-KR, Big5, GB2312, Latin-1) reaches the client as is.
 
 The answer is the text file of the most specific network of that server
 containing IP; an object query returns the named object's file; anything
@@ -230,7 +236,36 @@ class Server:
     # queries and says "no entries found" to them, as a naive mirror might.
     no_listing = False
 
+    def answer_jpnic(self, query):
+        key = query.strip()
+        if key.lower().endswith("/e"):
+            key = key[:-2]
+        if "/" in key:
+            try:
+                net = ipaddress.ip_network(key, strict=False)
+            except ValueError:
+                return self.not_found(query, key)
+            for n, text in self.networks:
+                if n == net:
+                    return text
+            return self.not_found(query, key)
+        return self.answer_ip(query, key)
+
+    def answer_ip(self, query, key):
+        try:
+            ip = ipaddress.ip_address(key)
+        except ValueError:
+            return self.not_found(query, key)
+        best = None
+        for net, text in self.networks:
+            if net.version == ip.version and ip in net and \
+                    (best is None or net.prefixlen > best[0].prefixlen):
+                best = (net, text)
+        return best[1] if best is not None else self.not_found(query, key)
+
     def answer(self, query):
+        if self.style == "jpnic":
+            return self.answer_jpnic(query)
         more = self.more_query(query)
         if more is not None and Server.no_listing:
             return self.notfound.replace("{query}", query).replace(

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "whois_nir.h"
 
 static char path[64];
 
@@ -151,6 +152,46 @@ test_defaults_and_durations(void **state)
 	assert_int_equal(c->delivery_max_age, 7 * 86400);
 	assert_int_equal(c->delivery_lease, 120);
 	iw_config_free(c);
+}
+
+static void
+test_registry_domains(void **state)
+{
+	struct iw_err err;
+	struct iw_whois_conf wc;
+	struct iw_config *c = load("whois: { bootstrap = \"whois.iana.org\"; "
+	    "registry_domains = [ \"NIC.ad.jp\", \"apnic.net\" ]; };\n",
+	    &err);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->whois_nregistry_domains, 2);
+	assert_string_equal(c->whois_registry_domains[0], "nic.ad.jp");
+	iw_config_whois(c, &wc);
+	assert_int_equal(iw_whois_registry_run(&wc, "hostmaster@nic.ad.jp",
+	    NULL, 0), 1);
+	/* Listed domains only: the defaults no longer apply. */
+	assert_int_equal(iw_whois_registry_run(&wc, "hostmaster@nic.mx",
+	    NULL, 0), 0);
+	iw_config_free(c);
+	/* Unset: the defaults; () : none. */
+	c = load("whois: { bootstrap = \"whois.iana.org\"; };\n", &err);
+	assert_non_null(c);
+	iw_config_whois(c, &wc);
+	assert_int_equal(iw_whois_registry_run(&wc, "hostmaster@nic.mx",
+	    NULL, 0), 1);
+	iw_config_free(c);
+	c = load("whois: { bootstrap = \"whois.iana.org\"; "
+	    "registry_domains = (); };\n", &err);
+	assert_non_null(c);
+	iw_config_whois(c, &wc);
+	assert_int_equal(iw_whois_registry_run(&wc, "hostmaster@nic.mx",
+	    NULL, 0), 0);
+	iw_config_free(c);
+	expect_error("whois: { bootstrap = \"x\";\n registry_domains = "
+	    "[ \"not a domain\" ]; };\n", "2: whois.registry_domains");
+	expect_error("whois: { bootstrap = \"x\";\n registry_domains = "
+	    "\"apnic.net\"; };\n", "2: whois.registry_domains");
 }
 
 static void
@@ -388,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_syntax_error_names_the_line),
 		cmocka_unit_test(test_defaults_and_durations),
 		cmocka_unit_test(test_min_backoff_above_max_is_refused),
+		cmocka_unit_test(test_registry_domains),
 		cmocka_unit_test(test_require_names_the_missing_section),
 		cmocka_unit_test(test_country_map_picks_locale_else_default),
 		cmocka_unit_test(

@@ -98,6 +98,16 @@ test_format_for_server_names(void **state)
 	assert_int_equal(iw_whois_format_for("whois.iana.org"),
 	    IW_WHOIS_FMT_IANA);
 	assert_int_equal(iw_whois_format_for("whois.nic.ad.jp"),
+	    IW_WHOIS_FMT_JPNIC);
+	assert_int_equal(iw_whois_format_for("whois.kisa.or.kr"),
+	    IW_WHOIS_FMT_KRNIC);
+	assert_int_equal(iw_whois_format_for("WHOIS.TWNIC.NET.TW"),
+	    IW_WHOIS_FMT_TWNIC);
+	assert_int_equal(iw_whois_format_for("whois.cnnic.cn"),
+	    IW_WHOIS_FMT_RIPE);
+	assert_int_equal(iw_whois_format_for("whois.nic.mx"),
+	    IW_WHOIS_FMT_LACNIC);
+	assert_int_equal(iw_whois_format_for("whois.example.net"),
 	    IW_WHOIS_FMT_UNKNOWN);
 }
 
