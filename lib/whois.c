@@ -393,6 +393,54 @@ shared_budget(struct lookup *lk, const char *name, char *why, size_t wsz)
 	return 0;
 }
 
+/*
+ * One of the server's query slots shared with the other daemons: wait
+ * for a free one (polled every 50 ms; stop ends the wait).  0 go, with
+ * *slot the slot to give back (-1: none, because there is no budget or
+ * it cannot say -- the process's own limit still holds); -1 not now
+ * (why; refused, so the IP goes back to the queue).
+ */
+static int
+shared_slot(struct lookup *lk, const char *name, int *slot, char *why,
+    size_t wsz)
+{
+	const struct iw_whois_conf *c = lk->conf;
+	int conc = iw_ratelimit_concurrency(c->limiter, name);
+	int64_t until = iw_now_ms() + IW_RATELIMIT_MAX_WAIT_MS;
+
+	*slot = -1;
+	if (c->budget == NULL || c->budget->take == NULL || conc <= 0)
+		return 0;
+	for (;;) {
+		int r = c->budget->take(c->budget->arg, name, conc);
+
+		if (r != -2) {
+			*slot = r >= 0 ? r : -1;
+			return 0;
+		}
+		if (c->stop != NULL && *c->stop) {
+			lk->refused = 1;
+			snprintf(why, wsz, "shutting down");
+			return -1;
+		}
+		if (iw_now_ms() >= until) {
+			lk->refused = 1;
+			snprintf(why, wsz, "%s: no free query slot (%d in "
+			    "flight for all daemons) within %d ms", name, conc,
+			    IW_RATELIMIT_MAX_WAIT_MS);
+			return -1;
+		}
+		poll(NULL, 0, 50);
+	}
+}
+
+static void
+shared_slot_give(struct lookup *lk, const char *name, int slot)
+{
+	if (slot >= 0)
+		lk->conf->budget->give(lk->conf->budget->arg, name, slot);
+}
+
 /* One RFC 3912 exchange.  0 ok, -1 transient failure (why set). */
 static int
 whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
@@ -400,7 +448,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 {
 	char host[256], serv[16], line[320];
 	int64_t deadline;
-	int fd, r, l1 = 0;
+	int fd, r, l1 = 0, slot;
 
 	iw_buf_reset(ans);
 	if (resolve_target(lk->conf, name, port, host, sizeof(host), serv,
@@ -415,10 +463,17 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	}
 	lk->refused = 0;
 	lk->policy = 0;
-	if (shared_budget(lk, name, why, wsz) != 0)
+	/* The slot first: its holder then waits for the next start of the
+	 * rate, so no reserved start is lost to a slot wait. */
+	if (shared_slot(lk, name, &slot, why, wsz) != 0)
 		return -1;
+	if (shared_budget(lk, name, why, wsz) != 0) {
+		shared_slot_give(lk, name, slot);
+		return -1;
+	}
 	if (iw_ratelimit_acquire(lk->conf->limiter, name,
 	    IW_RATELIMIT_MAX_WAIT_MS, lk->conf->stop, why, wsz) != 0) {
+		shared_slot_give(lk, name, slot);
 		lk->refused = 1;
 		return -1;
 	}
@@ -437,6 +492,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 		close(fd);
 	} else
 		r = -1;
+	shared_slot_give(lk, name, slot);
 	/* A reset or refused connection is how some registries throttle. */
 	if (r != 0 && (strstr(why, "reset") != NULL ||
 	    strstr(why, "refused") != NULL))

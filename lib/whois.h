@@ -30,12 +30,17 @@ struct iw_whois_host {
  * lib/contact.c): reserve() a query start for server, interval_ms after
  * the last one anyone reserved: 0 and *wait_ms until it, 1 the server is
  * backed off for all (*wait_ms left), -1 it cannot say (why).  refused()
- * backs the server off for all for open_ms.
+ * backs the server off for all for open_ms.  take()/give() hold one of
+ * the server's query slots, so its concurrency holds for all daemons.
  */
 struct iw_whois_budget {
 	int (*reserve)(void *arg, const char *server, long long interval_ms,
 	    long long *wait_ms, char *why, size_t wsz);
 	void (*refused)(void *arg, const char *server, long long open_ms);
+	/* take(): one of server's concurrency slots for all daemons:
+	 * >= 0 the slot, -2 all busy, -1 it cannot say; give() returns it. */
+	int (*take)(void *arg, const char *server, int concurrency);
+	void (*give)(void *arg, const char *server, int slot);
 	void *arg;
 };
 

@@ -30,7 +30,9 @@ full records and POCs when "+" is given, else one summary line each
 ("Org NETNAME (NET-HANDLE) first - last").
 
 --log appends "server<TAB>query" per query, --log-times
-"server<TAB>unix time".  --throttle SERVER=N answers
+"server<TAB>unix time", --log-spans "server<TAB>accepted<TAB>closed" per
+connection (unix times; the test reads from them how many connections a
+server had open at once).  --throttle SERVER=N answers
 the first N queries to SERVER with that registry's rate-limit text (RIPE
 "%ERROR:201: access denied", ARIN/LACNIC "Query rate limit exceeded").
 SIGTERM and SIGINT stop it.
@@ -274,6 +276,7 @@ class World:
         self.latency = args.latency_ms / 1000.0
         self.log_path = args.log
         self.times_path = args.log_times
+        self.spans_path = args.log_spans
         self.log_lock = threading.Lock()
         self.stop = threading.Event()
         self.throttle = {}
@@ -300,6 +303,7 @@ class World:
             f.write(line)
 
     def handle(self, conn, server):
+        start = time.time()
         try:
             conn.settimeout(10)
             data = b""
@@ -326,6 +330,10 @@ class World:
             except OSError:
                 pass
             conn.close()
+            if self.spans_path:
+                with self.log_lock, open(self.spans_path, "a") as f:
+                    f.write("%s\t%.6f\t%.6f\n" % (server.name, start,
+                                                  time.time()))
 
     def serve(self, sock, server):
         while not self.stop.is_set():
@@ -354,6 +362,9 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--log-times",
                     help="append server<TAB>unix time per query")
+    ap.add_argument("--log-spans",
+                    help="append server<TAB>accepted<TAB>closed per "
+                    "connection")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--no-listing", action="store_true",
                     help="answer more-specific listings with 'no entries'")
