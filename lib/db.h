@@ -141,6 +141,8 @@ struct iw_db_letter {
 	char locale[17];
 	char message_id[256];
 	char ref[80];		/* {ref}, header X-Ipwarn-Ref */
+	char fallback[256];	/* a fallback letter: the address that did
+				   not work; "" otherwise */
 	int attempts;		/* including this one */
 	long long age_s;	/* since the letter was built */
 	/* The message as stored when it was first handed to the relay

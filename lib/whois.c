@@ -866,14 +866,37 @@ iw_whois_result_free(struct iw_whois_result *res)
 }
 
 int
+iw_whois_ask(const struct iw_whois_conf *conf, const char *server, int port,
+    const char *query, struct iw_buf *ans, int *refused, char *why,
+    size_t wsz)
+{
+	struct iw_whois_result dummy;
+	struct lookup lk;
+
+	memset(&dummy, 0, sizeof(dummy));
+	memset(&lk, 0, sizeof(lk));
+	lk.conf = conf;
+	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
+	    DEF_TIMEOUT_MS;
+	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
+	    DEF_MAX_ANSWER;
+	lk.res = &dummy;
+	lk.refused = 0;
+	*refused = 0;
+	if (whois_fetch(&lk, server, port, query, ans, why, wsz) != 0) {
+		*refused = lk.refused;
+		return -1;
+	}
+	return 0;
+}
+
+int
 iw_whois_more_specific(const struct iw_whois_conf *conf, const char *server,
     int port, const char *first, const char *last,
     struct iw_whois_listing *out, struct iw_err *err)
 {
 	enum iw_whois_format fmt = iw_whois_format_for(server);
 	struct iw_buf ans = IW_BUF_INIT;
-	struct iw_whois_result dummy;
-	struct lookup lk;
 	char q[160], why[200];
 	int r;
 
@@ -889,19 +912,10 @@ iw_whois_more_specific(const struct iw_whois_conf *conf, const char *server,
 		    first ? first : "", last ? last : "");
 		return 0;
 	}
-	memset(&dummy, 0, sizeof(dummy));
-	memset(&lk, 0, sizeof(lk));
-	lk.conf = conf;
-	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
-	    DEF_TIMEOUT_MS;
-	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
-	    DEF_MAX_ANSWER;
-	lk.res = &dummy;
-	lk.refused = 0;
-	if (whois_fetch(&lk, server, port, q, &ans, why, sizeof(why)) != 0) {
+	if (iw_whois_ask(conf, server, port, q, &ans, &out->refused, why,
+	    sizeof(why)) != 0) {
 		iw_buf_free(&ans);
 		out->status = IW_WHOIS_TRANSIENT;
-		out->refused = lk.refused;
 		iw_strlcpy(out->query, q, sizeof(out->query));
 		snprintf(out->reason, sizeof(out->reason), "%s: %s", server,
 		    why);

@@ -159,6 +159,17 @@ int iw_whois_lookup_from(const struct iw_whois_conf *conf,
 void iw_whois_result_free(struct iw_whois_result *res);	/* frees raw only */
 
 /*
+ * One exchange with server under the limits (no referral followed,
+ * nothing parsed): the answer, made valid UTF-8, in ans.  0 ok; -1 a
+ * transient failure (why; *refused when the server refused or throttled
+ * us, or the wait for a query slot was too long).
+ */
+struct iw_buf;
+int iw_whois_ask(const struct iw_whois_conf *conf, const char *server,
+    int port, const char *query, struct iw_buf *ans, int *refused,
+    char *why, size_t wsz);
+
+/*
  * More-specific listings: every registration a registry holds inside a
  * network (RIPE/APNIC/AFRINIC "-r -M first - last", ARIN "n + > CIDR").
  * complete says the listing can be trusted to hold all of them (an

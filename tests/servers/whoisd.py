@@ -12,9 +12,11 @@ query line and answers the way that registry does for the query syntax
 lib/whois.c sends:
 
     iana    "IP"
-    arin    "n + IP" (also "n IP", "IP"); "n + > CIDR" / "n > CIDR"
+    arin    "n + IP" (also "n IP", "IP"); "n + > CIDR" / "n > CIDR";
+            "n + ! HANDLE": the world's object of that NetHandle
     rpsl    "-r IP", "IP", "-r -T irt HANDLE" and other RIPE flags;
-            "-r -M RANGE" / "-m" (RANGE "a - b" or a prefix)
+            "-r -M RANGE" / "-m" (RANGE "a - b" or a prefix);
+            "-r -l RANGE": the smallest network strictly enclosing RANGE
     lacnic  "IP"
 
 The answer is the text file of the most specific network of that server
@@ -232,7 +234,37 @@ class Server:
     # queries and says "no entries found" to them, as a naive mirror might.
     no_listing = False
 
+    def less_query(self, query):
+        """RIPE's -l (one level less specific, exact match excluded): the
+        answer of the smallest network strictly enclosing the range or
+        prefix asked about; None when the query is not one."""
+        toks = query.split()
+        if self.style != "rpsl" or not ("-l" in toks or
+                                        "--one-less" in toks):
+            return None
+        rest = [t for t in toks if not t.startswith("-") or t == "-"]
+        try:
+            if "-" in rest:
+                i = rest.index("-")
+                a = ipaddress.ip_address(rest[i - 1])
+                b = ipaddress.ip_address(rest[i + 1])
+            else:
+                n = ipaddress.ip_network(rest[-1], strict=False)
+                a, b = n[0], n[-1]
+        except (ValueError, IndexError):
+            return self.not_found(query, query)
+        best = None
+        for net, text in self.networks:
+            if net.version == a.version and net[0] <= a and b <= net[-1] \
+                    and not (net[0] == a and net[-1] == b) and \
+                    (best is None or net.prefixlen > best[0].prefixlen):
+                best = (net, text)
+        return best[1] if best else self.not_found(query, query)
+
     def answer(self, query):
+        less = self.less_query(query)
+        if less is not None:
+            return less
         more = self.more_query(query)
         if more is not None and Server.no_listing:
             return self.notfound.replace("{query}", query).replace(
