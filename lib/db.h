@@ -127,7 +127,8 @@ struct iw_db_build {
 	long long renotify_s;		/* letters.renotify_after; 0: off */
 	const char *msgid_domain;
 	long letters, targets;		/* out: built, IPs put in letters */
-	long held, renotify_held;	/* out: suppressed, notified lately */
+	long held, renotify_held;	/* out: moved on (contact suppressed;
+				   lib/fallback.h), notified lately */
 };
 int iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
     struct iw_err *err);
