@@ -1560,7 +1560,11 @@ iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
 	bad |= iw_buf_printf(&sql, "WITH r AS (UPDATE target t SET "
 	    "state = 'new', letter_id = NULL, attempts = 0, reason = NULL, "
 	    "raw_answer = NULL, resolved_at = NULL, locked_by = NULL, "
-	    "locked_until = NULL, next_attempt_at = now() WHERE %s AND "
+	    "locked_until = NULL, next_attempt_at = now(), "
+	    /* a fresh start: resolved by WHOIS again, its fallback chain
+	     * (lib/fallback.h) begun anew */
+	    "fallback_step = 0, fallback_level = 0, fallback_tried = '{}', "
+	    "fallback_chain = NULL, fallback_why = NULL WHERE %s AND "
 	    "($1 = 0 OR t.campaign_id = $1) AND (cardinality($2::inet[]) = 0 "
 	    "OR t.ip = ANY ($2::inet[])) AND t.campaign_id NOT IN ("
 	    SQL_CANCELLED ") RETURNING 1) SELECT count(*) FROM r",

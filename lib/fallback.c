@@ -15,8 +15,9 @@
  * named for the fallback letter, and the chain so far extended by why (a
  * parameter such as "$2", or an SQL expression).
  */
-#define MOVE_SET(why) "state = 'new', letter_id = NULL, next_attempt_at = now(), " \
-	"attempts = 0, locked_by = NULL, locked_until = NULL, reason = NULL, " \
+#define MOVE_SET(why) "state = 'new', letter_id = NULL, " \
+	"next_attempt_at = now(), attempts = 0, locked_by = NULL, " \
+	"locked_until = NULL, reason = NULL, " \
 	"fallback_step = t.fallback_step + 1, fallback_tried = " \
 	"t.fallback_tried || t.contact_email, fallback_why = t.contact_email, " \
 	"fallback_chain = coalesce(t.contact_source, 'contact') || ' <' || " \
@@ -49,8 +50,8 @@ iw_fallback_move_letter(struct pg_conn *c, int64_t letter_id,
 	const char *v[2] = { sid, why };
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)letter_id);
-	return run(c, "UPDATE target t SET " MOVE_SET("$2") " WHERE t.letter_id = $1 "
-	    "AND t.state IN ('notified', 'resolved') AND "
+	return run(c, "UPDATE target t SET " MOVE_SET("$2") " WHERE "
+	    "t.letter_id = $1 AND t.state IN ('notified', 'resolved') AND "
 	    "t.contact_email IS NOT NULL", 2, v, "move IPs to the fallback",
 	    err);
 }
