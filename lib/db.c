@@ -620,27 +620,45 @@ iw_db_enqueue_abort(struct iw_db_enqueue *e)
 
 /* --- resolve stage --- */
 
+struct pg_result *
+iw_db_claim_new(struct iw_db *db, const char *where, const char *returning,
+    const char *owner, long long lease_s, int limit, struct iw_err *err)
+{
+	char lease[32], lim[16];
+	const char *p[3] = { owner, lease, lim };
+	struct iw_buf sql = IW_BUF_INIT;
+	PGresult *res;
+
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (iw_buf_printf(&sql, "UPDATE target SET locked_by = $1, "
+	    "locked_until = now() + $2 * interval '1 second', "
+	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
+	    "WHERE state = 'new' AND %s AND next_attempt_at <= now() AND "
+	    "(locked_until IS NULL OR locked_until < now()) AND "
+	    "campaign_id NOT IN (" SQL_CANCELLED ") "
+	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING %s", where, returning) < 0) {
+		iw_buf_free(&sql);
+		iw_err_set(err, "out of memory");
+		return NULL;
+	}
+	res = db_exec(db, sql.data, 3, p, "claim targets", err);
+	iw_buf_free(&sql);
+	return res;
+}
+
 int
 iw_db_claim_targets(struct iw_db *db, const char *owner, long long lease_s,
     int limit, struct iw_db_target *out, int *n, struct iw_err *err)
 {
-	char lease[32], lim[16];
-	const char *p[3] = { owner, lease, lim };
 	PGresult *res;
 	int i, rows;
 
 	*n = 0;
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	res = db_exec(db, "UPDATE target SET locked_by = $1, "
-	    "locked_until = now() + $2 * interval '1 second', "
-	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
-	    "WHERE state = 'new' AND fallback_step = 0 AND "
-	    "next_attempt_at <= now() AND "
-	    "(locked_until IS NULL OR locked_until < now()) AND "
-	    "campaign_id NOT IN (" SQL_CANCELLED ") "
-	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
-	    "RETURNING id, host(ip), attempts", 3, p, "claim targets", err);
+	/* IPs moved to their fallback contact are the fallback stage's. */
+	res = iw_db_claim_new(db, "fallback_step = 0", "id, host(ip), "
+	    "attempts", owner, lease_s, limit, err);
 	if (res == NULL)
 		return -1;
 	rows = PQntuples(res);

@@ -80,6 +80,16 @@ struct iw_db_target {
 	int attempts;		/* including this one */
 };
 
+/*
+ * Claim for owner (lease_s seconds) up to limit due IPs in state 'new'
+ * that match where -- an SQL condition written in the caller's code,
+ * never data -- and return the claimed rows' columns returning.  NULL
+ * with err on failure; the caller PQclear()s the result.
+ */
+struct pg_result *iw_db_claim_new(struct iw_db *db, const char *where,
+    const char *returning, const char *owner, long long lease_s, int limit,
+    struct iw_err *err);
+
 int iw_db_claim_targets(struct iw_db *db, const char *owner,
     long long lease_s, int limit, struct iw_db_target *out, int *n,
     struct iw_err *err);

@@ -92,24 +92,13 @@ int
 iw_fallback_claim(struct iw_db *db, const char *owner, long long lease_s,
     int limit, struct iw_fallback_target *out, int *n, struct iw_err *err)
 {
-	char lease[32], lim[16];
-	const char *p[3] = { owner, lease, lim };
 	PGresult *res;
 	int i, rows;
 
 	*n = 0;
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	res = iw_db_exec(db, "UPDATE target SET locked_by = $1, "
-	    "locked_until = now() + $2 * interval '1 second', "
-	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
-	    "WHERE state = 'new' AND fallback_step > 0 AND "
-	    "next_attempt_at <= now() AND (locked_until IS NULL OR "
-	    "locked_until < now()) AND campaign_id NOT IN (SELECT id FROM "
-	    "campaign WHERE state = 'cancelled') ORDER BY next_attempt_at, "
-	    "id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, host(ip), "
+	res = iw_db_claim_new(db, "fallback_step > 0", "id, host(ip), "
 	    "attempts, fallback_level, country, whois_server, whois_network, "
-	    "fallback_chain", 3, p, "claim moved IPs", err);
+	    "fallback_chain", owner, lease_s, limit, err);
 	if (res == NULL)
 		return -1;
 	rows = PQntuples(res);

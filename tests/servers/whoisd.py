@@ -163,18 +163,12 @@ class Server:
                                      "--all-more" in toks or
                                      "--one-more" in toks):
             one = "-m" in toks or "--one-more" in toks
-            rest = [t for t in toks if not t.startswith("-") or t == "-"]
             try:
-                if "-" in rest:
-                    i = rest.index("-")
-                    a = ipaddress.ip_address(rest[i - 1])
-                    b = ipaddress.ip_address(rest[i + 1])
-                    nets = list(ipaddress.summarize_address_range(a, b))
-                    if len(nets) != 1:
-                        return ("range", a, b), one, False
-                    return nets[0], one, False
-                return ipaddress.ip_network(rest[-1], strict=False), one, \
-                    False
+                a, b, _ = span_of(toks)
+                nets = list(ipaddress.summarize_address_range(a, b))
+                if len(nets) != 1:
+                    return ("range", a, b), one, False
+                return nets[0], one, False
             except (ValueError, IndexError):
                 return None
         return None
@@ -242,15 +236,8 @@ class Server:
         if self.style != "rpsl" or not ("-l" in toks or
                                         "--one-less" in toks):
             return None
-        rest = [t for t in toks if not t.startswith("-") or t == "-"]
         try:
-            if "-" in rest:
-                i = rest.index("-")
-                a = ipaddress.ip_address(rest[i - 1])
-                b = ipaddress.ip_address(rest[i + 1])
-            else:
-                n = ipaddress.ip_network(rest[-1], strict=False)
-                a, b = n[0], n[-1]
+            a, b, _ = span_of(toks)
         except (ValueError, IndexError):
             return self.not_found(query, query)
         best = None
@@ -291,6 +278,19 @@ class Server:
 
     def not_found(self, query, key):
         return self.notfound.replace("{query}", query).replace("{key}", key)
+
+
+def span_of(toks):
+    """The addresses an RPSL range query names ("a - b" or a prefix):
+    (first, last, whether it was a range).  ValueError/IndexError when it
+    names none."""
+    rest = [t for t in toks if not t.startswith("-") or t == "-"]
+    if "-" in rest:
+        i = rest.index("-")
+        return (ipaddress.ip_address(rest[i - 1]),
+                ipaddress.ip_address(rest[i + 1]), True)
+    n = ipaddress.ip_network(rest[-1], strict=False)
+    return n[0], n[-1], False
 
 
 def read(base, rel):
