@@ -69,6 +69,8 @@ def test_three_daemons_share_one_whois_budget(pg):
                        if line.startswith("whois.ripe.net\t"))
         assert len(t) == len(ips), len(t)
         rate = (len(t) - 1) / (t[-1] - t[0])
+        print("whois.ripe.net: %d queries at %.2f/s (configured %.1f/s)" %
+              (len(t), rate, RATE))
         assert abs(rate - RATE) <= 0.1 * RATE, (rate, RATE)
 
     three_daemons(pg, "rate = %.1f;" % RATE,
@@ -99,6 +101,9 @@ def test_three_daemons_share_one_concurrency_limit(pg):
         # Never more than configured, and the limit was used, not idle.
         assert top == CONCURRENCY, (top, CONCURRENCY)
         took = max(b for _, b in spans) - min(a for a, _ in spans)
+        print("whois.ripe.net: %d connections, at most %d at once "
+              "(configured %d), %.1f s" % (len(spans), top, CONCURRENCY,
+                                           took))
         assert took >= len(ips) * 0.3 / CONCURRENCY * 0.95, took
 
     three_daemons(pg, "rate = 0; concurrency = %d;" % CONCURRENCY,
