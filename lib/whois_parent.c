@@ -3,6 +3,7 @@
  * whois_parent.h.
  */
 #include "whois_parent.h"
+#include "whois_parse.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -179,6 +180,33 @@ ask(const struct iw_whois_conf *conf, const char *server, const char *q,
 	return 0;
 }
 
+/*
+ * The parent names its abuse address only in its irt object (APNIC's
+ * mnt-irt, as a lookup follows it): ask for that object.  0 with pr's
+ * email set when it has one; -1 a transient failure (out says so).
+ */
+static int
+irt_of(const struct iw_whois_conf *conf, const char *server, const char *ip,
+    struct iw_buf *ans, struct iw_whois_parsed *pr,
+    struct iw_whois_parent *out)
+{
+	struct iw_whois_parsed irt;
+	char handle[64], q[128];
+
+	if (iw_whois_irt_handle(ip, ans->data ? ans->data : "", ans->len,
+	    handle, sizeof(handle)) != 0)
+		return 0;
+	snprintf(q, sizeof(q), "-r -T irt %s", handle);
+	if (ask(conf, server, q, ans, out) != 0)
+		return -1;
+	if (iw_whois_parse_irt(ans->data ? ans->data : "", ans->len, handle,
+	    &irt) > 0) {
+		iw_strlcpy(pr->email, irt.email, sizeof(pr->email));
+		iw_strlcpy(pr->source, irt.source, sizeof(pr->source));
+	}
+	return 0;
+}
+
 int
 iw_whois_find_parent(const struct iw_whois_conf *conf, const char *server,
     const char *ip, const char *network, struct iw_whois_parent *out)
@@ -233,6 +261,9 @@ iw_whois_find_parent(const struct iw_whois_conf *conf, const char *server,
 	}
 	iw_strlcpy(out->network, pr.net_text[0] != '\0' ? pr.net_text :
 	    pr.net_first, sizeof(out->network));
+	if (fmt == IW_WHOIS_FMT_RIPE && pr.email[0] == '\0' &&
+	    irt_of(conf, server, ip, &ans, &pr, out) != 0)
+		goto out;
 	if (pr.email[0] == '\0' || out->network[0] == '\0') {
 		snprintf(out->reason, sizeof(out->reason), "%.60s: no "
 		    "abuse address for the parent of %.60s%s%.80s", server, network,

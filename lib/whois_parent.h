@@ -6,6 +6,8 @@
  *   RIPE, APNIC, AFRINIC  "-r -l NETWORK": RPSL's one-level-less-specific
  *                         lookup (the first enclosing inetnum/inet6num,
  *                         exact match excluded), parsed as any answer;
+ *                         no abuse address but a mnt-irt: "-r -T irt
+ *                         HANDLE", as a lookup does;
  *   ARIN                  "n + IP" again for the matched network's
  *                         "Parent:" handle, then "n + ! HANDLE";
  *   LACNIC                no less-specific query: none (the chain goes

@@ -16,8 +16,10 @@ import io
 import json
 import os
 
-from harness import Env
+from harness import SRC, Env, Whois
 from test_bounces import BOUNCES, pipe, render
+
+FIX = os.path.join(SRC, "tests/fixtures/whois")
 
 NL = "192.0.2.70"            # RIPE 192.0.2.64/26, abuse@ripe-nl.example, NL
 LIR = "abuse@ripe-lir.example"   # its allocation 192.0.2.0/24
@@ -26,6 +28,29 @@ REFUSE_LIR = [{"rcpt": LIR, "reply": "550 5.1.1 <%s>: Recipient address "
                "rejected: User unknown in local recipient table" % LIR}]
 COUNTRIES = 'countries = { DK = "da"; NO = "nb"; NL = "nl"; DE = "de"; ' \
     'RO = "ro"; };'
+
+
+def small_world(tmp, files, servers):
+    """A WHOIS world of its own in tmp/world: files maps an answer file's
+    name to (fixture name or None, text to append, {old: new}) -- a copy
+    of the fixture with the replacements, or the text alone; servers is
+    the world's "servers" (whoisd.py).  Returns the world file."""
+    d = os.path.join(tmp, "world")
+    os.mkdir(d)
+    for name, (src, extra, subst) in files.items():
+        text = ""
+        if src:
+            with open(os.path.join(FIX, src), encoding="latin-1") as f:
+                text = f.read()
+        for old, new in subst.items():
+            assert old in text, (src, old)
+            text = text.replace(old, new)
+        with open(os.path.join(d, name), "w", encoding="latin-1") as f:
+            f.write(text + extra)
+    path = os.path.join(d, "world.json")
+    with open(path, "w") as f:
+        json.dump({"servers": servers}, f)
+    return path
 
 
 def escalate(env, text):
@@ -158,3 +183,63 @@ def test_letters_escalation_address_is_validated(pg):
         p = env.ipwarn("letters", "check", check=78)
         assert "ipwarn.conf:" in p.stderr and \
             "letters.escalation.DK: no '@'" in p.stderr, p.stderr
+
+
+APNIC_ALLOC = """% [whois.apnic.net]
+% Whois data copyright terms    http://www.apnic.net/db/dbcopyright.html
+
+% Information related to '203.0.113.0 - 203.0.113.255'
+
+inetnum:        203.0.113.0 - 203.0.113.255
+netname:        EXAMPLE-LIR-AP
+country:        JP
+admin-c:        EMA1-AP
+tech-c:         EMA1-AP
+status:         ALLOCATED PORTABLE
+mnt-by:         APNIC-HM
+mnt-irt:        IRT-LIR-AP
+last-modified:  2020-01-01T00:00:00Z
+source:         APNIC
+"""
+
+APNIC_IRT = """% [whois.apnic.net]
+
+irt:            IRT-LIR-AP
+address:        1-1 Rei, Chiyoda-ku
+e-mail:         csirt@lir-ap.example
+abuse-mailbox:  irt@lir-ap.example
+admin-c:        EMA1-AP
+tech-c:         EMA1-AP
+auth:           # Filtered
+mnt-by:         APNIC-HM
+last-modified:  2024-11-01T00:00:00Z
+source:         APNIC
+"""
+
+
+def test_apnic_parent_abuse_address_in_its_irt_object(pg):
+    refuse = [{"rcpt": "abuse@apnic-member.example",
+               "reply": "550 5.1.1 unknown"}]
+    with Env(pg, smtp="fault", rules=refuse, whois=False) as env:
+        path = small_world(env.tmp, {
+            "iana.txt": ("iana-203.0.113.0.txt", "", {}),
+            "member.txt": ("apnic-203.0.113.0.txt", "", {}),
+            "alloc.txt": (None, APNIC_ALLOC, {}),
+            "irt.txt": (None, APNIC_IRT, {})}, {
+            "whois.iana.org": {"style": "iana", "networks": [
+                {"net": "203.0.113.0/25", "answer": "iana.txt"}]},
+            "whois.apnic.net": {"style": "rpsl", "networks": [
+                {"net": "203.0.113.0/24", "answer": "alloc.txt"},
+                {"net": "203.0.113.0/25", "answer": "member.txt"}],
+                "objects": {"IRT-LIR-AP": "irt.txt"}}})
+        env.whois = Whois(env.tmp, world=path)
+        env.servers.append(env.whois)
+        env.write_conf({})
+        env.init_db()
+        env.enqueue("203.0.113.9,open relay\n", "--campaign", "c1")
+        env.ipwarnd("--once", check=0)
+        got = [m["rcpts"][0].strip("<>") for m, _ in relayed(env)]
+        assert got == ["irt@lir-ap.example"], got
+        asked = [q for s, q in env.whois.queries() if s == "whois.apnic.net"]
+        assert asked[-2:] == ["-r -l 203.0.113.0 - 203.0.113.127",
+                              "-r -T irt IRT-LIR-AP"], asked

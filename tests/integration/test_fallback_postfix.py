@@ -9,16 +9,14 @@ the IP is held with it.  No hand-made bounce.
 """
 
 import grp
-import json
 import os
 import pwd
 import time
 
-from harness import SRC, Env, Whois, wait_for
+from harness import Env, Whois, wait_for
 from test_bounce_postfix import DOMAIN, Postfix, usable
-from test_fallback import escalate
+from test_fallback import escalate, small_world
 
-FIX = os.path.join(SRC, "tests/fixtures/whois")
 NL = "192.0.2.70"
 GONE = ["nl-gone@" + DOMAIN, "lir-gone@" + DOMAIN, "cert-gone@" + DOMAIN]
 BOUNCES = 'bounces: { maildir = "maildir"; soft_limit = 3; };'
@@ -27,31 +25,17 @@ BOUNCES = 'bounces: { maildir = "maildir"; soft_limit = 3; };'
 def world(tmp):
     """RIPE as in the fixtures, with the network's and the allocation's
     abuse addresses on the Postfix instance's own domain."""
-    d = os.path.join(tmp, "world")
-    os.mkdir(d)
-    files = {"iana.txt": ("iana-192.0.2.0.txt", None, None),
-             "nl.txt": ("ripe-192.0.2.64.txt", "abuse@ripe-nl.example",
-                        GONE[0]),
-             "lir.txt": ("ripe-192.0.2.0-alloc.txt",
-                         "abuse@ripe-lir.example", GONE[1])}
-    for name, (src, old, new) in files.items():
-        with open(os.path.join(FIX, src), encoding="latin-1") as f:
-            text = f.read()
-        if old:
-            assert old in text
-            text = text.replace(old, new)
-        with open(os.path.join(d, name), "w", encoding="latin-1") as f:
-            f.write(text)
-    spec = {"servers": {
+    return small_world(tmp, {
+        "iana.txt": ("iana-192.0.2.0.txt", "", {}),
+        "nl.txt": ("ripe-192.0.2.64.txt", "",
+                   {"abuse@ripe-nl.example": GONE[0]}),
+        "lir.txt": ("ripe-192.0.2.0-alloc.txt", "",
+                    {"abuse@ripe-lir.example": GONE[1]})}, {
         "whois.iana.org": {"style": "iana", "networks": [
             {"net": "192.0.2.0/24", "answer": "iana.txt"}]},
         "whois.ripe.net": {"style": "rpsl", "networks": [
             {"net": "192.0.2.0/24", "answer": "lir.txt"},
-            {"net": "192.0.2.64/26", "answer": "nl.txt"}]}}}
-    path = os.path.join(d, "world.json")
-    with open(path, "w") as f:
-        json.dump(spec, f)
-    return path
+            {"net": "192.0.2.64/26", "answer": "nl.txt"}]}})
 
 
 def test_postfix_dsns_walk_the_whole_chain(pg):
