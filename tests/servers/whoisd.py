@@ -32,7 +32,7 @@ full records and POCs when "+" is given, else one summary line each
 ("Org NETNAME (NET-HANDLE) first - last").
 
 --log appends "server<TAB>query" per query, --log-times
-"server<TAB>unix time", --log-spans "server<TAB>accepted<TAB>closed" per
+"server<TAB>unix time", --log-spans "server<TAB>accepted<TAB>answered" per
 connection (unix times; the test reads from them how many connections a
 server had open at once).  --throttle SERVER=N answers
 the first N queries to SERVER with that registry's rate-limit text (RIPE
@@ -357,6 +357,11 @@ class World:
         except OSError:
             pass
         finally:
+            # The span ends before the client can see the end of the
+            # answer (and free its query slot), so spans of connections
+            # that were never open together cannot overlap, however late
+            # this thread gets to write them down.
+            end = time.time()
             try:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -364,8 +369,7 @@ class World:
             conn.close()
             if self.spans_path:
                 with self.log_lock, open(self.spans_path, "a") as f:
-                    f.write("%s\t%.6f\t%.6f\n" % (server.name, start,
-                                                  time.time()))
+                    f.write("%s\t%.6f\t%.6f\n" % (server.name, start, end))
 
     def serve(self, sock, server):
         while not self.stop.is_set():
@@ -395,7 +399,7 @@ def main():
     ap.add_argument("--log-times",
                     help="append server<TAB>unix time per query")
     ap.add_argument("--log-spans",
-                    help="append server<TAB>accepted<TAB>closed per "
+                    help="append server<TAB>accepted<TAB>answered per "
                     "connection")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--no-listing", action="store_true",
