@@ -36,8 +36,8 @@ cmd_build(struct cli *c, int argc, char **argv)
 		cli_error("%s", err.msg);
 		return EX_UNAVAILABLE;
 	}
-	printf("built %ld letters for %ld IPs; %ld IPs held (contact "
-	    "suppressed), %ld held (notified within "
+	printf("built %ld letters for %ld IPs; %ld IPs moved on to their "
+	    "fallback contact (contact suppressed), %ld held (notified within "
 	    "letters.renotify_after)\n", b.letters, b.targets, b.held,
 	    b.renotify_held);
 	return 0;

@@ -65,6 +65,7 @@ static const char usage_text[] =
     "                                   letters now (ipwarnd sends them)\n"
     "  suppress add|del EMAIL [--reason TEXT]\n"
     "  suppress list                    addresses that get no letters\n"
+    "                                   (their IPs go to the next contact)\n"
     "  contact set CIDR EMAIL           operator override, beats WHOIS\n"
     "  contact del CIDR\n"
     "  contact list\n"

@@ -88,6 +88,10 @@ int iwd_pool_ready(struct iwd *d);
 
 /* Resolve every due IP; returns the number handled, -1 on failure. */
 long iwd_resolve(struct iwd *d);
+/* --- fallback.c --- the next contact for IPs whose contact failed;
+ * the number done or -1 on a database error. */
+struct iw_ratelimit;
+long iwd_fallback(struct iwd *d, struct iw_ratelimit *limiter);
 /* Group resolved IPs into letters. */
 int iwd_build(struct iwd *d);
 /* Attempt every due letter once; returns letters handled, -1 on failure. */

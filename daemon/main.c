@@ -73,6 +73,9 @@ static const char usage_text[] =
     "      --version      print the version\n"
     "\n"
     "Only letters of approved campaigns are sent (ipwarn campaign).\n"
+    "A contact that hard-bounces, is refused with 5.1.x at RCPT or is\n"
+    "suppressed passes its IPs on: to the enclosing registration's abuse\n"
+    "contact, then to the CERT of letters.escalation (ipwarnd(8)).\n"
     "signals: TERM/INT finish work in hand and exit 0; HUP reloads the\n"
     "configuration at the next batch (a bad file is reported and the old\n"
     "one kept).  Started as root it runs as daemon.user (default ipwarn).\n";

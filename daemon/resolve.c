@@ -289,6 +289,11 @@ iwd_resolve(struct iwd *d)
 	if (limiter_ready(d->cfg, d->cfg_gen) < 0)
 		return -1;
 	n = iwd_run_workers(d, resolve_worker);
+	if (n >= 0) {
+		long f = iwd_fallback(d, resolve_limiter);
+
+		n = f < 0 ? -1 : n + f;
+	}
 	if (n > 0)
 		iw_log(IW_LOG_INFO, "resolve: %ld IPs, %ld WHOIS queries so "
 		    "far", n, iw_ratelimit_queries(resolve_limiter));

@@ -72,7 +72,7 @@ iwd_build(struct iwd *d)
 	if (b.letters > 0 || b.targets > 0 || b.held > 0 ||
 	    b.renotify_held > 0)
 		iw_log(IW_LOG_INFO, "built %ld letters for %ld IPs; %ld IPs "
-		    "held (contact suppressed), %ld held (notified within "
+		    "moved on (contact suppressed), %ld held (notified within "
 		    "letters.renotify_after)", b.letters, b.targets, b.held,
 		    b.renotify_held);
 	return 0;

@@ -82,3 +82,70 @@ iw_budget_refused(struct pg_conn *pg, const char *server, long long open_ms,
 	return one_value(pg, refused_sql, server, open_ms, &unused, err) < 0 ?
 	    -1 : 0;
 }
+
+/*
+ * Query slots.  Slot s of server is the session advisory lock with the
+ * 64-bit key hashtext('whois:' || server) * 256 + s: the one-key form,
+ * which never meets the two-key (class, id) locks of lib/db.c and
+ * lib/campaign.c.  A hash collision between two servers only makes them
+ * share slots (slower, never faster).  Slots are tried in turn, one
+ * statement each, so at most one is taken.
+ */
+static const char slot_take_sql[] =
+    "SELECT pg_try_advisory_lock((hashtext('whois:' || $1)::bigint * 256)"
+    " + $2::int)";
+
+static const char slot_give_sql[] =
+    "SELECT pg_advisory_unlock((hashtext('whois:' || $1)::bigint * 256)"
+    " + $2::int)";
+
+/* 1 the lock function said true, 0 false, -1 error. */
+static int
+slot_cmd(struct pg_conn *pg, const char *sql, const char *server, int slot,
+    struct iw_err *err)
+{
+	char num[16];
+	const char *p[2] = { server, num };
+	PGresult *r;
+	int v;
+
+	snprintf(num, sizeof(num), "%d", slot);
+	r = PQexecParams(pg, sql, 2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		iw_err_set(err, "whois slot: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	v = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return v;
+}
+
+int
+iw_budget_slot_take(struct pg_conn *pg, const char *server, int concurrency,
+    struct iw_err *err)
+{
+	if (concurrency > 256)
+		concurrency = 256;
+	for (int s = 0; s < concurrency; s++) {
+		int r = slot_cmd(pg, slot_take_sql, server, s, err);
+
+		if (r != 0)
+			return r < 0 ? -1 : s;
+	}
+	return IW_BUDGET_SLOTS_BUSY;
+}
+
+int
+iw_budget_slot_give(struct pg_conn *pg, const char *server, int slot,
+    struct iw_err *err)
+{
+	int r = slot_cmd(pg, slot_give_sql, server, slot, err);
+
+	if (r == 0) {
+		iw_err_set(err, "whois slot %d of %s was not held", slot,
+		    server);
+		return -1;
+	}
+	return r < 0 ? -1 : 0;
+}

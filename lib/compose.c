@@ -272,6 +272,7 @@ iw_compose_letter_in(const struct iw_db_letter *l,
 	in->locale = l->locale;
 	in->message_id = l->message_id;
 	in->ctx.ref = l->ref;
+	in->ctx.fallback = l->fallback;
 	in->items = *items;
 	in->nitems = n;
 	in->date = time(NULL);

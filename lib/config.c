@@ -505,6 +505,9 @@ check_default_locale(struct loader *ld, config_setting_t *s, const char *q)
 	return 0;
 }
 
+static int country_name(struct loader *ld, config_setting_t *e,
+    const char *cc, const char *eq);
+
 static int
 k_countries(struct loader *ld, config_setting_t *s, const char *q)
 {
@@ -524,16 +527,63 @@ k_countries(struct loader *ld, config_setting_t *s, const char *q)
 		char eq[64];
 
 		snprintf(eq, sizeof(eq), "%s.%s", q, cc);
-		if (strlen(cc) != 2 || !isupper((unsigned char)cc[0]) ||
-		    !isupper((unsigned char)cc[1]))
-			return fail(ld, e, eq, "not an ISO 3166 alpha-2 code "
-			    "in upper case");
+		if (country_name(ld, e, cc, eq) != 0)
+			return -1;
 		memcpy(cl->cc, cc, 3);
 		ld->c->letters_ncountries = (size_t)i + 1;
 		if (get_nonempty(ld, e, eq, &cl->locale) != 0)
 			return -1;
 		if (check_locale(cl->locale) != 0)
 			return fail(ld, e, eq, "not a locale name like \"da\"");
+	}
+	return 0;
+}
+
+/* An ISO 3166 alpha-2 code in upper case, as a setting's name. */
+static int
+country_name(struct loader *ld, config_setting_t *e, const char *cc,
+    const char *eq)
+{
+	if (strlen(cc) != 2 || !isupper((unsigned char)cc[0]) ||
+	    !isupper((unsigned char)cc[1]))
+		return fail(ld, e, eq, "not an ISO 3166 alpha-2 code in upper "
+		    "case");
+	return 0;
+}
+
+/* letters.escalation = { DK = "cert@example.dk"; ... }: each address a
+ * valid mailbox (it goes into RCPT TO and the To: header). */
+static int
+k_escalation(struct loader *ld, config_setting_t *s, const char *q)
+{
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(ld, s, q, "must be a group { DK = "
+		    "\"cert@example.dk\"; ... }");
+	n = config_setting_length(s);
+	ld->c->letters_escalation = iw_calloc((size_t)n + 1,
+	    sizeof(*ld->c->letters_escalation));
+	if (ld->c->letters_escalation == NULL)
+		return fail(ld, s, q, "out of memory");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		struct iw_country_cert *cc = &ld->c->letters_escalation[i];
+		const char *name = config_setting_name(e), *v;
+		struct iw_err err;
+		char eq[64];
+
+		snprintf(eq, sizeof(eq), "%s.%s", q, name);
+		if (country_name(ld, e, name, eq) != 0)
+			return -1;
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    (v = config_setting_get_string(e)) == NULL)
+			return fail(ld, e, eq, "must be a string");
+		if (iw_mailbox_normalize(v, strlen(v), cc->email,
+		    sizeof(cc->email), &err) != 0)
+			return fail(ld, e, eq, "%s", err.msg);
+		memcpy(cc->cc, name, 3);
+		ld->c->letters_nescalation = (size_t)i + 1;
 	}
 	return 0;
 }
@@ -600,6 +650,7 @@ static const struct key keys[] = {
 	{ LE, "default_locale", T_NONEMPTY, F(letters_default_locale), "en",
 	    0, 0, 0, check_default_locale, NULL },
 	{ LE, "countries", T_CUSTOM, 0, NULL, 0, 0, 0, k_countries, NULL },
+	{ LE, "escalation", T_CUSTOM, 0, NULL, 0, 0, 0, k_escalation, NULL },
 	{ LE, "hold", T_DURATION, F(letters_hold), "1h", NOLIMIT, 0, NULL,
 	    NULL },
 	{ LE, "renotify_after", T_DURATION, F(letters_renotify_after), "30d",
@@ -961,6 +1012,7 @@ iw_config_free(struct iw_config *c)
 	for (size_t i = 0; i < c->letters_ncountries; i++)
 		free(c->letters_countries[i].locale);
 	free(c->letters_countries);
+	free(c->letters_escalation);
 	free(c->bounces_maildir);
 	free(c->daemon_user);
 	free(c);
@@ -987,6 +1039,15 @@ iw_config_locale_for(const struct iw_config *c, const char *cc)
 		if (strcmp(c->letters_countries[i].cc, cc) == 0)
 			return c->letters_countries[i].locale;
 	return c->letters_default_locale;
+}
+
+const char *
+iw_config_cert_for(const struct iw_config *c, const char *cc)
+{
+	for (size_t i = 0; cc != NULL && i < c->letters_nescalation; i++)
+		if (strcmp(c->letters_escalation[i].cc, cc) == 0)
+			return c->letters_escalation[i].email;
+	return NULL;
 }
 
 void

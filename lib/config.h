@@ -37,6 +37,12 @@ struct iw_country_locale {
 	char *locale;
 };
 
+/* letters.escalation: the national CERT of a country (normalised). */
+struct iw_country_cert {
+	char cc[3];
+	char email[256];
+};
+
 struct iw_config {
 	char *path;			/* as given */
 	unsigned sections;		/* IW_CONF_* present */
@@ -77,6 +83,10 @@ struct iw_config {
 	char *letters_default_locale;
 	struct iw_country_locale *letters_countries;
 	size_t letters_ncountries;
+	struct iw_country_cert *letters_escalation; /* the last link of the
+					   fallback chain: a national CERT
+					   per country */
+	size_t letters_nescalation;
 	long long letters_hold;		/* seconds a resolved IP may wait for
 					   the rest of its campaign */
 	long long letters_renotify_after; /* an IP's address got a letter in
@@ -121,6 +131,9 @@ int iw_config_require(const struct iw_config *c, unsigned sections,
 
 /* Locale for an ISO 3166 country code ("" or unknown -> default). */
 const char *iw_config_locale_for(const struct iw_config *c, const char *cc);
+
+/* The CERT letters.escalation names for country cc; NULL: none. */
+const char *iw_config_cert_for(const struct iw_config *c, const char *cc);
 
 /* Fill a whois client configuration that points into c. */
 void iw_config_whois(const struct iw_config *c, struct iw_whois_conf *wc);

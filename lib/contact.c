@@ -52,6 +52,23 @@ budget_refused(void *arg, const char *server, long long open_ms)
 	(void)iw_budget_refused(iw_db_pgconn(arg), server, open_ms, &err);
 }
 
+static int
+budget_take(void *arg, const char *server, int concurrency)
+{
+	struct iw_err err;
+
+	return iw_budget_slot_take(iw_db_pgconn(arg), server, concurrency,
+	    &err);
+}
+
+static void
+budget_give(void *arg, const char *server, int slot)
+{
+	struct iw_err err;
+
+	(void)iw_budget_slot_give(iw_db_pgconn(arg), server, slot, &err);
+}
+
 void
 iw_contact_set_budget(struct iw_contact_ctx *ctx, struct iw_db *db)
 {
@@ -61,6 +78,8 @@ iw_contact_set_budget(struct iw_contact_ctx *ctx, struct iw_db *db)
 	}
 	ctx->budget.reserve = budget_reserve;
 	ctx->budget.refused = budget_refused;
+	ctx->budget.take = budget_take;
+	ctx->budget.give = budget_give;
 	ctx->budget.arg = db;
 	ctx->whois.budget = &ctx->budget;
 }

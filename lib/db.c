@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "fallback.h"
 #include "sql_embed.h"
 
 #define IW_DB_CHANNEL "ipwarn_work"
@@ -623,26 +624,45 @@ iw_db_enqueue_abort(struct iw_db_enqueue *e)
 
 /* --- resolve stage --- */
 
+struct pg_result *
+iw_db_claim_new(struct iw_db *db, const char *where, const char *returning,
+    const char *owner, long long lease_s, int limit, struct iw_err *err)
+{
+	char lease[32], lim[16];
+	const char *p[3] = { owner, lease, lim };
+	struct iw_buf sql = IW_BUF_INIT;
+	PGresult *res;
+
+	snprintf(lease, sizeof(lease), "%lld", lease_s);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (iw_buf_printf(&sql, "UPDATE target SET locked_by = $1, "
+	    "locked_until = now() + $2 * interval '1 second', "
+	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
+	    "WHERE state = 'new' AND %s AND next_attempt_at <= now() AND "
+	    "(locked_until IS NULL OR locked_until < now()) AND "
+	    "campaign_id NOT IN (" SQL_CANCELLED ") "
+	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING %s", where, returning) < 0) {
+		iw_buf_free(&sql);
+		iw_err_set(err, "out of memory");
+		return NULL;
+	}
+	res = db_exec(db, sql.data, 3, p, "claim targets", err);
+	iw_buf_free(&sql);
+	return res;
+}
+
 int
 iw_db_claim_targets(struct iw_db *db, const char *owner, long long lease_s,
     int limit, struct iw_db_target *out, int *n, struct iw_err *err)
 {
-	char lease[32], lim[16];
-	const char *p[3] = { owner, lease, lim };
 	PGresult *res;
 	int i, rows;
 
 	*n = 0;
-	snprintf(lease, sizeof(lease), "%lld", lease_s);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	res = db_exec(db, "UPDATE target SET locked_by = $1, "
-	    "locked_until = now() + $2 * interval '1 second', "
-	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
-	    "WHERE state = 'new' AND next_attempt_at <= now() AND "
-	    "(locked_until IS NULL OR locked_until < now()) AND "
-	    "campaign_id NOT IN (" SQL_CANCELLED ") "
-	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
-	    "RETURNING id, host(ip), attempts", 3, p, "claim targets", err);
+	/* IPs moved to their fallback contact are the fallback stage's. */
+	res = iw_db_claim_new(db, "fallback_step = 0", "id, host(ip), "
+	    "attempts", owner, lease_s, limit, err);
 	if (res == NULL)
 		return -1;
 	rows = PQntuples(res);
@@ -768,6 +788,16 @@ iw_db_override_find(struct iw_db *db, const char *ip, char *email,
  * waited hold seconds (a campaign must not be held up forever by one IP
  * whose registry keeps failing).  Never a cancelled one.
  */
+/*
+ * IPs moved to a fallback contact get letters of their own, one per
+ * address that failed (letter.fallback), apart from the contact's other
+ * IPs: a fallback letter holds exactly the moved IPs and says why.
+ */
+#define SQL_FALLBACK_OF(t) "CASE WHEN " t ".fallback_step > 0 THEN " t \
+	".fallback_why END"
+#define SQL_SAME_FALLBACK(t, l) SQL_FALLBACK_OF(t) " IS NOT DISTINCT FROM " \
+	l ".fallback"
+
 static const char SQL_ELIGIBLE[] =
     "eligible AS (SELECT DISTINCT t.campaign_id FROM target t "
     " WHERE t.state = 'resolved' AND t.letter_id IS NULL AND "
@@ -776,32 +806,13 @@ static const char SQL_ELIGIBLE[] =
     " t.campaign_id AND n.state = 'new') OR t.resolved_at <= now() - "
     " $2 * interval '1 second'))";
 
-/* A suppressed contact gets no letter: its IPs wait for the operator in
- * 'held', with the reason. */
+/* A suppressed contact gets no letter: its IPs move on to the next
+ * contact of their fallback chain (lib/fallback.c). */
 static int
-hold_suppressed(struct iw_db *db, long *held, struct iw_err *err)
+move_suppressed(struct iw_db *db, long *moved, struct iw_err *err)
 {
-	PGresult *res;
-
-	res = db_exec(db, "UPDATE target t SET state = 'held', reason = "
-	    "'contact suppressed: ' || coalesce(s.reason, s.source) "
-	    "FROM suppression s WHERE t.state = 'resolved' AND "
-	    "t.letter_id IS NULL AND t.contact_email = s.email", 0, NULL,
-	    "hold suppressed", err);
-	if (res == NULL)
-		return -1;
-	*held = cmd_tuples(res);
-	PQclear(res);
-	/* A contact suppressed after its letter was built gets nothing;
-	 * the letter fails and its IPs are held for the operator.  (The
-	 * claim skips such letters, so they wait here at most a pass.) */
-	return db_cmd(db, "WITH f AS (UPDATE letter l SET state = 'failed', "
-	    "fail_reason = 'contact suppressed: ' || "
-	    "coalesce(s.reason, s.source) FROM suppression s WHERE "
-	    "l.state IN ('queued', 'deferred') AND " SQL_UNLEASED("l")
-	    " AND l.contact_email = s.email RETURNING l.id) UPDATE target t SET state = 'held', "
-	    "reason = 'contact suppressed' FROM f WHERE t.letter_id = f.id "
-	    "AND t.state = 'resolved'", 0, NULL, "suppress letters", err);
+	*moved = iw_fallback_move_suppressed(db->conn, err);
+	return *moved < 0 ? -1 : 0;
 }
 
 /*
@@ -854,18 +865,20 @@ join_letters(struct iw_db *db, const char *const *p, long *targets,
 	PGresult *res;
 
 	if (iw_buf_printf(&sql, "WITH %s, open AS (SELECT l.id, "
-	    "l.campaign_id, l.contact_email FROM letter l WHERE "
+	    "l.campaign_id, l.contact_email, l.fallback FROM letter l WHERE "
 	    "l.state = 'queued' AND l.attempts = 0 AND l.locked_by IS NULL "
 	    "AND NOT EXISTS (SELECT 1 FROM letter_message m WHERE "
 	    "m.letter_id = l.id) "
 	    "AND l.campaign_id IN (SELECT campaign_id FROM eligible) AND "
 	    "EXISTS (SELECT 1 FROM target t WHERE t.state = 'resolved' AND "
 	    "t.letter_id IS NULL AND t.campaign_id = l.campaign_id AND "
-	    "t.contact_email = l.contact_email) FOR UPDATE OF l SKIP LOCKED), "
+	    "t.contact_email = l.contact_email AND " SQL_SAME_FALLBACK("t", "l")
+	    ") FOR UPDATE OF l SKIP LOCKED), "
 	    "j AS (UPDATE target t SET letter_id = o.id FROM open o WHERE "
 	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
 	    "t.campaign_id = o.campaign_id AND "
-	    "t.contact_email = o.contact_email RETURNING t.letter_id, t.id), "
+	    "t.contact_email = o.contact_email AND "
+	    SQL_SAME_FALLBACK("t", "o") " RETURNING t.letter_id, t.id), "
 	    "m AS (INSERT INTO letter_target (letter_id, target_id) "
 	    "SELECT * FROM j) SELECT count(*) FROM j", SQL_ELIGIBLE) < 0) {
 		iw_buf_free(&sql);
@@ -897,10 +910,11 @@ new_letters(struct iw_db *db, const char *const *p, long *letters,
 	PGresult *res;
 
 	if (iw_buf_printf(&sql, "WITH %s, grp AS (SELECT t.campaign_id, "
-	    "t.contact_email, mode() WITHIN GROUP (ORDER BY t.locale) AS "
+	    "t.contact_email, " SQL_FALLBACK_OF("t") " AS fallback, "
+	    "mode() WITHIN GROUP (ORDER BY t.locale) AS "
 	    "locale FROM target t WHERE t.state = 'resolved' AND "
 	    "t.letter_id IS NULL AND t.campaign_id IN (SELECT campaign_id "
-	    "FROM eligible) GROUP BY 1, 2), "
+	    "FROM eligible) GROUP BY 1, 2, 3), "
 	    "prev AS (SELECT l.campaign_id, l.contact_email, max(l.seq) AS seq "
 	    "FROM letter l JOIN grp g ON l.campaign_id = g.campaign_id AND "
 	    "l.contact_email = g.contact_email GROUP BY 1, 2), "
@@ -909,20 +923,24 @@ new_letters(struct iw_db *db, const char *const *p, long *letters,
 	    "'g'))), ''), 'ipwarn') AS slug FROM campaign c WHERE c.id IN "
 	    "(SELECT campaign_id FROM eligible)), "
 	    "num AS (SELECT nextval('letter_id_seq') AS id, g.*, "
-	    "coalesce(p.seq, 0) + 1 AS seq FROM grp g LEFT JOIN prev p ON "
+	    "coalesce(p.seq, 0) + row_number() OVER (PARTITION BY "
+	    "g.campaign_id, g.contact_email ORDER BY g.fallback NULLS FIRST) "
+	    "AS seq FROM grp g LEFT JOIN prev p ON "
 	    "p.campaign_id = g.campaign_id AND "
 	    "p.contact_email = g.contact_email), "
 	    "ins AS (INSERT INTO letter (id, campaign_id, contact_email, seq, "
-	    "locale, message_id, ref) SELECT n.id, n.campaign_id, "
-	    "n.contact_email, n.seq, n.locale, '<ipwarn.' || n.id || '.' || "
+	    "locale, fallback, message_id, ref) SELECT n.id, n.campaign_id, "
+	    "n.contact_email, n.seq, n.locale, n.fallback, "
+	    "'<ipwarn.' || n.id || '.' || "
 	    "replace(gen_random_uuid()::text, '-', '') || '@' || $3 || '>', "
 	    "s.slug || '-' || lpad(n.id::text, 6, '0') "
 	    "FROM num n JOIN slug s ON s.id = n.campaign_id "
-	    "RETURNING id, campaign_id, contact_email), "
+	    "RETURNING id, campaign_id, contact_email, fallback), "
 	    "upd AS (UPDATE target t SET letter_id = i.id FROM ins i WHERE "
 	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
 	    "t.campaign_id = i.campaign_id AND t.contact_email = "
-	    "i.contact_email RETURNING t.letter_id, t.id), "
+	    "i.contact_email AND " SQL_SAME_FALLBACK("t", "i")
+	    " RETURNING t.letter_id, t.id), "
 	    "mem AS (INSERT INTO letter_target (letter_id, target_id) "
 	    "SELECT * FROM upd) "
 	    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
@@ -965,7 +983,7 @@ iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
 	 */
 	if (db_cmd(db, "SET LOCAL enable_nestloop = off", 0, NULL,
 	    "planner setting", err) < 0 ||
-	    hold_suppressed(db, &b->held, err) < 0 ||
+	    move_suppressed(db, &b->held, err) < 0 ||
 	    hold_renotified(db, b->renotify_s, &b->renotify_held, err) < 0 ||
 	    join_letters(db, p, &b->targets, err) < 0 ||
 	    new_letters(db, p, &b->letters, &b->targets, err) < 0)
@@ -1009,6 +1027,7 @@ fill_letters(PGresult *res, struct iw_db_letter *out, int limit, int *n)
 		out[i].age_s = get_ll(res, i, 6);
 		out[i].campaign_id = get_ll(res, i, 7);
 		get_str(res, i, 8, out[i].ref, sizeof(out[i].ref));
+		get_str(res, i, 9, out[i].fallback, sizeof(out[i].fallback));
 		out[i].message = NULL;
 		out[i].message_len = 0;
 		out[i].reverse_path[0] = '\0';
@@ -1102,7 +1121,7 @@ iw_db_letters_clear(struct iw_db_letter *l, int n)
 #define LETTER_COLS "l.id, (SELECT name FROM campaign c WHERE " \
 	"c.id = l.campaign_id), l.contact_email, l.locale, l.message_id, " \
 	"l.attempts, extract(epoch FROM now() - l.created_at)::bigint, " \
-	"l.campaign_id, l.ref"
+	"l.campaign_id, l.ref, coalesce(l.fallback, '')"
 
 int
 iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
@@ -1524,8 +1543,8 @@ iw_db_record_results(struct iw_db *db, const char *owner, const char *relay,
 	    "fail_reason = CASE WHEN r.state = 'postponed' THEN "
 	    "letter.fail_reason ELSE r.fail_reason END, locked_by = NULL, "
 	    "locked_until = NULL FROM r WHERE letter.id = r.id AND "
-	    "letter.id = ANY ($3::bigint[]) AND (letter.locked_by = $1 OR (r.state = 'sent' AND letter.state IN "
-	    "('queued', 'deferred')))",
+	    "letter.id = ANY ($3::bigint[]) AND (letter.locked_by = $1 OR "
+	    "(r.state = 'sent' AND letter.state IN ('queued', 'deferred')))",
 	    R_NCOL + 2, p, "record results", err);
 	if (res != NULL) {
 		PQclear(res);
@@ -1570,7 +1589,11 @@ iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
 	bad |= iw_buf_printf(&sql, "WITH r AS (UPDATE target t SET "
 	    "state = 'new', letter_id = NULL, attempts = 0, reason = NULL, "
 	    "raw_answer = NULL, resolved_at = NULL, locked_by = NULL, "
-	    "locked_until = NULL, next_attempt_at = now() WHERE %s AND "
+	    "locked_until = NULL, next_attempt_at = now(), "
+	    /* a fresh start: resolved by WHOIS again, its fallback chain
+	     * (lib/fallback.h) begun anew */
+	    "fallback_step = 0, fallback_level = 0, fallback_tried = '{}', "
+	    "fallback_chain = NULL, fallback_why = NULL WHERE %s AND "
 	    "($1 = 0 OR t.campaign_id = $1) AND (cardinality($2::inet[]) = 0 "
 	    "OR t.ip = ANY ($2::inet[])) AND t.campaign_id NOT IN ("
 	    SQL_CANCELLED ") RETURNING 1) SELECT count(*) FROM r",

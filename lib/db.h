@@ -80,6 +80,16 @@ struct iw_db_target {
 	int attempts;		/* including this one */
 };
 
+/*
+ * Claim for owner (lease_s seconds) up to limit due IPs in state 'new'
+ * that match where -- an SQL condition written in the caller's code,
+ * never data -- and return the claimed rows' columns returning.  NULL
+ * with err on failure; the caller PQclear()s the result.
+ */
+struct pg_result *iw_db_claim_new(struct iw_db *db, const char *where,
+    const char *returning, const char *owner, long long lease_s, int limit,
+    struct iw_err *err);
+
 int iw_db_claim_targets(struct iw_db *db, const char *owner,
     long long lease_s, int limit, struct iw_db_target *out, int *n,
     struct iw_err *err);
@@ -129,7 +139,8 @@ struct iw_db_build {
 	long long renotify_s;		/* letters.renotify_after; 0: off */
 	const char *msgid_domain;
 	long letters, targets;		/* out: built, IPs put in letters */
-	long held, renotify_held;	/* out: suppressed, notified lately */
+	long held, renotify_held;	/* out: moved on (contact suppressed;
+				   lib/fallback.h), notified lately */
 };
 int iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
     struct iw_err *err);
@@ -143,6 +154,8 @@ struct iw_db_letter {
 	char locale[17];
 	char message_id[256];
 	char ref[80];		/* {ref}, header X-Ipwarn-Ref */
+	char fallback[256];	/* a fallback letter: the address that did
+				   not work; "" otherwise */
 	int attempts;		/* including this one */
 	long long age_s;	/* since the letter was built */
 	/* The message as stored when it was first handed to the relay

@@ -6,6 +6,7 @@
  * statement parameters.
  */
 #include "feedback.h"
+#include "fallback.h"
 
 #include <libpq-fe.h>
 #include <openssl/evp.h>
@@ -343,16 +344,16 @@ soft_count(PGconn *c, const char *email, long *n, struct iw_err *err)
 	return 0;
 }
 
-/* Suppress email (an operator's entry is kept as it is) and hold the
- * IPs of the bounced letter: its contact was never reached.  They may
- * still be 'resolved' when the bounce overtook its send's result. */
+/* Suppress email (an operator's entry is kept as it is) and move the
+ * IPs of the bounced letter on to the next contact of their fallback
+ * chain (lib/fallback.c): its contact was never reached.  They may still
+ * be 'resolved' when the bounce overtook its send's result. */
 static int
 suppress(PGconn *c, const struct rec *r, const char *email,
     const char *why, struct iw_err *err)
 {
-	char reason[IW_BOUNCE_DIAG_MAX + 64], sid[24];
+	char reason[IW_BOUNCE_DIAG_MAX + 64], chain[128];
 	const char *v[2] = { email, reason };
-	const char *h[2] = { sid, reason };
 
 	snprintf(reason, sizeof(reason), "%s%s%s%s%s", why,
 	    r->status[0] != '\0' ? " " : "", r->status,
@@ -363,10 +364,11 @@ suppress(PGconn *c, const struct rec *r, const char *email,
 		return -1;
 	if (r->cls == IW_BOUNCE_COMPLAINT)
 		return 0;	/* the letter arrived: its IPs were notified */
-	snprintf(sid, sizeof(sid), "%lld", (long long)r->letter_id);
-	return pcmd(c, "UPDATE target SET state = 'held', reason = "
-	    "'letter bounced: ' || $2 WHERE letter_id = $1 AND state IN "
-	    "('notified', 'resolved')", 2, h, "hold IPs", err);
+	snprintf(chain, sizeof(chain), "%s%s%s", r->via == IW_FEEDBACK_SMTP &&
+	    r->cls == IW_BOUNCE_HARD ? "refused at RCPT" : why,
+	    r->status[0] != '\0' ? " " : "", r->status);
+	return iw_fallback_move_letter(c, r->letter_id, chain, err) < 0 ?
+	    -1 : 0;
 }
 
 static int

@@ -7,9 +7,10 @@
  * and undetermined ones with the raw message, for review.  Effects of a
  * verified bounce on its letter's contact:
  *
- *   hard       letter 'bounced', contact suppressed, the letter's IPs held
+ *   hard       letter 'bounced', contact suppressed, the letter's IPs moved
+ *              on to their next fallback contact (lib/fallback.h)
  *   complaint  letter 'bounced', contact suppressed
- *   soft       letter 'bounced'; contact suppressed (IPs held) at the
+ *   soft       letter 'bounced'; contact suppressed (IPs moved on) at the
  *              soft_limit'th soft bounce of that address within 30 days
  *   ours       letter 'bounced' (it did not arrive: our side was refused);
  *              the contact is not blamed, nothing suppressed

@@ -24,10 +24,11 @@
 #define IP_MAX		64
 
 /* When a body line is used: a bit per wording, one for a cut list. */
-enum { CTX_ONE = 1, CTX_MANY = 2, CTX_BOTH = 3, CTX_ATTACHED = 4 };
+enum { CTX_ONE = 1, CTX_MANY = 2, CTX_BOTH = 3, CTX_ATTACHED = 4,
+	CTX_FALLBACK = 8 };
 enum {
 	PH_IP = 1, PH_COUNT = 2, PH_TIME = 4, PH_IPS = 8, PH_CAMPAIGN = 16,
-	PH_REF = 32, PH_VAR = 64
+	PH_REF = 32, PH_VAR = 64, PH_PREVIOUS = 128
 };
 /* What may appear wherever {count} may. */
 #define PH_TEXT	(PH_COUNT | PH_CAMPAIGN | PH_REF | PH_VAR)
@@ -46,6 +47,7 @@ struct tmpl {
 	char *observed;
 	size_t one_line, many_line;	/* where the subjects are */
 	size_t attached_line;		/* where {attached} opens */
+	size_t fallback_line;		/* where {fallback} opens; 0: none */
 	struct line *lines;
 	size_t nlines;
 };
@@ -177,7 +179,7 @@ ph_kind(const char *p, size_t n, const char **key, size_t *klen, char *why,
 	} names[] = {
 		{ "ip", PH_IP }, { "count", PH_COUNT }, { "time", PH_TIME },
 		{ "ips", PH_IPS }, { "campaign", PH_CAMPAIGN },
-		{ "ref", PH_REF },
+		{ "ref", PH_REF }, { "previous", PH_PREVIOUS },
 	};
 
 	if (n > 4 && memcmp(p, "var.", 4) == 0) {
@@ -219,6 +221,9 @@ ph_put(unsigned ph, const char *key, size_t klen, const struct vars *v,
 	case PH_REF:
 		return put_clean(out, c != NULL && c->ref != NULL ? c->ref :
 		    "", IW_LETTER_VALUE_MAX, 1);
+	case PH_PREVIOUS:
+		return put_clean(out, c != NULL && c->fallback != NULL ?
+		    c->fallback : "", IW_LETTER_VALUE_MAX, 1);
 	case PH_VAR:
 		key = var_value(c, key, klen);
 		return put_clean(out, key != NULL ? key : "",
@@ -234,7 +239,8 @@ not_allowed(unsigned ph, const char *p, size_t n, char *why, size_t whysz)
 	snprintf(why, whysz, "placeholder {%.*s} not allowed here%s",
 	    (int)(n > 40 ? 40 : n), p, ph == PH_IPS ?
 	    " ({ips} goes alone on its line)" : ph == PH_IP ?
-	    " (only in subject-one and {one} blocks)" : "");
+	    " (only in subject-one and {one} blocks)" : ph == PH_PREVIOUS ?
+	    " (only in the {fallback} block)" : "");
 }
 
 /*
@@ -394,7 +400,8 @@ header_line(struct tmpl *t, const char *p, size_t n, size_t lineno,
 static const char *
 ctx_name(unsigned ctx)
 {
-	return ctx == CTX_ONE ? "one" : ctx == CTX_MANY ? "many" : "attached";
+	return ctx == CTX_ONE ? "one" : ctx == CTX_MANY ? "many" :
+	    ctx == CTX_FALLBACK ? "fallback" : "attached";
 }
 
 /*
@@ -420,6 +427,8 @@ block_marker(struct tmpl *t, const char *p, size_t n, unsigned *ctx,
 		next = CTX_MANY;
 	else if (n == 10 && memcmp(p, "{attached}", 10) == 0)
 		next = CTX_ATTACHED;
+	else if (n == 10 && memcmp(p, "{fallback}", 10) == 0)
+		next = CTX_FALLBACK;
 	else
 		return 0;
 	/* {many} right after a {one} block closes it; nothing else nests */
@@ -429,8 +438,13 @@ block_marker(struct tmpl *t, const char *p, size_t n, unsigned *ctx,
 	if (next == CTX_ATTACHED && t->attached_line != 0)
 		return snprintf(why, whysz, "a second {attached} block (the "
 		    "first is at line %zu)", t->attached_line), -1;
+	if (next == CTX_FALLBACK && t->fallback_line != 0)
+		return snprintf(why, whysz, "a second {fallback} block (the "
+		    "first is at line %zu)", t->fallback_line), -1;
 	if (next == CTX_ATTACHED)
 		t->attached_line = lineno;
+	if (next == CTX_FALLBACK)
+		t->fallback_line = lineno;
 	*ctx = next;
 	*open_line = lineno;
 	return 1;
@@ -446,9 +460,10 @@ body_line(struct tmpl *t, size_t *cap, const char *p, size_t n,
 
 	if (m != 0)
 		return m < 0 ? -1 : 0;
-	if (n == 5 && memcmp(p, "{ips}", 5) == 0 && *ctx == CTX_ATTACHED)
-		return snprintf(why, whysz, "{ips} inside the {attached} "
-		    "block (the list goes before it)"), -1;
+	if (n == 5 && memcmp(p, "{ips}", 5) == 0 && (*ctx == CTX_ATTACHED ||
+	    *ctx == CTX_FALLBACK))
+		return snprintf(why, whysz, "{ips} inside the {%s} block (the "
+		    "list goes outside it)", ctx_name(*ctx)), -1;
 	if (add_line(t, cap, p, n, *ctx, lineno,
 	    n == 5 && memcmp(p, "{ips}", 5) == 0) != 0) {
 		snprintf(why, whysz, "out of memory");
@@ -457,7 +472,8 @@ body_line(struct tmpl *t, size_t *cap, const char *p, size_t n,
 	if (t->lines[t->nlines - 1].text == NULL)
 		return 0;
 	return expand(t->lines[t->nlines - 1].text,
-	    PH_TEXT | (*ctx == CTX_ONE ? PH_IP : 0), NULL, NULL, why, whysz);
+	    PH_TEXT | (*ctx == CTX_ONE ? PH_IP : 0) |
+	    (*ctx == CTX_FALLBACK ? PH_PREVIOUS : 0), NULL, NULL, why, whysz);
 }
 
 /*
@@ -946,7 +962,8 @@ render_body(const struct tmpl *t, unsigned ctx, const struct vars *v,
 					goto oom;
 			continue;
 		}
-		if (expand(ln->text, PH_TEXT | PH_IP, v, raw, why, whysz) != 0)
+		if (expand(ln->text, PH_TEXT | PH_IP | PH_PREVIOUS, v, raw, why,
+		    whysz) != 0)
 			return -1;
 		if (iw_buf_putc(raw, '\n') != 0)
 			goto oom;
@@ -982,7 +999,8 @@ check_tmpl_vars(const struct tmpl *t, const struct iw_letter_ctx *ctx,
 			    why), -1;
 	for (size_t i = 0; i < t->nlines; i++)
 		if (t->lines[i].text != NULL && expand(t->lines[i].text,
-		    PH_IP | PH_TEXT, &v, NULL, why, sizeof(why)) != 0)
+		    PH_IP | PH_TEXT | PH_PREVIOUS, &v, NULL, why,
+		    sizeof(why)) != 0)
 			return iw_err_set(err, "%s:%zu: %s", t->path,
 			    t->lines[i].lineno, why), -1;
 	return 0;
@@ -1081,7 +1099,9 @@ iw_letter_render(const struct iw_letters *l, const char *locale,
 	if (expand(n == 1 ? t->subject_one : t->subject_many, PH_IP | PH_TEXT,
 	    &v, subject, why, sizeof(why)) != 0 ||
 	    render_body(t, (n == 1 ? CTX_ONE : CTX_MANY) |
-	    (shown < n ? CTX_ATTACHED : 0), &v, items, shown, &raw, why,
+	    (shown < n ? CTX_ATTACHED : 0) | (ctx != NULL &&
+	    ctx->fallback != NULL && ctx->fallback[0] != '\0' ?
+	    CTX_FALLBACK : 0), &v, items, shown, &raw, why,
 	    sizeof(why)) != 0)
 		goto fail;
 	if (trim_body(&raw, body) != 0)

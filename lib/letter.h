@@ -2,8 +2,9 @@
  * letter: the letter templates in letters.directory (one per locale) and
  * their rendering.  A letter lists one or many flagged IPs of one abuse
  * contact, each with its evidence and time of observation; the template has
- * a singular and a plural wording, and an {attached} block for a list cut
- * to letters.max_inline_ips.  Output is UTF-8 text with LF line ends;
+ * a singular and a plural wording, an {attached} block for a list cut
+ * to letters.max_inline_ips, and an optional {fallback} block shown only
+ * in a letter sent because the IPs' first contact did not work.  Output is UTF-8 text with LF line ends;
  * turning it into a MIME message is mime's job.
  */
 #ifndef IW_LETTER_H
@@ -34,6 +35,10 @@ struct iw_letter_ctx {
 	const char *const *var_values;		/* ... and its value */
 	size_t nvars;
 	size_t max_inline;	/* letters.max_inline_ips; 0: no limit */
+	const char *fallback;	/* a fallback letter: the address(es) that
+				   did not work, {previous} in the
+				   {fallback} block, shown only then;
+				   NULL or "": not a fallback letter */
 };
 
 /* Load every template in dir; a broken template is an error naming

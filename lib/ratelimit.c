@@ -374,6 +374,21 @@ iw_ratelimit_interval_ms(struct iw_ratelimit *rl, const char *server)
 	return ms;
 }
 
+int
+iw_ratelimit_concurrency(struct iw_ratelimit *rl, const char *server)
+{
+	struct server *s;
+	int n;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	s = server_get(rl, server);
+	n = s != NULL ? s->concurrency : 0;
+	pthread_mutex_unlock(&rl->mu);
+	return n;
+}
+
 static int
 hood_key(const char *ip, unsigned char key[17])
 {

@@ -6,7 +6,9 @@
  * de-duplication so that two threads asking about neighbouring addresses
  * (most likely one network) do not both query: the second waits for the
  * first and then finds the answer in the cache.  The limits are per
- * process; several daemons sharing a database each keep their own.
+ * process; several daemons sharing a database each keep their own, and
+ * lib/budget.c makes the rate, the concurrency and the back-off hold for
+ * all of them together.
  */
 #ifndef IW_RATELIMIT_H
 #define IW_RATELIMIT_H
@@ -70,6 +72,9 @@ long long iw_ratelimit_open_ms(struct iw_ratelimit *rl, const char *server);
 /* The spacing of server's queries (1/rate) in ms; 0 = unlimited. */
 long long iw_ratelimit_interval_ms(struct iw_ratelimit *rl,
     const char *server);
+
+/* The cap on server's queries in flight; 0 = none known. */
+int iw_ratelimit_concurrency(struct iw_ratelimit *rl, const char *server);
 
 /*
  * In-flight de-duplication by neighbourhood (/24 for IPv4, /48 for IPv6):

@@ -394,6 +394,54 @@ shared_budget(struct lookup *lk, const char *name, char *why, size_t wsz)
 	return 0;
 }
 
+/*
+ * One of the server's query slots shared with the other daemons: wait
+ * for a free one (polled every 50 ms; stop ends the wait).  0 go, with
+ * *slot the slot to give back (-1: none, because there is no budget or
+ * it cannot say -- the process's own limit still holds); -1 not now
+ * (why; refused, so the IP goes back to the queue).
+ */
+static int
+shared_slot(struct lookup *lk, const char *name, int *slot, char *why,
+    size_t wsz)
+{
+	const struct iw_whois_conf *c = lk->conf;
+	int conc = iw_ratelimit_concurrency(c->limiter, name);
+	int64_t until = iw_now_ms() + IW_RATELIMIT_MAX_WAIT_MS;
+
+	*slot = -1;
+	if (c->budget == NULL || c->budget->take == NULL || conc <= 0)
+		return 0;
+	for (;;) {
+		int r = c->budget->take(c->budget->arg, name, conc);
+
+		if (r != -2) {
+			*slot = r >= 0 ? r : -1;
+			return 0;
+		}
+		if (c->stop != NULL && *c->stop) {
+			lk->refused = 1;
+			snprintf(why, wsz, "shutting down");
+			return -1;
+		}
+		if (iw_now_ms() >= until) {
+			lk->refused = 1;
+			snprintf(why, wsz, "%s: no free query slot (%d in "
+			    "flight for all daemons) within %d ms", name, conc,
+			    IW_RATELIMIT_MAX_WAIT_MS);
+			return -1;
+		}
+		poll(NULL, 0, 50);
+	}
+}
+
+static void
+shared_slot_give(struct lookup *lk, const char *name, int slot)
+{
+	if (slot >= 0)
+		lk->conf->budget->give(lk->conf->budget->arg, name, slot);
+}
+
 /* One RFC 3912 exchange.  0 ok, -1 transient failure (why set). */
 static int
 whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
@@ -401,7 +449,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 {
 	char host[256], serv[16], line[320];
 	int64_t deadline;
-	int fd, r, l1 = 0, dec = 0;
+	int fd, r, l1 = 0, dec = 0, slot;
 
 	iw_buf_reset(ans);
 	if (resolve_target(lk->conf, name, port, host, sizeof(host), serv,
@@ -416,10 +464,17 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	}
 	lk->refused = 0;
 	lk->policy = 0;
-	if (shared_budget(lk, name, why, wsz) != 0)
+	/* The slot first: its holder then waits for the next start of the
+	 * rate, so no reserved start is lost to a slot wait. */
+	if (shared_slot(lk, name, &slot, why, wsz) != 0)
 		return -1;
+	if (shared_budget(lk, name, why, wsz) != 0) {
+		shared_slot_give(lk, name, slot);
+		return -1;
+	}
 	if (iw_ratelimit_acquire(lk->conf->limiter, name,
 	    IW_RATELIMIT_MAX_WAIT_MS, lk->conf->stop, why, wsz) != 0) {
+		shared_slot_give(lk, name, slot);
 		lk->refused = 1;
 		return -1;
 	}
@@ -438,6 +493,7 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 		close(fd);
 	} else
 		r = -1;
+	shared_slot_give(lk, name, slot);
 	/* A reset or refused connection is how some registries throttle. */
 	if (r != 0 && (strstr(why, "reset") != NULL ||
 	    strstr(why, "refused") != NULL))
@@ -908,14 +964,37 @@ iw_whois_result_free(struct iw_whois_result *res)
 }
 
 int
+iw_whois_ask(const struct iw_whois_conf *conf, const char *server, int port,
+    const char *query, struct iw_buf *ans, int *refused, char *why,
+    size_t wsz)
+{
+	struct iw_whois_result dummy;
+	struct lookup lk;
+
+	memset(&dummy, 0, sizeof(dummy));
+	memset(&lk, 0, sizeof(lk));
+	lk.conf = conf;
+	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
+	    DEF_TIMEOUT_MS;
+	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
+	    DEF_MAX_ANSWER;
+	lk.res = &dummy;
+	lk.refused = 0;
+	*refused = 0;
+	if (whois_fetch(&lk, server, port, query, ans, why, wsz) != 0) {
+		*refused = lk.refused;
+		return -1;
+	}
+	return 0;
+}
+
+int
 iw_whois_more_specific(const struct iw_whois_conf *conf, const char *server,
     int port, const char *first, const char *last,
     struct iw_whois_listing *out, struct iw_err *err)
 {
 	enum iw_whois_format fmt = iw_whois_format_for(server);
 	struct iw_buf ans = IW_BUF_INIT;
-	struct iw_whois_result dummy;
-	struct lookup lk;
 	char q[160], why[200];
 	int r;
 
@@ -931,19 +1010,10 @@ iw_whois_more_specific(const struct iw_whois_conf *conf, const char *server,
 		    first ? first : "", last ? last : "");
 		return 0;
 	}
-	memset(&dummy, 0, sizeof(dummy));
-	memset(&lk, 0, sizeof(lk));
-	lk.conf = conf;
-	lk.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
-	    DEF_TIMEOUT_MS;
-	lk.max_answer = conf->max_answer > 0 ? conf->max_answer :
-	    DEF_MAX_ANSWER;
-	lk.res = &dummy;
-	lk.refused = 0;
-	if (whois_fetch(&lk, server, port, q, &ans, why, sizeof(why)) != 0) {
+	if (iw_whois_ask(conf, server, port, q, &ans, &out->refused, why,
+	    sizeof(why)) != 0) {
 		iw_buf_free(&ans);
 		out->status = IW_WHOIS_TRANSIENT;
-		out->refused = lk.refused;
 		iw_strlcpy(out->query, q, sizeof(out->query));
 		snprintf(out->reason, sizeof(out->reason), "%s: %s", server,
 		    why);

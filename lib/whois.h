@@ -31,12 +31,17 @@ struct iw_whois_host {
  * lib/contact.c): reserve() a query start for server, interval_ms after
  * the last one anyone reserved: 0 and *wait_ms until it, 1 the server is
  * backed off for all (*wait_ms left), -1 it cannot say (why).  refused()
- * backs the server off for all for open_ms.
+ * backs the server off for all for open_ms.  take()/give() hold one of
+ * the server's query slots, so its concurrency holds for all daemons.
  */
 struct iw_whois_budget {
 	int (*reserve)(void *arg, const char *server, long long interval_ms,
 	    long long *wait_ms, char *why, size_t wsz);
 	void (*refused)(void *arg, const char *server, long long open_ms);
+	/* take(): one of server's concurrency slots for all daemons:
+	 * >= 0 the slot, -2 all busy, -1 it cannot say; give() returns it. */
+	int (*take)(void *arg, const char *server, int concurrency);
+	void (*give)(void *arg, const char *server, int slot);
 	void *arg;
 };
 
@@ -160,6 +165,17 @@ int iw_whois_lookup_from(const struct iw_whois_conf *conf,
     struct iw_err *err);
 
 void iw_whois_result_free(struct iw_whois_result *res);	/* frees raw only */
+
+/*
+ * One exchange with server under the limits (no referral followed,
+ * nothing parsed): the answer, made valid UTF-8, in ans.  0 ok; -1 a
+ * transient failure (why; *refused when the server refused or throttled
+ * us, or the wait for a query slot was too long).
+ */
+struct iw_buf;
+int iw_whois_ask(const struct iw_whois_conf *conf, const char *server,
+    int port, const char *query, struct iw_buf *ans, int *refused,
+    char *why, size_t wsz);
 
 /*
  * More-specific listings: every registration a registry holds inside a

@@ -252,13 +252,17 @@ def test_suppressed_contact_is_held_not_dropped(pg):
                    check=0)
         assert e["email"].lower() in \
             env.ipwarn("suppress", "list", check=0).stdout.lower()
+        # Its enclosing registration's contact too, and no CERT
+        # (letters.escalation): the fallback chain is exhausted.
+        env.ipwarn("suppress", "add", "abuse@ripe-lir.example", check=0)
         env.enqueue(e["ip"] + "\n")
         env.ipwarnd("--once", check=0)
         assert env.smtp.messages() == []
         st = env.status()
         assert st["targets"]["held"] == 1, st
         rows = env.sql("SELECT reason FROM target")
-        assert "suppressed" in rows[0][0]
+        assert rows[0][0].startswith("fallback chain exhausted: "), rows
+        assert "<%s>: suppressed (asked us)" % e["email"] in rows[0][0], rows
 
 
 def test_unknown_config_key_is_an_error_naming_file_and_line(pg):
@@ -314,13 +318,18 @@ def test_build_queues_letters_without_sending(pg):
         env.ipwarn("suppress", "add", "abuse3@net.example")
         p = env.ipwarn("build")
         assert p.stdout.strip() == \
-            "built 3 letters for 8 IPs; 2 IPs held (contact suppressed), " \
-            "0 held (notified within letters.renotify_after)", p.stdout
+            "built 3 letters for 8 IPs; 2 IPs moved on to their fallback " \
+            "contact (contact suppressed), 0 held (notified within " \
+            "letters.renotify_after)", p.stdout
         st = env.status()
-        assert st["letters"]["queued"] == 3 and st["targets"]["held"] == 2
+        assert st["letters"]["queued"] == 3 and st["targets"]["new"] == 2
         assert env.smtp.messages() == []
         p = env.ipwarn("build")
         assert p.stdout.startswith("built 0 letters for 0 IPs"), p.stdout
         env.ipwarnd("--once", check=0)
         assert len(env.smtp.messages()) == 3
-        assert env.status()["targets"]["notified"] == 8
+        st = env.status()
+        # No registry network and no letters.escalation: the suppressed
+        # contact's IPs have no fallback contact and are held.
+        assert st["targets"]["notified"] == 8 and \
+            st["targets"]["held"] == 2, st

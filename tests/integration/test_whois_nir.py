@@ -135,3 +135,48 @@ def test_nir_network_without_contact_is_held_on_the_cache_path_too(pg):
             assert got[ip][3].startswith("registry-run address"), got
         assert env.sql("SELECT count(*) FROM letter WHERE contact_email "
                        "= 'hostmaster@nic.ad.jp'") == [["0"]]
+
+
+def test_registry_run_ips_go_to_the_national_cert(pg):
+    """Where all WHOIS names is a registry's own address, the IP is not
+    mailed to the registry: with letters.escalation naming its country's
+    CERT it gets a letter there, with the {fallback} block saying why,
+    and the chain in its contact source; a country without a CERT stays
+    held, and so does every IP while no CERT is configured."""
+    from harness import GEO_SPEC, build_mmdb
+    from test_fallback import escalate
+    with Env(pg, whois=False) as env:
+        env.mmdb = build_mmdb(env.tmp, GEO_SPEC + "210.130.0.0/16 JP\n"
+                              "61.9.0.0/16 AU\n")
+        setup(env)
+        ips = ["210.130.2.5", "61.9.1.1", "210.130.1.77"]
+        env.enqueue("\n".join(ips) + "\n", approve=True)
+        env.ipwarnd("--once", check=0)
+        got = rows(env)
+        assert got["210.130.2.5"][:2] == ["held", "hostmaster@nic.ad.jp"]
+        assert env.sql("SELECT count(*) FROM letter WHERE contact_email "
+                       "LIKE '%cert%'") == [["0"]]
+        # The operator names Japan's CERT: the held JP address goes there
+        # at the next pass; the AU one has none and stays held.
+        escalate(env, 'JP = "cert@cert-jp.example";')
+        env.ipwarnd("--once", check=0)
+        got = rows(env)
+        st, email, source, reason = got["210.130.2.5"][:4]
+        assert (st, email) == ("resolved", "cert@cert-jp.example"), got
+        assert source.startswith("registry-run: "), source
+        assert "<hostmaster@nic.ad.jp>: a registry's own address" in \
+            source, source
+        assert "CERT JP <cert@cert-jp.example>" in source, source
+        st, email, source, reason = got["61.9.1.1"][:4]
+        assert st == "held" and reason.startswith(
+            "registry-run address helpdesk@apnic.net"), got["61.9.1.1"]
+        mailed = [r[0] for r in env.sql("SELECT contact_email FROM letter "
+                                        "WHERE state = 'sent'")]
+        assert sorted(mailed) == ["abuse@cust-jp.example",
+                                  "cert@cert-jp.example"], mailed
+        assert "hostmaster@nic.ad.jp" not in str(env.smtp.messages())
+        lid = env.sql("SELECT id FROM letter WHERE contact_email = "
+                      "'cert@cert-jp.example'")[0][0]
+        body = env.ipwarn("letter", "show", lid, "--decode").stdout
+        assert "210.130.2.5" in body and "210.130.1.77" not in body, body
+        assert "through hostmaster@nic.ad.jp" in body, body

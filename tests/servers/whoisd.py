@@ -12,9 +12,11 @@ query line and answers the way that registry does for the query syntax
 lib/whois.c sends:
 
     iana    "IP"
-    arin    "n + IP" (also "n IP", "IP"); "n + > CIDR" / "n > CIDR"
+    arin    "n + IP" (also "n IP", "IP"); "n + > CIDR" / "n > CIDR";
+            "n + ! HANDLE": the world's object of that NetHandle
     rpsl    "-r IP", "IP", "-r -T irt HANDLE" and other RIPE flags;
-            "-r -M RANGE" / "-m" (RANGE "a - b" or a prefix)
+            "-r -M RANGE" / "-m" (RANGE "a - b" or a prefix);
+            "-r -l RANGE": the smallest network strictly enclosing RANGE
     lacnic  "IP"
     jpnic   "IP/e" (English output), "PREFIX/e": that network's own answer
             (JPNIC's lists the networks inside it)
@@ -36,7 +38,9 @@ full records and POCs when "+" is given, else one summary line each
 ("Org NETNAME (NET-HANDLE) first - last").
 
 --log appends "server<TAB>query" per query, --log-times
-"server<TAB>unix time".  --throttle SERVER=N answers
+"server<TAB>unix time", --log-spans "server<TAB>accepted<TAB>answered" per
+connection (unix times; the test reads from them how many connections a
+server had open at once).  --throttle SERVER=N answers
 the first N queries to SERVER with that registry's rate-limit text (RIPE
 "%ERROR:201: access denied", ARIN/LACNIC "Query rate limit exceeded").
 SIGTERM and SIGINT stop it.
@@ -165,18 +169,12 @@ class Server:
                                      "--all-more" in toks or
                                      "--one-more" in toks):
             one = "-m" in toks or "--one-more" in toks
-            rest = [t for t in toks if not t.startswith("-") or t == "-"]
             try:
-                if "-" in rest:
-                    i = rest.index("-")
-                    a = ipaddress.ip_address(rest[i - 1])
-                    b = ipaddress.ip_address(rest[i + 1])
-                    nets = list(ipaddress.summarize_address_range(a, b))
-                    if len(nets) != 1:
-                        return ("range", a, b), one, False
-                    return nets[0], one, False
-                return ipaddress.ip_network(rest[-1], strict=False), one, \
-                    False
+                a, b, _ = span_of(toks)
+                nets = list(ipaddress.summarize_address_range(a, b))
+                if len(nets) != 1:
+                    return ("range", a, b), one, False
+                return nets[0], one, False
             except (ValueError, IndexError):
                 return None
         return None
@@ -236,6 +234,26 @@ class Server:
     # queries and says "no entries found" to them, as a naive mirror might.
     no_listing = False
 
+    def less_query(self, query):
+        """RIPE's -l (one level less specific, exact match excluded): the
+        answer of the smallest network strictly enclosing the range or
+        prefix asked about; None when the query is not one."""
+        toks = query.split()
+        if self.style != "rpsl" or not ("-l" in toks or
+                                        "--one-less" in toks):
+            return None
+        try:
+            a, b, _ = span_of(toks)
+        except (ValueError, IndexError):
+            return self.not_found(query, query)
+        best = None
+        for net, text in self.networks:
+            if net.version == a.version and net[0] <= a and b <= net[-1] \
+                    and not (net[0] == a and net[-1] == b) and \
+                    (best is None or net.prefixlen > best[0].prefixlen):
+                best = (net, text)
+        return best[1] if best else self.not_found(query, query)
+
     def answer_jpnic(self, query):
         key = query.strip()
         if key.lower().endswith("/e"):
@@ -266,6 +284,9 @@ class Server:
     def answer(self, query):
         if self.style == "jpnic":
             return self.answer_jpnic(query)
+        less = self.less_query(query)
+        if less is not None:
+            return less
         more = self.more_query(query)
         if more is not None and Server.no_listing:
             return self.notfound.replace("{query}", query).replace(
@@ -294,6 +315,19 @@ class Server:
         return self.notfound.replace("{query}", query).replace("{key}", key)
 
 
+def span_of(toks):
+    """The addresses an RPSL range query names ("a - b" or a prefix):
+    (first, last, whether it was a range).  ValueError/IndexError when it
+    names none."""
+    rest = [t for t in toks if not t.startswith("-") or t == "-"]
+    if "-" in rest:
+        i = rest.index("-")
+        return (ipaddress.ip_address(rest[i - 1]),
+                ipaddress.ip_address(rest[i + 1]), True)
+    n = ipaddress.ip_network(rest[-1], strict=False)
+    return n[0], n[-1], False
+
+
 def read(base, rel):
     with open(os.path.join(base, rel), "rb") as f:
         return f.read().decode("latin-1")
@@ -309,6 +343,7 @@ class World:
         self.latency = args.latency_ms / 1000.0
         self.log_path = args.log
         self.times_path = args.log_times
+        self.spans_path = args.log_spans
         self.log_lock = threading.Lock()
         self.stop = threading.Event()
         self.throttle = {}
@@ -335,6 +370,7 @@ class World:
             f.write(line)
 
     def handle(self, conn, server):
+        start = time.time()
         try:
             conn.settimeout(10)
             data = b""
@@ -356,11 +392,19 @@ class World:
         except OSError:
             pass
         finally:
+            # The span ends before the client can see the end of the
+            # answer (and free its query slot), so spans of connections
+            # that were never open together cannot overlap, however late
+            # this thread gets to write them down.
+            end = time.time()
             try:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             conn.close()
+            if self.spans_path:
+                with self.log_lock, open(self.spans_path, "a") as f:
+                    f.write("%s\t%.6f\t%.6f\n" % (server.name, start, end))
 
     def serve(self, sock, server):
         while not self.stop.is_set():
@@ -389,6 +433,9 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--log-times",
                     help="append server<TAB>unix time per query")
+    ap.add_argument("--log-spans",
+                    help="append server<TAB>accepted<TAB>answered per "
+                    "connection")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--no-listing", action="store_true",
                     help="answer more-specific listings with 'no entries'")

@@ -603,7 +603,7 @@ test_campaign_placeholders_render_cleaned(void **state)
 	const struct iw_letter_item it[] = { { "192.0.2.1", NULL, NULL },
 	    { "192.0.2.2", NULL, NULL } };
 	struct iw_letter_ctx ctx = { "osys \xe2\x80\xae 2026",
-	    "osys-2026-000123", keys, values, 2, 0 };
+	    "osys-2026-000123", keys, values, 2, 0, NULL };
 	struct scratch x;
 	char longv[400];
 	int att = -1;
@@ -639,7 +639,7 @@ test_undefined_var_is_a_render_error_naming_file_line(void **state)
 	static const char *const values[] = { "Post" };
 	const struct iw_letter_item it[] = { { "192.0.2.1", NULL, NULL },
 	    { "192.0.2.2", NULL, NULL } };
-	struct iw_letter_ctx ctx = { "c", "r", keys, values, 1, 0 };
+	struct iw_letter_ctx ctx = { "c", "r", keys, values, 1, 0, NULL };
 	struct scratch x;
 	char want[600];
 
@@ -717,6 +717,26 @@ test_attached_block_required_once_and_alone(void **state)
 	expect_load_errors(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+static void
+test_fallback_block_at_most_once_and_alone(void **state)
+{
+	static const struct load_case cases[] = {
+		{ GOOD_HEAD "{ips}\n{attached}\na\n{end}\n{fallback}\nx\n"
+		  "{end}\n{fallback}\ny\n{end}\n", "/en:11: a second "
+		  "{fallback} block (the first is at line 8)" },
+		{ GOOD_HEAD "{ips}\n{attached}\na\n{end}\n{fallback}\n{ips}\n"
+		  "{end}\n", "/en:9: {ips} inside the {fallback} block" },
+		{ GOOD_HEAD "{ips}\n{attached}\na\n{end}\nto {previous}\n",
+		  "/en:8: placeholder {previous} not allowed here (only in "
+		  "the {fallback} block)" },
+		{ GOOD_HEAD "{ips}\n{attached}\na\n{end}\n{fallback}\nx\n",
+		  "/en:8: {fallback} block not closed" },
+	};
+
+	(void)state;
+	expect_load_errors(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static const struct iw_letter_item five[] = {
 	{ "192.0.2.1", "open proxy on 3128/tcp", "2026-11-01T10:00:00Z" },
 	{ "192.0.2.2", "relay, \"open\" on 25/tcp", NULL },
@@ -743,7 +763,7 @@ test_cut_list_shows_max_inline_and_attached_block(void **state)
 	/* max_inline 0 is no limit */
 	static const size_t max[] = { 3, 5, 0 }, listed[] = { 3, 5, 5 };
 	struct iw_letters *l = load_shipped();
-	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 3 };
+	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 3, NULL };
 	struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
 	struct iw_err err = { "" };
 
@@ -794,7 +814,7 @@ test_every_shipped_locale_renders_the_attached_block(void **state)
 	static const char *const cut_says[] = { "afkortet", "forkortet",
 	    "ingekort", "gekürzt", "scurtată", "shortened" };
 	struct iw_letters *l = load_shipped();
-	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 2 };
+	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 2, NULL };
 	struct iw_err err = { "" };
 
 	(void)state;
@@ -817,6 +837,43 @@ test_every_shipped_locale_renders_the_attached_block(void **state)
 	iw_letters_free(l);
 }
 
+
+static void
+test_every_shipped_locale_says_why_a_fallback_letter_came(void **state)
+{
+	static const char *const first_sent[] = {
+	    "kunne ikke nå operatøren af", "kunne ikke nå operatøren av",
+	    "niet bereiken via", "nicht über",
+	    "Nu am putut ajunge", "could not reach the operator" };
+	struct iw_letters *l = load_shipped();
+	struct iw_letter_ctx ctx = { NULL, NULL, NULL, NULL, 0, 0, NULL };
+	struct iw_err err = { "" };
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		struct iw_buf s = IW_BUF_INIT, b = IW_BUF_INIT;
+		struct iw_buf s2 = IW_BUF_INIT, b2 = IW_BUF_INIT;
+
+		ctx.fallback = NULL;
+		assert_int_equal(iw_letter_render(l, all_locales[i], five, 2,
+		    &ctx, &s, &b, NULL, &err), 0);
+		assert_null(strstr(b.data, first_sent[i]));
+		assert_null(strstr(b.data, "dead@lir.example"));
+		ctx.fallback = "dead@lir.example\n<x>";
+		assert_int_equal(iw_letter_render(l, all_locales[i], five, 2,
+		    &ctx, &s2, &b2, NULL, &err), 0);
+		assert_non_null(strstr(b2.data, first_sent[i]));
+		assert_non_null(strstr(b2.data, "dead@lir.example <x>"));
+		assert_string_equal(s.data, s2.data);
+		assert_null(strstr(b2.data, "\n\n\n"));
+		assert_true(iw_utf8_valid(b2.data, b2.len));
+		iw_buf_free(&s);
+		iw_buf_free(&b);
+		iw_buf_free(&s2);
+		iw_buf_free(&b2);
+	}
+	iw_letters_free(l);
+}
 
 /* The shipped templates, a configuration and a letter of five[0..n). */
 struct composing {
@@ -1101,6 +1158,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_seed_locale_loads),
+		cmocka_unit_test(test_fallback_block_at_most_once_and_alone),
+		cmocka_unit_test(
+		    test_every_shipped_locale_says_why_a_fallback_letter_came),
 		cmocka_unit_test(test_seed_wording_kept),
 		cmocka_unit_test(test_plural_lists_every_ip),
 		cmocka_unit_test(test_plural_shares_the_general_paragraphs),

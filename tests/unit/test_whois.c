@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "whois.h"
+#include "whois_parent.h"
 
 /* ---------- helpers ---------- */
 
@@ -1445,11 +1446,47 @@ test_lookup_rejects_bad_ip(void **state)
 	assert_null(r.raw);
 }
 
+static void
+test_parent_handle_and_query(void **state)
+{
+	size_t len;
+	char *a = load("arin-198.51.100.128.txt", &len), h[72], q[200];
+
+	(void)state;
+	/* The reassignment's parent, not the allocation's (NET198). */
+	assert_int_equal(iw_whois_arin_parent("198.51.100.130", a, len, h,
+	    sizeof(h)), 0);
+	assert_string_equal(h, "NET-198-51-100-0-1");
+	assert_int_equal(iw_whois_arin_parent("198.51.100.10", a, len, h,
+	    sizeof(h)), 0);
+	assert_string_equal(h, "NET-198-0-0-0-0");
+	assert_int_equal(iw_whois_arin_parent("203.0.113.1", a, len, h,
+	    sizeof(h)), -1);
+	free(a);
+	{
+		static const char bad[] = "NetRange: 198.51.100.0 - "
+		    "198.51.100.255\nParent: X (NET;rm -rf)\n";
+
+		assert_int_equal(iw_whois_arin_parent("198.51.100.1", bad,
+		    sizeof(bad) - 1, h, sizeof(h)), -1);
+	}
+	assert_int_equal(iw_whois_parent_query("192.0.2.64 - 192.0.2.127", q,
+	    sizeof(q)), 0);
+	assert_string_equal(q, "-r -l 192.0.2.64 - 192.0.2.127");
+	assert_int_equal(iw_whois_parent_query("2001:db8:1::/48", q,
+	    sizeof(q)), 0);
+	assert_string_equal(q, "-r -l 2001:db8:1::/48");
+	assert_int_equal(iw_whois_parent_query("192.0.2.0\r\n-i mnt-by X",
+	    q, sizeof(q)), -1);
+	assert_int_equal(iw_whois_parent_query("", q, sizeof(q)), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_for_server_names),
+		cmocka_unit_test(test_parent_handle_and_query),
 		cmocka_unit_test(test_query_line_per_registry),
 		cmocka_unit_test(test_iana_refer),
 		cmocka_unit_test(test_iana_whois_line_when_no_refer),
