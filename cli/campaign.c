@@ -108,10 +108,12 @@ create(struct cli *c, int argc, char **argv)
 		{ "letters", required_argument, NULL, 'l' },
 		{ "var", required_argument, NULL, 'v' },
 		{ "renotify", no_argument, NULL, 'r' },
+		{ "holdout", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *usage = "usage: ipwarn campaign create NAME "
-	    "[--letters DIR] [--var KEY=VALUE]... [--renotify]";
+	    "[--letters DIR] [--var KEY=VALUE]... [--holdout PERCENT] "
+	    "[--renotify]";
 	struct create_args *a = iw_calloc(1, sizeof(*a));
 	struct iw_err err;
 	int ch, rc = EX_USAGE, exists;
@@ -120,11 +122,19 @@ create(struct cli *c, int argc, char **argv)
 		cli_error("out of memory");
 		return EX_OSERR;
 	}
-	while ((ch = getopt_long(argc, argv, "l:v:r", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "l:v:rH:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': rc = letters_dir(a, optarg); break;
 		case 'v': rc = add_var(a, optarg); break;
 		case 'r': a->n.renotify = 1; rc = 0; break;
+		case 'H':
+			rc = 0;
+			if (iw_campaign_holdout_parse(optarg,
+			    &a->n.holdout_centi, &err) < 0) {
+				cli_error("%s", err.msg);
+				rc = EX_USAGE;
+			}
+			break;
 		default:
 			cli_error("%s", usage);
 			rc = EX_USAGE;
@@ -155,6 +165,10 @@ create(struct cli *c, int argc, char **argv)
 		rc = exists ? EX_DATAERR : EX_UNAVAILABLE;
 		goto out;
 	}
+	if (a->n.holdout_centi > 0)
+		printf("control group: %d.%02d %% of its contacts, drawn when "
+		    "its letters are built, get no letter (state control)\n",
+		    a->n.holdout_centi / 100, a->n.holdout_centi % 100);
 	printf("campaign %s created (draft): enqueue its IPs, review them "
 	    "(ipwarn status --campaign, targets, letters --render), then "
 	    "ipwarn campaign approve %s\n", a->n.name, a->n.name);
@@ -204,8 +218,10 @@ show_json(struct cli *c, const struct iw_campaign *k,
 	bad |= iw_buf_puts(b, ", \"state\": ");
 	bad |= iw_json_str(b, k->state);
 	bad |= iw_buf_printf(b, ", \"created_at\": \"%s\", \"state_at\": "
-	    "\"%s\", \"renotify\": %s, \"letters_dir\": ", k->created_at,
-	    k->state_at, k->renotify ? "true" : "false");
+	    "\"%s\", \"renotify\": %s, \"holdout\": %d.%02d, "
+	    "\"letters_dir\": ", k->created_at, k->state_at,
+	    k->renotify ? "true" : "false", k->holdout_centi / 100,
+	    k->holdout_centi % 100);
 	bad |= k->letters_dir != NULL ? iw_json_str(b, k->letters_dir) :
 	    iw_buf_puts(b, "null");
 	bad |= iw_buf_puts(b, ", \"vars\": {");
@@ -244,6 +260,11 @@ show_text(struct cli *c, const struct iw_campaign *k,
 	    k->created_at, k->letters_dir != NULL ? k->letters_dir :
 	    "letters.directory", k->renotify ? "yes (--renotify)" :
 	    "no (letters.renotify_after applies)");
+	if (k->holdout_centi > 0)
+		printf("holdout    %d.%02d %% of contacts (control group, no "
+		    "letter)\n", k->holdout_centi / 100, k->holdout_centi % 100);
+	else
+		printf("holdout    none (every contact gets its letter)\n");
 	for (i = 0; i < k->nvars; i++)
 		printf("var        %s=%s\n", k->var_keys[i], k->var_values[i]);
 	putchar('\n');

@@ -70,11 +70,12 @@ iwd_build(struct iwd *d)
 		return -1;
 	}
 	if (b.letters > 0 || b.targets > 0 || b.held > 0 ||
-	    b.renotify_held > 0)
+	    b.renotify_held > 0 || b.control > 0)
 		iw_log(IW_LOG_INFO, "built %ld letters for %ld IPs; %ld IPs "
 		    "held (contact suppressed), %ld held (notified within "
-		    "letters.renotify_after)", b.letters, b.targets, b.held,
-		    b.renotify_held);
+		    "letters.renotify_after), %ld in control groups (no "
+		    "letter)", b.letters, b.targets, b.held, b.renotify_held,
+		    b.control);
 	return 0;
 }
 
