@@ -38,7 +38,7 @@ LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/sql_embed.o
