@@ -316,11 +316,13 @@ def check_html(html, rep):
     for arm, name in (("notified", "notified"),
                       ("control", "control (no letter)")):
         a = rem[arm]
-        assert "<td>%s</td><td>%d</td><td>%d</td><td>%.1f %%</td>" % (
-            name, a["ips"], a["fixed"], a["rate"] * 100) in html, arm
-    assert "%+.1f" % (rem["lift"] * 100) in html
-    assert "95 %% CI %+.1f to %+.1f" % (rem["ci95"][0] * 100,
-                                         rem["ci95"][1] * 100) in html
+        rate = "n/a" if a["rate"] is None else "%.1f %%" % (a["rate"] * 100)
+        assert "<td>%s</td><td>%d</td><td>%d</td><td>%s</td>" % (
+            name, a["ips"], a["fixed"], rate) in html, arm
+    if rem["lift"] is not None:
+        assert "%+.1f" % (rem["lift"] * 100) in html
+        assert "95 %% CI %+.1f to %+.1f" % (rem["ci95"][0] * 100,
+                                             rem["ci95"][1] * 100) in html
     for k, v in rep["by_registry"].items():
         assert "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"\
             "<td>%d</td></tr>" % (k, v["ips"], v["letters"], v["sent"],
@@ -339,3 +341,57 @@ def check_rendered(env, path):
     assert png_read.near(colours, (0x1d, 0x4e, 0xd8)) > 2000, "no funnel"
     assert png_read.near(colours, (0xd9, 0x77, 0x06)) > 50, "no control"
     assert png_read.near(colours, (0x05, 0x96, 0x69)) > 200, "no fixed bars"
+
+
+def test_observe_and_report_bad_input(pg):
+    with Env(pg, whois=False) as env:
+        env.init_db()
+        ips = override_ips(env, 3)
+        env.campaign("create", "small")
+        env.enqueue("".join("%s,x\n" % ip for ip in ips), "--campaign",
+                    "small", approve=False)
+        env.campaign("create", "empty")
+        scan = write(env, "scan.csv", list(ips)[:1])
+        p = env.ipwarn("observe", "nosuch", scan, check=65)
+        assert "no campaign nosuch" in p.stderr
+        # None of the file's IPs is the campaign's: said, nothing stored.
+        p = env.ipwarn("observe", "small", write(
+            env, "other.csv", ["192.0.2.1", "192.0.2.2"]), check=65)
+        assert "none of its 2 IPs is an IP of campaign small" in p.stderr
+        p = env.ipwarn("observe", "small", write(env, "bad.csv", [
+            "# only bad lines", "nope", "300.1.1.1"]), check=65)
+        assert "bad.csv:2:" in p.stderr and "bad.csv:3:" in p.stderr
+        assert "none of its 2 records is valid" in p.stderr
+        p = env.ipwarn("observe", "small", write(env, "none.csv", []),
+                       check=65)
+        assert "no IP in the file" in p.stderr
+        p = env.ipwarn("observe", "small", "--at", "2099-01-01", scan,
+                       check=65)
+        assert "lies in the future" in p.stderr
+        p = env.ipwarn("observe", "small", "--at", "yesterday", scan,
+                       check=64)
+        assert "--at yesterday" in p.stderr
+        assert env.sql("SELECT count(*) FROM observation") == [["0"]]
+        p = env.ipwarn("observe", "small", "--at", "2026-01-01T00:00:00Z",
+                       scan, check=0)
+        assert "still flagged 1, fixed 2" in p.stdout, p.stdout
+        # A campaign with nothing in it: a valid report of zeros, the rates
+        # null (no denominator), in every format.
+        rep = json.loads(env.ipwarn("report", "empty", "--format", "json",
+                                    check=0).stdout)
+        assert set(rep["funnel"].values()) == {0}
+        assert rep["by_locale"] == {} and rep["bounces"] == {}
+        rem = rep["remediation"]
+        assert rem["notified"] == {"ips": 0, "fixed": 0, "rate": None}
+        assert rem["control"] == {"ips": 0, "fixed": 0, "rate": None}
+        assert rem["lift"] is None and rem["ci95"] is None
+        assert rem["median_days_to_fix"] is None
+        p = env.ipwarn("report", "empty", check=0)
+        assert "notified 0 IPs, fixed 0 (n/a)" in p.stdout
+        out = os.path.join(env.tmp, "empty.html")
+        env.ipwarn("report", "empty", "--format", "html", "-o", out, check=0)
+        with open(out) as f:
+            check_html(f.read(), rep)
+        assert env.ipwarn("report", "nosuch", check=None).returncode == 65
+        assert env.ipwarn("report", "empty", "--format", "pdf",
+                          check=None).returncode == 64
