@@ -19,7 +19,7 @@
 # Library modules are lib/*.c (one .h each) collected into libipwarn.a;
 # every tests/unit/test_*.c becomes one cmocka test program.
 
-PKGS     := libesmtp-1.0 libpq libconfig libmaxminddb openssl
+PKGS     := libesmtp-1.0 libpq libconfig libmaxminddb openssl libmicrohttpd
 CC       ?= cc
 BUILD    ?= build
 BIN      ?= bin

@@ -42,7 +42,16 @@ struct iwd {
 	struct iwd_campaign **campaigns;
 	size_t ncampaigns;
 	int relay_unusable;		/* --once: due letters left unsent */
+	struct iwd_metrics *metrics;	/* metrics.listen, or NULL */
 };
+
+/* --- metrics.c: GET /metrics --- */
+/* Listen on metrics.listen (before forking and dropping root); -1 with a
+ * "FILE:LINE: metrics.listen: ..." message when it cannot. */
+int iwd_metrics_bind(struct iwd *d, struct iw_err *err);
+/* Serve it (after forking); stop serving and free. */
+int iwd_metrics_start(struct iwd *d, struct iw_err *err);
+void iwd_metrics_stop(struct iwd *d);
 
 /* --- campaigns.c --- */
 struct iwd_campaign;

@@ -140,6 +140,12 @@ signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
 /* Load everything a configuration needs; on failure nothing changes. */
 static int
 load(struct iwd *d, const char *path, struct iw_err *err)
@@ -171,6 +177,10 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 	    cfg->daemon_user) != 0)
 		iw_log(IW_LOG_WARNING, "daemon.user changed: takes effect on "
 		    "restart");
+	if (d->cfg != NULL && !same_str(d->cfg->metrics_listen,
+	    cfg->metrics_listen))
+		iw_log(IW_LOG_WARNING, "metrics.listen changed: takes effect "
+		    "on restart");
 	if (d->cfg != NULL && strcmp(d->cfg->db_conninfo,
 	    cfg->db_conninfo) != 0)
 		iw_log(IW_LOG_WARNING, "database.conninfo changed: takes "
@@ -521,6 +531,7 @@ cleanup(struct iwd *d)
 {
 	int i;
 
+	iwd_metrics_stop(d);
 	for (i = 0; i < d->npool; i++)
 		iw_db_close(d->pool[i]);
 	free(d->pool);
@@ -596,7 +607,8 @@ main(int argc, char **argv)
 	pthread_mutex_init(&d.campaigns_lock, NULL);
 	iwd_throttle_init(&d.throttle, 0, 0);
 	if (load(&d, path, &err) < 0 ||
-	    (must_drop(d.cfg) && service_user(d.cfg, &err) == NULL)) {
+	    (must_drop(d.cfg) && service_user(d.cfg, &err) == NULL) ||
+	    iwd_metrics_bind(&d, &err) < 0) {
 		fprintf(stderr, "ipwarnd: %s\n", err.msg);
 		cleanup(&d);
 		return EX_CONFIG;
@@ -636,6 +648,11 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	signals();
+	if (iwd_metrics_start(&d, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		cleanup(&d);
+		return EX_OSERR;
+	}
 	iw_log(IW_LOG_INFO, "started as %s%s%s", d.owner,
 	    d.once ? " (once)" : "", d.dry_run ? " (dry run)" : "");
 	notify("READY=1");

@@ -19,6 +19,7 @@
  */
 #include "whois.h"
 #include "whois_parse.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 #include <arpa/inet.h>
@@ -444,6 +445,10 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 	else if (r == 0 && iw_whois_throttled(ans->data ? ans->data : "",
 	    ans->len))
 		lk->refused = 1;
+	/* Counted when the server was asked (or refused the connection,
+	 * which is how some registries throttle). */
+	if (fd >= 0 || lk->refused)
+		iw_metrics_whois(name, lk->refused);
 	if (r == 0 && iw_text_to_utf8(ans, &l1) != 0) {
 		snprintf(why, wsz, "out of memory");
 		r = -1;
