@@ -15,6 +15,7 @@
 #include "campaign.h"
 #include "cli.h"
 #include "letter.h"
+#include "progress.h"
 
 #define MAX_VARS 64
 
@@ -204,6 +205,54 @@ list(struct cli *c, int argc, char **argv)
 	return cli_view_end(&v);
 }
 
+/* The campaign's progress (lib/progress.h) as text or as JSON members;
+ * -1 with err. */
+static int
+progress_of(struct cli *c, const struct iw_campaign *k, int json,
+    struct iw_buf *b, struct iw_err *err)
+{
+	struct iw_buf thr = IW_BUF_INIT;
+	struct iw_progress *p = NULL;
+	size_t n;
+	int bad = 0;
+
+	if (iw_progress_load(c->db, k->id, 0, &p, &n, err) < 0 ||
+	    iw_progress_throttled(c->db, &thr, err) < 0) {
+		free(p);
+		iw_buf_free(&thr);
+		return -1;
+	}
+	if (n == 1 && json) {
+		const char *s = thr.len > 0 ? thr.data : NULL, *e;
+
+		bad |= iw_buf_puts(b, ", \"progress\": {");
+		bad |= iw_progress_json(&p[0], b);
+		bad |= iw_buf_puts(b, ", \"throttled_servers\": [");
+		for (; s != NULL; s = e != NULL ? e + 2 : NULL) {
+			char one[256];
+
+			e = strstr(s, ", ");
+			iw_strlcpy_n(one, sizeof(one), s, e != NULL ?
+			    (size_t)(e - s) : strlen(s));
+			bad |= iw_buf_puts(b, s != thr.data ? ", " : "");
+			bad |= iw_json_str(b, one);
+		}
+		bad |= iw_buf_puts(b, "]}");
+	} else if (n == 1) {
+		bad |= iw_buf_puts(b, "progress   ");
+		bad |= iw_progress_text(&p[0], b);
+		bad |= iw_buf_printf(b, "\n           throttled WHOIS servers: "
+		    "%s\n", thr.len > 0 ? thr.data : "none");
+	}
+	free(p);
+	iw_buf_free(&thr);
+	if (bad < 0) {
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* JSON of the settings, the counts and the recorded changes. */
 static int
 show_json(struct cli *c, const struct iw_campaign *k,
@@ -233,6 +282,10 @@ show_json(struct cli *c, const struct iw_campaign *k,
 	}
 	bad |= iw_buf_puts(b, "}, ");
 	bad |= cli_status_json(b, st);
+	if (bad < 0)
+		return -1;
+	if (progress_of(c, k, 1, b, err) < 0)
+		return -2;
 	bad |= iw_buf_puts(b, ", \"events\": ");
 	if (bad < 0)
 		return -1;
@@ -252,6 +305,7 @@ show_text(struct cli *c, const struct iw_campaign *k,
     const struct iw_db_status *st)
 {
 	struct cli_view ev = CLI_VIEW_INIT(CLI_TABLE);
+	struct iw_buf pb = IW_BUF_INIT;
 	struct iw_err err;
 	size_t i;
 
@@ -269,6 +323,13 @@ show_text(struct cli *c, const struct iw_campaign *k,
 		printf("var        %s=%s\n", k->var_keys[i], k->var_values[i]);
 	putchar('\n');
 	cli_status_table(st);
+	if (progress_of(c, k, 0, &pb, &err) < 0)
+		cli_error("%s", err.msg);
+	else if (pb.len > 0) {
+		putchar('\n');
+		cli_print_lines(pb.data);
+	}
+	iw_buf_free(&pb);
 	printf("\nrecord:\n");
 	if (iw_campaign_events(c->db, k->id, cli_view_row, &ev, &err) < 0)
 		cli_error("%s", err.msg);

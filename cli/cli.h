@@ -123,6 +123,8 @@ struct cli_view {
 void cli_view_row(void *arg, const struct iw_db_row *row);
 /* Print s with control characters shown as '?'. */
 void cli_print_shown(const char *s);
+/* The same line by line: each line of s (ends kept as newlines). */
+void cli_print_lines(const char *s);
 /* Finish the listing (align a table, close a JSON array); 0 or exit code. */
 int cli_view_end(struct cli_view *v);
 

@@ -90,15 +90,9 @@ cmd_report(struct cli *c, int argc, char **argv)
 	if (out != NULL)
 		rc = write_file(out, &b);
 	else if (fmt[0] == 't') {
-		char *line = b.data, *nl;
-
 		/* Names and reasons came from outside: no control
 		 * characters reach the terminal. */
-		for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-			*nl = '\0';
-			cli_print_shown(line);
-			putchar('\n');
-		}
+		cli_print_lines(b.data);
 		rc = 0;
 	} else
 		rc = fwrite(b.data, 1, b.len, stdout) == b.len ? 0 : EX_IOERR;

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "campaign.h"
 #include "compose.h"
@@ -43,7 +44,20 @@ struct iwd {
 	size_t ncampaigns;
 	int relay_unusable;		/* --once: due letters left unsent */
 	struct iwd_metrics *metrics;	/* metrics.listen, or NULL */
+	/* progress.c: a thread that logs each busy campaign's progress. */
+	atomic_int busy;		/* a pass is running */
+	atomic_int progress_stop;
+	pthread_t progress_tid;
+	int progress_started;
+	char *progress_conninfo;	/* its own copy: reloads free cfg */
 };
+
+/* --- progress.c --- */
+#define IWD_PROGRESS_EVERY_MS 10000
+/* Start / stop the thread that logs, at most every 10 s while a pass is
+ * running, one progress line per campaign with work left. */
+void iwd_progress_start(struct iwd *d);
+void iwd_progress_stop(struct iwd *d);
 
 /* --- metrics.c: GET /metrics --- */
 /* Listen on metrics.listen (before forking and dropping root); -1 with a

@@ -277,9 +277,23 @@ rescue(struct iwd *d)
 		    "lease had expired", t, l);
 }
 
-/* One pass over the stages; -1 when the database failed. */
+static int pass_stages(struct iwd *);
+
+/* One pass over the stages (the progress thread reports meanwhile); -1
+ * when the database failed. */
 static int
 pass(struct iwd *d)
+{
+	int rc;
+
+	atomic_store(&d->busy, 1);
+	rc = pass_stages(d);
+	atomic_store(&d->busy, 0);
+	return rc;
+}
+
+static int
+pass_stages(struct iwd *d)
 {
 	int64_t t0, t1, t2;
 	long n;
@@ -531,6 +545,7 @@ cleanup(struct iwd *d)
 {
 	int i;
 
+	iwd_progress_stop(d);
 	iwd_metrics_stop(d);
 	for (i = 0; i < d->npool; i++)
 		iw_db_close(d->pool[i]);
@@ -653,6 +668,7 @@ main(int argc, char **argv)
 		cleanup(&d);
 		return EX_OSERR;
 	}
+	iwd_progress_start(&d);
 	iw_log(IW_LOG_INFO, "started as %s%s%s", d.owner,
 	    d.once ? " (once)" : "", d.dry_run ? " (dry run)" : "");
 	notify("READY=1");

@@ -85,10 +85,10 @@ log_one(const struct iw_db_target *t, const struct iw_contact *ct,
     const struct iw_db_resolution *r)
 {
 	if (r->state == IW_DB_RESOLVED)
-		iw_log(IW_LOG_INFO, "%s: %s (%s, %s, locale %s)", t->ip,
+		iw_log(IW_LOG_DEBUG, "%s: %s (%s, %s, locale %s)", t->ip,
 		    ct->email, ct->source, ct->chain, ct->locale);
 	else
-		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
+		iw_log(IW_LOG_DEBUG, "%s: %s: %s", t->ip,
 		    r->state == IW_DB_RETRY ? "retry later" : "unresolved",
 		    r->reason != NULL ? r->reason : "");
 }

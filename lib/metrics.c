@@ -71,6 +71,19 @@ iw_metrics_whois(const char *server, int throttled)
 		    memory_order_relaxed);
 }
 
+unsigned long
+iw_metrics_whois_total(void)
+{
+	int i, n = atomic_load(&nservers);
+	unsigned long sum = 0;
+
+	for (i = 0; i <= IW_METRICS_MAX_SERVERS; i++)
+		if (i < n || i == IW_METRICS_MAX_SERVERS)
+			sum += atomic_load_explicit(&servers[i].queries,
+			    memory_order_relaxed);
+	return sum;
+}
+
 int
 iw_metrics_label(struct iw_buf *b, const char *v)
 {

@@ -30,6 +30,9 @@ void iw_metrics_smtp(enum iw_metrics_smtp result);
  * rate-limited us. */
 void iw_metrics_whois(const char *server, int throttled);
 
+/* WHOIS queries of this process, all servers. */
+unsigned long iw_metrics_whois_total(void);
+
 /* This process's counters, in the exposition format. */
 int iw_metrics_counters(struct iw_buf *out);
 /* The database's gauges (one query), in the exposition format. */

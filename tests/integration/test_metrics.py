@@ -3,6 +3,7 @@ promtool, with counters that move as letters go out; label values
 escaped; a port in use refused at start as a configuration error."""
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -120,3 +121,60 @@ def test_metrics_port_in_use_is_a_configuration_error(pg):
             assert "metrics.listen" in p.stderr and "port" in p.stderr
     finally:
         taken.close()
+
+
+def test_progress_lines_while_sending_and_in_campaign_show(pg):
+    """A run that lasts (delivery.rate = 4 letters/s, 60 letters) logs a
+    progress line per campaign at most every 10 s, not a line per letter;
+    campaign show prints the same figures."""
+    with Env(pg, whois=False, delivery={"rate": 4}) as env:
+        env.init_db()
+        env.sql("INSERT INTO contact_override (network, email) SELECT "
+                "('198.18.0.' || i || '/32')::cidr, 'c' || i || "
+                "'@op.example' FROM generate_series(1, 60) i")
+        env.campaign("create", "slow")
+        env.enqueue("".join("198.18.0.%d,open relay\n" % i
+                            for i in range(1, 61)), "--campaign", "slow")
+        d = env.start_daemon()
+        pat = re.compile(r"progress: campaign slow: resolved 60/60, letters "
+                         r"sent (\d+)/60 \(0 failed, 0 deferred to later\), "
+                         r"ETA (\S+); WHOIS queries 0 by this daemon, "
+                         r"throttled servers: none")
+        try:
+            line = wait_for(lambda: pat.search(log_text(env)), timeout=25,
+                            what="a progress line")
+            assert 0 < int(line.group(1)) < 60, line.group(0)
+            assert re.match(r"\d+m?\d*s$", line.group(2)), line.group(0)
+            p = env.ipwarn("campaign", "show", "slow", check=0)
+            m = re.search(r"progress   resolved 60/60, letters sent "
+                          r"(\d+)/60 \(0 failed, 0 deferred to later\), "
+                          r"ETA ", p.stdout)
+            assert m and 0 < int(m.group(1)) <= 60, p.stdout
+            assert "throttled WHOIS servers: none" in p.stdout
+            js = json.loads(env.ipwarn("campaign", "show", "slow", "--json",
+                                       check=0).stdout)
+            assert js["progress"]["targets"] == 60
+            assert js["progress"]["resolved"] == 60
+            assert js["progress"]["letters"] == 60
+            assert js["progress"]["throttled_servers"] == []
+            wait_for(lambda: sent_letters(env) == 60, timeout=40,
+                     what="all sent")
+        finally:
+            stop_daemon(d)
+        log = log_text(env)
+        # One line per 10 s, not one per letter or IP.
+        assert len(pat.findall(log)) <= 4, log
+        assert "198.18.0.7" not in log and "c7@op.example" not in log, log
+        js = json.loads(env.ipwarn("campaign", "show", "slow", "--json",
+                                   check=0).stdout)
+        assert js["progress"]["letters_sent"] == 60
+        assert js["progress"]["eta_s"] == 0
+
+
+def log_text(env):
+    out = ""
+    for name in sorted(os.listdir(env.tmp)):
+        if name.startswith("ipwarnd-") and name.endswith(".log"):
+            with open(os.path.join(env.tmp, name), errors="replace") as f:
+                out += f.read()
+    return out

@@ -1,0 +1,92 @@
+/*
+ * The progress line: while a pass is running, at most every
+ * IWD_PROGRESS_EVERY_MS, one line per campaign with IPs left to resolve or
+ * letters due — the figures of lib/progress.h (shared by every daemon and
+ * `campaign show`) and this daemon's WHOIS queries.  Its own thread and
+ * database connection: a stage that runs for an hour still reports.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ipwarnd.h"
+#include "log.h"
+#include "metrics.h"
+#include "progress.h"
+
+static void
+report(struct iwd *d, struct iw_db **db)
+{
+	struct iw_progress *p = NULL;
+	struct iw_buf line = IW_BUF_INIT, thr = IW_BUF_INIT;
+	struct iw_err err;
+	size_t i, n = 0;
+
+	if ((*db == NULL || iw_db_broken(*db)) &&
+	    (iw_db_close(*db), *db = NULL,
+	    iw_db_connect(d->progress_conninfo, db, &err) < 0))
+		return;		/* the stages say what is wrong */
+	if (iw_progress_load(*db, 0, 1, &p, &n, &err) < 0 ||
+	    iw_progress_throttled(*db, &thr, &err) < 0) {
+		iw_log(IW_LOG_DEBUG, "progress: %s", err.msg);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		iw_buf_reset(&line);
+		if (iw_progress_text(&p[i], &line) < 0)
+			break;
+		iw_log(IW_LOG_INFO, "progress: campaign %s: %s; WHOIS queries "
+		    "%lu by this daemon, throttled servers: %s", p[i].campaign,
+		    line.data, iw_metrics_whois_total(), thr.len > 0 ?
+		    thr.data : "none");
+	}
+out:
+	free(p);
+	iw_buf_free(&line);
+	iw_buf_free(&thr);
+}
+
+static void *
+progress_main(void *arg)
+{
+	struct iwd *d = arg;
+	struct iw_db *db = NULL;
+	int64_t last = iw_now_ms();
+
+	while (!atomic_load(&d->progress_stop)) {
+		struct timespec ts = { 0, 200 * 1000000L };
+
+		nanosleep(&ts, NULL);
+		if (iw_now_ms() - last < IWD_PROGRESS_EVERY_MS)
+			continue;
+		last = iw_now_ms();
+		if (atomic_load(&d->busy))
+			report(d, &db);
+	}
+	iw_db_close(db);
+	return NULL;
+}
+
+void
+iwd_progress_start(struct iwd *d)
+{
+	atomic_store(&d->progress_stop, 0);
+	if ((d->progress_conninfo = iw_strdup(d->cfg->db_conninfo)) == NULL)
+		return;
+	if (pthread_create(&d->progress_tid, NULL, progress_main, d) == 0)
+		d->progress_started = 1;
+	else
+		iw_log(IW_LOG_WARNING, "cannot start the progress thread");
+}
+
+void
+iwd_progress_stop(struct iwd *d)
+{
+	if (d->progress_started) {
+		atomic_store(&d->progress_stop, 1);
+		pthread_join(d->progress_tid, NULL);
+		d->progress_started = 0;
+	}
+	free(d->progress_conninfo);
+	d->progress_conninfo = NULL;
+}
