@@ -46,7 +46,9 @@ struct iwd {
 	struct iwd_metrics *metrics;	/* metrics.listen, or NULL */
 	/* progress.c: a thread that logs each busy campaign's progress. */
 	atomic_int busy;		/* a pass is running */
-	atomic_int progress_stop;
+	int progress_stop;		/* under progress_lock */
+	pthread_mutex_t progress_lock;
+	pthread_cond_t progress_cond;	/* signalled to stop */
 	pthread_t progress_tid;
 	int progress_started;
 	char *progress_conninfo;	/* its own copy: reloads free cfg */

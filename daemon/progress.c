@@ -46,23 +46,34 @@ out:
 	iw_buf_free(&thr);
 }
 
+/* Wait IWD_PROGRESS_EVERY_MS or until told to stop; 0 when stopping. */
+static int
+wait_tick(struct iwd *d)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += IWD_PROGRESS_EVERY_MS / 1000;
+	pthread_mutex_lock(&d->progress_lock);
+	while (!d->progress_stop &&
+	    pthread_cond_timedwait(&d->progress_cond, &d->progress_lock,
+	    &ts) == 0)
+		;
+	stop = d->progress_stop;
+	pthread_mutex_unlock(&d->progress_lock);
+	return !stop;
+}
+
 static void *
 progress_main(void *arg)
 {
 	struct iwd *d = arg;
 	struct iw_db *db = NULL;
-	int64_t last = iw_now_ms();
 
-	while (!atomic_load(&d->progress_stop)) {
-		struct timespec ts = { 0, 200 * 1000000L };
-
-		nanosleep(&ts, NULL);
-		if (iw_now_ms() - last < IWD_PROGRESS_EVERY_MS)
-			continue;
-		last = iw_now_ms();
+	while (wait_tick(d))
 		if (atomic_load(&d->busy))
 			report(d, &db);
-	}
 	iw_db_close(db);
 	return NULL;
 }
@@ -70,7 +81,9 @@ progress_main(void *arg)
 void
 iwd_progress_start(struct iwd *d)
 {
-	atomic_store(&d->progress_stop, 0);
+	d->progress_stop = 0;
+	pthread_mutex_init(&d->progress_lock, NULL);
+	pthread_cond_init(&d->progress_cond, NULL);
 	if ((d->progress_conninfo = iw_strdup(d->cfg->db_conninfo)) == NULL)
 		return;
 	if (pthread_create(&d->progress_tid, NULL, progress_main, d) == 0)
@@ -83,9 +96,14 @@ void
 iwd_progress_stop(struct iwd *d)
 {
 	if (d->progress_started) {
-		atomic_store(&d->progress_stop, 1);
+		pthread_mutex_lock(&d->progress_lock);
+		d->progress_stop = 1;
+		pthread_cond_signal(&d->progress_cond);
+		pthread_mutex_unlock(&d->progress_lock);
 		pthread_join(d->progress_tid, NULL);
 		d->progress_started = 0;
+		pthread_mutex_destroy(&d->progress_lock);
+		pthread_cond_destroy(&d->progress_cond);
 	}
 	free(d->progress_conninfo);
 	d->progress_conninfo = NULL;
