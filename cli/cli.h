@@ -78,6 +78,8 @@ int cli_letters_check(struct cli *c);
 /* Look up a campaign the operator named; 0, or an exit code after saying
  * what is wrong (65 for an unknown name). */
 int cli_campaign(struct cli *c, const char *name, struct iw_campaign *out);
+/* The database section, the connection, then cli_campaign. */
+int cli_db_campaign(struct cli *c, const char *name, struct iw_campaign *out);
 
 /* status.c: the counts, as JSON members ("targets": {..}, "letters":
  * {..}) or as a table. */

@@ -154,6 +154,18 @@ cli_actor(void)
 }
 
 int
+cli_db_campaign(struct cli *c, const char *name, struct iw_campaign *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
+	    (rc = cli_db(c, 1)) != 0)
+		return rc;
+	return cli_campaign(c, name, out);
+}
+
+int
 cli_campaign(struct cli *c, const char *name, struct iw_campaign *out)
 {
 	struct iw_err err;

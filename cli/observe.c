@@ -126,10 +126,7 @@ cmd_observe(struct cli *c, int argc, char **argv)
 		return obs_usage();
 	name = strcmp(argv[optind + 1], "-") == 0 ? "stdin" :
 	    argv[optind + 1];
-	memset(&k, 0, sizeof(k));
-	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = cli_db(c, 1)) != 0 ||
-	    (rc = cli_campaign(c, argv[optind], &k)) != 0 ||
+	if ((rc = cli_db_campaign(c, argv[optind], &k)) != 0 ||
 	    (rc = cli_open_input(argv[optind + 1], &fp)) != 0)
 		goto out;
 	if (iw_feed_new(IW_FEED_AUTO, NULL, &f, &err) < 0 ||

@@ -69,9 +69,7 @@ cmd_report(struct cli *c, int argc, char **argv)
 		cli_error("%s", usage);
 		return EX_USAGE;
 	}
-	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = cli_db(c, 1)) != 0 ||
-	    (rc = cli_campaign(c, argv[optind], &k)) != 0)
+	if ((rc = cli_db_campaign(c, argv[optind], &k)) != 0)
 		return rc;
 	rc = iw_report_load(c->db, k.id, &r, &err);
 	iw_campaign_clear(&k);

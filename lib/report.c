@@ -51,6 +51,15 @@ num(PGresult *res, int row, int col)
 	return strtol(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* Out of memory while reading res: -1. */
+static int
+oom(PGresult *res, struct iw_err *err)
+{
+	PQclear(res);
+	iw_err_set(err, "out of memory");
+	return -1;
+}
+
 static void
 arm_rate(struct iw_report_arm *a)
 {
@@ -171,12 +180,12 @@ load_dim(struct iw_db *db, const char *cid, enum iw_report_dim d,
 	n = PQntuples(res);
 	r->dim[d] = iw_calloc(n > 0 ? (size_t)n : 1, sizeof(*r->dim[d]));
 	if (r->dim[d] == NULL)
-		goto oom;
+		return oom(res, err);
 	for (i = 0; i < n; i++) {
 		struct iw_report_group *g = &r->dim[d][i];
 
 		if ((g->key = iw_strdup(PQgetvalue(res, i, 0))) == NULL)
-			goto oom;
+			return oom(res, err);
 		r->ndim[d]++;
 		g->ips = num(res, i, 1);
 		g->letters = num(res, i, 2);
@@ -186,10 +195,6 @@ load_dim(struct iw_db *db, const char *cid, enum iw_report_dim d,
 	}
 	PQclear(res);
 	return 0;
-oom:
-	PQclear(res);
-	iw_err_set(err, "out of memory");
-	return -1;
 }
 
 static int
@@ -204,19 +209,15 @@ load_counts(struct iw_db *db, const char *cid, const char *sql,
 		return -1;
 	n = PQntuples(res);
 	if ((*out = iw_calloc(n > 0 ? (size_t)n : 1, sizeof(**out))) == NULL)
-		goto oom;
+		return oom(res, err);
 	for (i = 0; i < n; i++) {
 		if (((*out)[i].key = iw_strdup(PQgetvalue(res, i, 0))) == NULL)
-			goto oom;
+			return oom(res, err);
 		(*out)[i].n = num(res, i, 1);
 		(*nout)++;
 	}
 	PQclear(res);
 	return 0;
-oom:
-	PQclear(res);
-	iw_err_set(err, "out of memory");
-	return -1;
 }
 
 static int
@@ -280,11 +281,8 @@ load_rounds(struct iw_db *db, const char *cid, struct iw_report *r,
 		return -1;
 	n = PQntuples(res);
 	r->rounds = iw_calloc(n > 0 ? (size_t)n : 1, sizeof(*r->rounds));
-	if (r->rounds == NULL) {
-		PQclear(res);
-		iw_err_set(err, "out of memory");
-		return -1;
-	}
+	if (r->rounds == NULL)
+		return oom(res, err);
 	for (i = 0; i < n; i++) {
 		struct iw_report_round *o = &r->rounds[i];
 

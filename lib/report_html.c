@@ -116,10 +116,33 @@ funnel(struct iw_buf *b, const struct iw_report *r)
 	return bars(b, label, value, NULL, 6, C_NOTIFIED, "funnel");
 }
 
+/* The time chart's geometry: plot width and height, margins. */
+enum { TC_W = 640, TC_H = 240, TC_LEFT = 50, TC_TOP = 16 };
+
+/* Round i's x, and arm k's point (0: notified, 1: control). */
+static int
+tc_x(const struct iw_report *r, size_t i)
+{
+	return TC_LEFT + (r->nrounds == 1 ? TC_W / 2 :
+	    (int)(i * (size_t)TC_W / (r->nrounds - 1)));
+}
+
+static const struct iw_report_arm *
+tc_arm(const struct iw_report *r, size_t i, int k)
+{
+	return k == 0 ? &r->rounds[i].notified : &r->rounds[i].control;
+}
+
+static int
+tc_y(const struct iw_report_arm *a)
+{
+	return TC_TOP + TC_H - (int)(a->rate * TC_H + 0.5);
+}
+
 static int
 time_chart(struct iw_buf *b, const struct iw_report *r)
 {
-	const int w = 640, h = 240, left = 50, top = 16;
+	const int w = TC_W, h = TC_H, left = TC_LEFT, top = TC_TOP;
 	static const struct { const char *color, *name; } arm[2] = {
 		{ C_NOTIFIED, "notified" }, { C_CONTROL, "control" } };
 	size_t i;
@@ -141,29 +164,17 @@ time_chart(struct iw_buf *b, const struct iw_report *r)
 	for (k = 0; k < 2; k++) {
 		bad |= iw_buf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" "
 		    "stroke-width=\"3\" points=\"", arm[k].color);
-		for (i = 0; i < r->nrounds; i++) {
-			const struct iw_report_arm *a = k == 0 ?
-			    &r->rounds[i].notified : &r->rounds[i].control;
-			int x = left + (r->nrounds == 1 ? w / 2 :
-			    (int)(i * (size_t)w / (r->nrounds - 1)));
-
-			if (a->has_rate)
-				bad |= iw_buf_printf(b, "%d,%d ", x, top + h -
-				    (int)(a->rate * h + 0.5));
-		}
+		for (i = 0; i < r->nrounds; i++)
+			if (tc_arm(r, i, k)->has_rate)
+				bad |= iw_buf_printf(b, "%d,%d ", tc_x(r, i),
+				    tc_y(tc_arm(r, i, k)));
 		bad |= iw_buf_puts(b, "\"/>\n");
-		for (i = 0; i < r->nrounds; i++) {
-			const struct iw_report_arm *a = k == 0 ?
-			    &r->rounds[i].notified : &r->rounds[i].control;
-			int x = left + (r->nrounds == 1 ? w / 2 :
-			    (int)(i * (size_t)w / (r->nrounds - 1)));
-
-			if (a->has_rate)
+		for (i = 0; i < r->nrounds; i++)
+			if (tc_arm(r, i, k)->has_rate)
 				bad |= iw_buf_printf(b, "<circle cx=\"%d\" "
-				    "cy=\"%d\" r=\"5\" fill=\"%s\"/>\n", x,
-				    top + h - (int)(a->rate * h + 0.5),
+				    "cy=\"%d\" r=\"5\" fill=\"%s\"/>\n",
+				    tc_x(r, i), tc_y(tc_arm(r, i, k)),
 				    arm[k].color);
-		}
 		bad |= iw_buf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"14\" "
 		    "height=\"14\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" "
 		    "font-size=\"12\">%s</text>\n", left + w + 16,
@@ -172,9 +183,8 @@ time_chart(struct iw_buf *b, const struct iw_report *r)
 	}
 	for (i = 0; i < r->nrounds; i++)
 		bad |= iw_buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" "
-		    "text-anchor=\"middle\">%.10s</text>\n", left +
-		    (r->nrounds == 1 ? w / 2 : (int)(i * (size_t)w /
-		    (r->nrounds - 1))), top + h + 18, r->rounds[i].at);
+		    "text-anchor=\"middle\">%.10s</text>\n", tc_x(r, i),
+		    top + h + 18, r->rounds[i].at);
 	return bad | iw_buf_puts(b, "</svg>\n");
 }
 
