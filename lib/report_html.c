@@ -50,6 +50,7 @@ static const char css[] =
     "h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 10px;"
     "border-bottom:2px solid #e2e8f0;padding-bottom:4px}\n"
     ".sub{color:#475569;font-size:13px}\n"
+    ".lead{font-size:15px;margin:18px 0 0;line-height:1.45}\n"
     ".kpis{display:flex;gap:12px;margin-top:20px;flex-wrap:wrap}\n"
     ".kpi{flex:1;min-width:150px;border:1px solid #e2e8f0;border-radius:8px;"
     "padding:12px 14px}\n"
@@ -276,6 +277,26 @@ kpis(struct iw_buf *b, const struct iw_report *r)
 	    "letter to fix</div></div>\n</div>\n");
 }
 
+/* The finding in one sentence, for a reader who reads nothing else. */
+static int
+summary(struct iw_buf *b, const struct iw_report *r)
+{
+	if (!r->has_ci)
+		return iw_buf_puts(b, "<p class=\"lead\">No comparison yet: it "
+		    "needs IPs in letters that were sent, a control group "
+		    "(<code>campaign create --holdout</code>) and a later scan "
+		    "(<code>ipwarn observe</code>).</p>\n");
+	return iw_buf_printf(b, "<p class=\"lead\">At the latest scan "
+	    "%.1f %% of the %ld notified IPs were fixed, against %.1f %% of "
+	    "the %ld IPs of the control group, which got no letter: a "
+	    "difference of %+.1f points (95 %% CI %+.1f to %+.1f), %s.</p>\n",
+	    r->notified.rate * 100, r->notified.ips, r->control_arm.rate * 100,
+	    r->control_arm.ips, r->lift * 100, r->ci_lo * 100, r->ci_hi * 100,
+	    r->ci_lo > 0 ? "more fixes than without the letters" :
+	    r->ci_hi < 0 ? "fewer fixes than without the letters" :
+	    "not distinguishable from no letter at all");
+}
+
 static int
 funnel_table(struct iw_buf *b, const struct iw_report *r)
 {
@@ -326,6 +347,7 @@ iw_report_html(const struct iw_report *r, struct iw_buf *b)
 	    r->generated_at, r->holdout_centi / 100, r->holdout_centi % 100,
 	    r->nrounds, r->nrounds == 1 ? "" : "s");
 	bad |= kpis(b, r);
+	bad |= summary(b, r);
 	bad |= iw_buf_puts(b, "<h2>Funnel</h2>\n<div class=\"two\"><div>");
 	bad |= funnel(b, r);
 	bad |= iw_buf_puts(b, "</div><div>");
