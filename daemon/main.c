@@ -68,14 +68,18 @@ static const char usage_text[] =
     "                     not be used and letters were left unsent)\n"
     "  -n, --dry-run      resolve and build, but send nothing: print each\n"
     "                     due letter to stdout (one pass, like --once)\n"
-    "  -v, --verbose      log debug messages too\n"
+    "  -v, --verbose      log debug messages too (a line per IP and per\n"
+    "                     letter; otherwise a progress line per campaign\n"
+    "                     every 10 s while working)\n"
     "  -h, --help         this text\n"
     "      --version      print the version\n"
     "\n"
     "Only letters of approved campaigns are sent (ipwarn campaign).\n"
     "signals: TERM/INT finish work in hand and exit 0; HUP reloads the\n"
     "configuration at the next batch (a bad file is reported and the old\n"
-    "one kept).  Started as root it runs as daemon.user (default ipwarn).\n";
+    "one kept).  Started as root it runs as daemon.user (default ipwarn).\n"
+    "metrics.listen = \"127.0.0.1:9464\" in the configuration serves\n"
+    "GET /metrics (Prometheus text format; see ipwarnd(8)).\n";
 
 /* systemd's readiness protocol (sd_notify(3)) without libsystemd: one
  * datagram to $NOTIFY_SOCKET; nothing when it is not set. */

@@ -323,10 +323,18 @@ def check_html(html, rep):
         assert "%+.1f" % (rem["lift"] * 100) in html
         assert "95 %% CI %+.1f to %+.1f" % (rem["ci95"][0] * 100,
                                              rem["ci95"][1] * 100) in html
-    for k, v in rep["by_registry"].items():
-        assert "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"\
-            "<td>%d</td></tr>" % (k, v["ips"], v["letters"], v["sent"],
-                                  v["bounced"], v["fixed"]) in html, k
+    for dim in ("by_registry", "by_locale", "by_country", "by_source"):
+        for k, v in rep[dim].items():
+            assert "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d"\
+                "</td><td>%d</td></tr>" % (k, v["ips"], v["letters"],
+                                          v["sent"], v["bounced"],
+                                          v["fixed"]) in html, (dim, k)
+    for k, n in list(rep["bounces"].items()) + list(
+            rep["unresolved_reasons"].items()):
+        assert "<tr><td>%s</td><td>%d</td></tr>" % (
+            k.replace("&", "&amp;").replace("<", "&lt;").replace(
+                ">", "&gt;").replace('"', "&quot;").replace("'", "&#39;"),
+            n) in html, k
 
 
 def check_rendered(env, path):
