@@ -39,6 +39,9 @@ static const char *const dim_sql[IW_REPORT_NDIM] = {
 	"notified AS (SELECT target_id, min(sent_at) AS sent_at FROM lt " \
 	"WHERE sent_at IS NOT NULL GROUP BY 1) "
 
+/* Seen fixed in a round, listed again in the latest. */
+#define RELAPSED "o.fixed_at IS NOT NULL AND NOT o.fixed"
+
 static double
 round_to(double v, double scale)
 {
@@ -227,7 +230,10 @@ load_remediation(struct iw_db *db, const char *cid, struct iw_report *r,
 	PGresult *res = query(db, CTE "SELECT count(n.target_id), count(*) "
 	    "FILTER (WHERE n.target_id IS NOT NULL AND o.fixed), count(*) "
 	    "FILTER (WHERE t.state = 'control'), count(*) FILTER (WHERE "
-	    "t.state = 'control' AND o.fixed), percentile_cont(0.5) WITHIN "
+	    "t.state = 'control' AND o.fixed), count(*) FILTER (WHERE "
+	    "n.target_id IS NOT NULL AND " RELAPSED "), count(*) FILTER "
+	    "(WHERE t.state = 'control' AND " RELAPSED "), "
+	    "percentile_cont(0.5) WITHIN "
 	    "GROUP (ORDER BY greatest(0, extract(epoch FROM o.fixed_at - "
 	    "n.sent_at)) / 86400) FILTER (WHERE n.target_id IS NOT NULL AND "
 	    "o.fixed) FROM target t LEFT JOIN notified n ON n.target_id = "
@@ -240,11 +246,13 @@ load_remediation(struct iw_db *db, const char *cid, struct iw_report *r,
 	r->notified.fixed = num(res, 0, 1);
 	r->control_arm.ips = num(res, 0, 2);
 	r->control_arm.fixed = num(res, 0, 3);
+	r->notified.relapsed = num(res, 0, 4);
+	r->control_arm.relapsed = num(res, 0, 5);
 	arm_rate(&r->notified);
 	arm_rate(&r->control_arm);
-	r->has_median = !PQgetisnull(res, 0, 4);
+	r->has_median = !PQgetisnull(res, 0, 6);
 	r->median_days = r->has_median ?
-	    round_to(atof(PQgetvalue(res, 0, 4)), 100) : 0;
+	    round_to(atof(PQgetvalue(res, 0, 6)), 100) : 0;
 	PQclear(res);
 	r->has_lift = r->notified.has_rate && r->control_arm.has_rate;
 	if (r->has_lift) {
@@ -369,13 +377,16 @@ json_opt(struct iw_buf *b, int has, int prec, double v)
 	    iw_buf_puts(b, "null");
 }
 
+/* An arm; with_relapsed: the campaign's (not a round's). */
 static int
-json_arm(struct iw_buf *b, const struct iw_report_arm *a)
+json_arm(struct iw_buf *b, const struct iw_report_arm *a, int with_relapsed)
 {
 	int bad = iw_buf_printf(b, "{\"ips\": %ld, \"fixed\": %ld, "
 	    "\"rate\": ", a->ips, a->fixed);
 
 	bad |= json_opt(b, a->has_rate, 4, a->rate);
+	if (with_relapsed)
+		bad |= iw_buf_printf(b, ", \"relapsed\": %ld", a->relapsed);
 	return bad | iw_buf_putc(b, '}');
 }
 
@@ -427,9 +438,9 @@ iw_report_json(const struct iw_report *r, struct iw_buf *b)
 	bad |= json_counts(b, "bounces", r->bounces, r->nbounces);
 	bad |= json_counts(b, "unresolved_reasons", r->reasons, r->nreasons);
 	bad |= iw_buf_puts(b, ",\n \"remediation\": {\"notified\": ");
-	bad |= json_arm(b, &r->notified);
+	bad |= json_arm(b, &r->notified, 1);
 	bad |= iw_buf_puts(b, ", \"control\": ");
-	bad |= json_arm(b, &r->control_arm);
+	bad |= json_arm(b, &r->control_arm, 1);
 	bad |= iw_buf_puts(b, ", \"lift\": ");
 	bad |= json_opt(b, r->has_lift, 4, r->lift);
 	bad |= iw_buf_puts(b, ", \"ci95\": ");
@@ -444,9 +455,9 @@ iw_report_json(const struct iw_report *r, struct iw_buf *b)
 	for (i = 0; i < r->nrounds; i++) {
 		bad |= iw_buf_printf(b, "%s{\"at\": \"%s\", \"notified\": ",
 		    i > 0 ? ", " : "", r->rounds[i].at);
-		bad |= json_arm(b, &r->rounds[i].notified);
+		bad |= json_arm(b, &r->rounds[i].notified, 0);
 		bad |= iw_buf_puts(b, ", \"control\": ");
-		bad |= json_arm(b, &r->rounds[i].control);
+		bad |= json_arm(b, &r->rounds[i].control, 0);
 		bad |= iw_buf_putc(b, '}');
 	}
 	bad |= iw_buf_puts(b, "]}}\n");
@@ -501,10 +512,12 @@ iw_report_text(const struct iw_report *r, struct iw_buf *b)
 	    "  notified %ld IPs, fixed %ld (", r->notified.ips,
 	    r->notified.fixed);
 	bad |= text_pct(b, r->notified.has_rate, r->notified.rate);
-	bad |= iw_buf_printf(b, ")\n  control  %ld IPs, fixed %ld (",
-	    r->control_arm.ips, r->control_arm.fixed);
+	bad |= iw_buf_printf(b, "), relapsed %ld\n  control  %ld IPs, fixed "
+	    "%ld (", r->notified.relapsed, r->control_arm.ips,
+	    r->control_arm.fixed);
 	bad |= text_pct(b, r->control_arm.has_rate, r->control_arm.rate);
-	bad |= iw_buf_puts(b, ")\n  lift ");
+	bad |= iw_buf_printf(b, "), relapsed %ld\n  lift ",
+	    r->control_arm.relapsed);
 	bad |= r->has_lift ? iw_buf_printf(b, "%+.1f points", r->lift * 100) :
 	    iw_buf_puts(b, "n/a");
 	if (r->has_ci)

@@ -45,6 +45,8 @@ extern const char *const iw_report_dim_keys[IW_REPORT_NDIM];
 
 struct iw_report_arm {
 	long ips, fixed;
+	long relapsed;		/* fixed in an earlier round, listed in the
+				   latest (the campaign's arms only) */
 	int has_rate;
 	double rate;		/* fixed / ips, rounded to 4 decimals */
 };

@@ -318,15 +318,17 @@ static int
 remediation_table(struct iw_buf *b, const struct iw_report *r)
 {
 	int bad = iw_buf_printf(b, "<table><tr><th>group</th><th>IPs</th>"
-	    "<th>fixed</th><th>rate</th></tr>\n<tr><td>notified</td><td>%ld"
-	    "</td><td>%ld</td><td>", r->notified.ips, r->notified.fixed);
+	    "<th>fixed</th><th>rate</th><th>relapsed</th></tr>\n<tr><td>"
+	    "notified</td><td>%ld</td><td>%ld</td><td>", r->notified.ips,
+	    r->notified.fixed);
 
 	bad |= pct(b, r->notified.has_rate, r->notified.rate);
-	bad |= iw_buf_printf(b, "</td></tr>\n<tr><td>control (no letter)</td>"
-	    "<td>%ld</td><td>%ld</td><td>", r->control_arm.ips,
-	    r->control_arm.fixed);
+	bad |= iw_buf_printf(b, "</td><td>%ld</td></tr>\n<tr><td>control (no "
+	    "letter)</td><td>%ld</td><td>%ld</td><td>", r->notified.relapsed,
+	    r->control_arm.ips, r->control_arm.fixed);
 	bad |= pct(b, r->control_arm.has_rate, r->control_arm.rate);
-	return bad | iw_buf_puts(b, "</td></tr>\n</table>\n");
+	return bad | iw_buf_printf(b, "</td><td>%ld</td></tr>\n</table>\n",
+	    r->control_arm.relapsed);
 }
 
 int
@@ -382,7 +384,9 @@ iw_report_html(const struct iw_report *r, struct iw_buf *b)
 	    "fixed / IPs; the lift is the notified rate minus the control "
 	    "rate, in percentage points, with a 95 % confidence interval by "
 	    "Newcombe's hybrid score method (from the Wilson score interval "
-	    "of each rate). Bars: grey all IPs, green those fixed.</p>\n"
+	    "of each rate). <b>Relapsed</b>: seen fixed in an earlier round, "
+	    "listed again in the latest. Bars: grey all IPs, green those "
+	    "fixed.</p>\n"
 	    "</main></body></html>\n");
 	return bad < 0 ? -1 : 0;
 }

@@ -238,10 +238,13 @@ def test_observe_and_report_match_the_tests_own_counts(pg):
         nf = len([ip for ip in notified if ip in fixed])
         cf = len([ip for ip in control if ip in fixed])
         rem = rep["remediation"]
+        # Relapsed: fixed in round 1, listed again in round 2.
         assert rem["notified"] == {"ips": len(notified), "fixed": nf,
-                                   "rate": round(nf / len(notified), 4)}
+                                   "rate": round(nf / len(notified), 4),
+                                   "relapsed": 1}
         assert rem["control"] == {"ips": len(control), "fixed": cf,
-                                  "rate": round(cf / len(control), 4)}
+                                  "rate": round(cf / len(control), 4),
+                                  "relapsed": 0}
         assert abs(rem["lift"] - (nf / len(notified) - cf / len(control))) \
             < 1e-4
         lo, hi = newcombe(nf, len(notified), cf, len(control))
@@ -285,7 +288,8 @@ def test_observe_and_report_match_the_tests_own_counts(pg):
 
         # The text and HTML forms carry the same numbers.
         txt = env.ipwarn("report", "osys", check=0).stdout
-        assert "notified %d IPs, fixed %d" % (len(notified), nf) in txt
+        assert "notified %d IPs, fixed %d (%.1f %%), relapsed 1" % (
+            len(notified), nf, 100 * round(nf / len(notified), 4)) in txt
         out = os.path.join(env.tmp, "report.html")
         env.ipwarn("report", "osys", "--format", "html", "-o", out, check=0)
         with open(out, encoding="utf-8") as f:
@@ -317,8 +321,8 @@ def check_html(html, rep):
                       ("control", "control (no letter)")):
         a = rem[arm]
         rate = "n/a" if a["rate"] is None else "%.1f %%" % (a["rate"] * 100)
-        assert "<td>%s</td><td>%d</td><td>%d</td><td>%s</td>" % (
-            name, a["ips"], a["fixed"], rate) in html, arm
+        assert "<td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%d</td>" % (
+            name, a["ips"], a["fixed"], rate, a["relapsed"]) in html, arm
     if rem["lift"] is not None:
         assert "%+.1f" % (rem["lift"] * 100) in html
         assert "95 %% CI %+.1f to %+.1f" % (rem["ci95"][0] * 100,
@@ -390,8 +394,10 @@ def test_observe_and_report_bad_input(pg):
         assert set(rep["funnel"].values()) == {0}
         assert rep["by_locale"] == {} and rep["bounces"] == {}
         rem = rep["remediation"]
-        assert rem["notified"] == {"ips": 0, "fixed": 0, "rate": None}
-        assert rem["control"] == {"ips": 0, "fixed": 0, "rate": None}
+        assert rem["notified"] == {"ips": 0, "fixed": 0, "rate": None,
+                                   "relapsed": 0}
+        assert rem["control"] == {"ips": 0, "fixed": 0, "rate": None,
+                                  "relapsed": 0}
         assert rem["lift"] is None and rem["ci95"] is None
         assert rem["median_days_to_fix"] is None
         p = env.ipwarn("report", "empty", check=0)
