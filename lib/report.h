@@ -8,8 +8,9 @@
  * Newcombe 1998, from two Wilson score intervals), and the median days
  * from the letter to the first round that saw the IP fixed.
  *
- * iw_report_load reads everything in one repeatable-read transaction;
- * iw_report_json and iw_report_html (report_html.c) write the same numbers.
+ * iw_report_load reads everything in one repeatable-read transaction
+ * (report.c); iw_report_json and iw_report_text (report_text.c) and
+ * iw_report_html (report_html.c) write the same numbers.
  * A rate is fixed / ips as a fraction; it, the lift, the interval and the
  * median are absent (JSON null, has_* 0) when their denominator is 0.
  */
@@ -86,8 +87,9 @@ void iw_report_free(struct iw_report *r);
 int iw_report_newcombe(long x1, long n1, long x2, long n2, double *lo,
     double *hi);
 
-/* The report as one JSON object (the contract's keys), as text for a
- * terminal, and as one self-contained HTML page (report_html.c). */
+/* The report as one JSON object (the contract's keys) and as text for a
+ * terminal (report_text.c), and as one self-contained HTML page
+ * (report_html.c). */
 int iw_report_json(const struct iw_report *r, struct iw_buf *out);
 int iw_report_text(const struct iw_report *r, struct iw_buf *out);
 int iw_report_html(const struct iw_report *r, struct iw_buf *out);
