@@ -16,6 +16,7 @@
 #include "db.h"
 #include "geoip.h"
 #include "letter.h"
+#include "metrics.h"
 #include "throttle.h"
 
 struct iwd {
@@ -43,6 +44,7 @@ struct iwd {
 	struct iwd_campaign **campaigns;
 	size_t ncampaigns;
 	int relay_unusable;		/* --once: due letters left unsent */
+	struct iw_metrics *counters;	/* this process's counters */
 	struct iwd_metrics *metrics;	/* metrics.listen, or NULL */
 	/* progress.c: a thread that logs each busy campaign's progress. */
 	atomic_int busy;		/* a pass is running */

@@ -551,6 +551,7 @@ cleanup(struct iwd *d)
 
 	iwd_progress_stop(d);
 	iwd_metrics_stop(d);
+	iw_metrics_free(d->counters);
 	for (i = 0; i < d->npool; i++)
 		iw_db_close(d->pool[i]);
 	free(d->pool);
@@ -625,6 +626,11 @@ main(int argc, char **argv)
 	pthread_mutex_init(&d.breaker_lock, NULL);
 	pthread_mutex_init(&d.campaigns_lock, NULL);
 	iwd_throttle_init(&d.throttle, 0, 0);
+	if ((d.counters = iw_metrics_new()) == NULL) {
+		fprintf(stderr, "ipwarnd: out of memory\n");
+		cleanup(&d);
+		return EX_OSERR;
+	}
 	if (load(&d, path, &err) < 0 ||
 	    (must_drop(d.cfg) && service_user(d.cfg, &err) == NULL) ||
 	    iwd_metrics_bind(&d, &err) < 0) {

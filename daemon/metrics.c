@@ -137,7 +137,7 @@ render(struct iwd_metrics *m, struct iw_buf *b)
 	int bad;
 
 	refresh(m);
-	bad = iw_metrics_counters(b);
+	bad = iw_metrics_counters(m->d->counters, b);
 	bad |= iw_buf_printf(b, "# HELP ipwarn_relay_breaker_open 1 while "
 	    "the relay's circuit breaker holds every letter back.\n# TYPE "
 	    "ipwarn_relay_breaker_open gauge\nipwarn_relay_breaker_open %d\n"

@@ -37,7 +37,7 @@ report(struct iwd *d, struct iw_db **db)
 			break;
 		iw_log(IW_LOG_INFO, "progress: campaign %s: %s; WHOIS queries "
 		    "%lu by this daemon, throttled servers: %s", p[i].campaign,
-		    line.data, iw_metrics_whois_total(), thr.len > 0 ?
+		    line.data, iw_metrics_whois_total(d->counters), thr.len > 0 ?
 		    thr.data : "none");
 	}
 out:

@@ -211,6 +211,7 @@ resolve_worker(void *arg)
 	}
 	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
 	iw_contact_set_limiter(&ctx, resolve_limiter);
+	iw_contact_set_metrics(&ctx, w->d->counters);
 	iw_contact_set_stop(&ctx, &iwd_stop);
 	iw_contact_set_budget(&ctx, w->db);
 	while (!iwd_stop && !iwd_reload) {

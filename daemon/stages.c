@@ -405,7 +405,7 @@ collect_results(struct iwd_worker *w, struct iw_db_letter *l, int n,
 		}
 		result_of(w, &l[i], &live[k], relay_delay, &res[i], j->fail,
 		    sizeof(j->fail));
-		iw_metrics_smtp(res[i].state == IW_DB_SENT ?
+		iw_metrics_smtp(w->d->counters, res[i].state == IW_DB_SENT ?
 		    IW_METRICS_SMTP_SENT : res[i].state == IW_DB_DEFERRED ?
 		    IW_METRICS_SMTP_DEFERRED : IW_METRICS_SMTP_FAILED);
 		/* One line per letter only when asked for (--verbose); a

@@ -10,7 +10,6 @@
 
 #include <libpq-fe.h>
 
-static atomic_ulong smtp_count[IW_METRICS_SMTP_N];
 static const char *const smtp_names[IW_METRICS_SMTP_N] = {
 	"sent", "deferred", "failed"
 };
@@ -20,66 +19,111 @@ struct server {
 	atomic_ulong queries, throttled;
 };
 
-/* Slots are filled once and never move; nservers only grows, so a reader
- * that loads it sees complete entries below it. */
-static struct server servers[IW_METRICS_MAX_SERVERS + 1];
-static atomic_int nservers;
-static pthread_mutex_t servers_lock = PTHREAD_MUTEX_INITIALIZER;
+struct iw_metrics {
+	atomic_ulong smtp[IW_METRICS_SMTP_N];
+	/* Slots are filled once and never move; nservers only grows, so a
+	 * reader that loads it sees complete entries below it.  The last
+	 * slot is "other". */
+	struct server servers[IW_METRICS_MAX_SERVERS + 1];
+	atomic_int nservers;
+	pthread_mutex_t lock;		/* adding a server */
+};
+
+struct iw_metrics *
+iw_metrics_new(void)
+{
+	struct iw_metrics *m = iw_calloc(1, sizeof(*m));
+	int i;
+
+	if (m == NULL)
+		return NULL;
+	for (i = 0; i < IW_METRICS_SMTP_N; i++)
+		atomic_init(&m->smtp[i], 0);
+	for (i = 0; i <= IW_METRICS_MAX_SERVERS; i++) {
+		atomic_init(&m->servers[i].queries, 0);
+		atomic_init(&m->servers[i].throttled, 0);
+	}
+	atomic_init(&m->nservers, 0);
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
 
 void
-iw_metrics_smtp(enum iw_metrics_smtp result)
+iw_metrics_free(struct iw_metrics *m)
 {
-	if ((unsigned)result < IW_METRICS_SMTP_N)
-		atomic_fetch_add_explicit(&smtp_count[result], 1,
+	if (m == NULL)
+		return;
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void
+iw_metrics_smtp(struct iw_metrics *m, enum iw_metrics_smtp result)
+{
+	if (m != NULL && (unsigned)result < IW_METRICS_SMTP_N)
+		atomic_fetch_add_explicit(&m->smtp[result], 1,
 		    memory_order_relaxed);
 }
 
 static struct server *
-server_slot(const char *name)
+server_slot(struct iw_metrics *m, const char *name)
 {
-	int i, n = atomic_load(&nservers);
+	int i, n = atomic_load(&m->nservers);
 
 	for (i = 0; i < n; i++)
-		if (strcmp(servers[i].name, name) == 0)
-			return &servers[i];
-	pthread_mutex_lock(&servers_lock);
-	n = atomic_load(&nservers);
+		if (strcmp(m->servers[i].name, name) == 0)
+			return &m->servers[i];
+	pthread_mutex_lock(&m->lock);
+	n = atomic_load(&m->nservers);
 	for (i = 0; i < n; i++)
-		if (strcmp(servers[i].name, name) == 0)
+		if (strcmp(m->servers[i].name, name) == 0)
 			break;
 	if (i == n) {
 		if (n == IW_METRICS_MAX_SERVERS)
 			i = IW_METRICS_MAX_SERVERS;	/* "other" */
 		else {
-			iw_strlcpy(servers[n].name, name,
-			    sizeof(servers[n].name));
-			atomic_store(&nservers, n + 1);
+			iw_strlcpy(m->servers[n].name, name,
+			    sizeof(m->servers[n].name));
+			atomic_store(&m->nservers, n + 1);
 		}
 	}
-	pthread_mutex_unlock(&servers_lock);
-	return &servers[i];
+	pthread_mutex_unlock(&m->lock);
+	return &m->servers[i];
 }
 
 void
-iw_metrics_whois(const char *server, int throttled)
+iw_metrics_whois(struct iw_metrics *m, const char *server, int throttled)
 {
-	struct server *s = server_slot(server);
+	struct server *s;
 
+	if (m == NULL)
+		return;
+	s = server_slot(m, server);
 	atomic_fetch_add_explicit(&s->queries, 1, memory_order_relaxed);
 	if (throttled)
 		atomic_fetch_add_explicit(&s->throttled, 1,
 		    memory_order_relaxed);
 }
 
-unsigned long
-iw_metrics_whois_total(void)
+/* The slots in use: the named ones, and "other" when it was needed. */
+static int
+used(struct iw_metrics *m, int i)
 {
-	int i, n = atomic_load(&nservers);
-	unsigned long sum = 0;
+	int n = atomic_load(&m->nservers);
 
-	for (i = 0; i <= IW_METRICS_MAX_SERVERS; i++)
-		if (i < n || i == IW_METRICS_MAX_SERVERS)
-			sum += atomic_load_explicit(&servers[i].queries,
+	return i < n || (i == IW_METRICS_MAX_SERVERS &&
+	    n == IW_METRICS_MAX_SERVERS);
+}
+
+unsigned long
+iw_metrics_whois_total(struct iw_metrics *m)
+{
+	unsigned long sum = 0;
+	int i;
+
+	for (i = 0; m != NULL && i <= IW_METRICS_MAX_SERVERS; i++)
+		if (used(m, i))
+			sum += atomic_load_explicit(&m->servers[i].queries,
 			    memory_order_relaxed);
 	return sum;
 }
@@ -103,18 +147,19 @@ iw_metrics_label(struct iw_buf *b, const char *v)
 }
 
 static int
-whois_family(struct iw_buf *b, const char *name, const char *help, int which)
+whois_family(struct iw_metrics *m, struct iw_buf *b, const char *name,
+    const char *help, int which)
 {
-	int i, n = atomic_load(&nservers), bad;
+	int i, bad;
 
 	bad = iw_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help,
 	    name);
-	for (i = 0; i <= n && bad == 0; i++) {
-		const struct server *s = &servers[i];
+	for (i = 0; i <= IW_METRICS_MAX_SERVERS && bad == 0; i++) {
+		const struct server *s = &m->servers[i];
 		unsigned long v;
 
-		if (i == n && i != IW_METRICS_MAX_SERVERS)
-			break;
+		if (!used(m, i))
+			continue;
 		v = atomic_load_explicit(which ? &s->throttled : &s->queries,
 		    memory_order_relaxed);
 		bad |= iw_buf_printf(b, "%s{server=", name);
@@ -126,7 +171,7 @@ whois_family(struct iw_buf *b, const char *name, const char *help, int which)
 }
 
 int
-iw_metrics_counters(struct iw_buf *b)
+iw_metrics_counters(struct iw_metrics *m, struct iw_buf *b)
 {
 	int i, bad;
 
@@ -136,11 +181,12 @@ iw_metrics_counters(struct iw_buf *b)
 	for (i = 0; i < IW_METRICS_SMTP_N; i++)
 		bad |= iw_buf_printf(b, "ipwarn_smtp_attempts_total{result="
 		    "\"%s\"} %lu\n", smtp_names[i], atomic_load_explicit(
-		    &smtp_count[i], memory_order_relaxed));
-	bad |= whois_family(b, "ipwarn_whois_queries_total", "WHOIS queries "
-	    "of this ipwarnd by server.", 0);
-	bad |= whois_family(b, "ipwarn_whois_throttled_total", "WHOIS queries "
-	    "of this ipwarnd that the server refused or rate-limited.", 1);
+		    &m->smtp[i], memory_order_relaxed));
+	bad |= whois_family(m, b, "ipwarn_whois_queries_total", "WHOIS "
+	    "queries of this ipwarnd by server.", 0);
+	bad |= whois_family(m, b, "ipwarn_whois_throttled_total", "WHOIS "
+	    "queries of this ipwarnd that the server refused or "
+	    "rate-limited.", 1);
 	return bad < 0 ? -1 : 0;
 }
 

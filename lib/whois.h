@@ -16,6 +16,7 @@
 #include "util.h"
 
 struct iw_ratelimit;
+struct iw_metrics;
 
 /* Where a named WHOIS server is really reached (config whois.hosts). */
 struct iw_whois_host {
@@ -50,6 +51,7 @@ struct iw_whois_conf {
 	const struct iw_whois_budget *budget; /* across daemons; may be NULL */
 	const volatile sig_atomic_t *stop; /* non-zero: stop waiting for a
 					   query slot (shutdown); may be NULL */
+	struct iw_metrics *metrics;	/* counts queries; may be NULL */
 };
 
 enum iw_whois_status {

@@ -105,18 +105,23 @@ static void
 test_metrics_labels_and_counters(void **state)
 {
 	struct iw_buf b = IW_BUF_INIT;
+	struct iw_metrics *m = iw_metrics_new();
 
 	(void)state;
+	assert_non_null(m);
+	iw_metrics_smtp(NULL, IW_METRICS_SMTP_SENT);	/* counts nothing */
+	iw_metrics_whois(NULL, "whois.example", 1);
 	assert_int_equal(iw_metrics_label(&b, "a\"b\\c\nd"), 0);
 	assert_string_equal(b.data, "\"a\\\"b\\\\c\\nd\"");
 	iw_buf_reset(&b);
-	iw_metrics_smtp(IW_METRICS_SMTP_SENT);
-	iw_metrics_smtp(IW_METRICS_SMTP_SENT);
-	iw_metrics_smtp(IW_METRICS_SMTP_DEFERRED);
-	iw_metrics_whois("whois.example", 0);
-	iw_metrics_whois("whois.example", 1);
-	iw_metrics_whois("who\"is", 0);
-	assert_int_equal(iw_metrics_counters(&b), 0);
+	iw_metrics_smtp(m, IW_METRICS_SMTP_SENT);
+	iw_metrics_smtp(m, IW_METRICS_SMTP_SENT);
+	iw_metrics_smtp(m, IW_METRICS_SMTP_DEFERRED);
+	iw_metrics_whois(m, "whois.example", 0);
+	iw_metrics_whois(m, "whois.example", 1);
+	iw_metrics_whois(m, "who\"is", 0);
+	assert_int_equal(iw_metrics_whois_total(m), 3);
+	assert_int_equal(iw_metrics_counters(m, &b), 0);
 	assert_non_null(strstr(b.data,
 	    "ipwarn_smtp_attempts_total{result=\"sent\"} 2\n"));
 	assert_non_null(strstr(b.data,
@@ -131,7 +136,10 @@ test_metrics_labels_and_counters(void **state)
 	    "ipwarn_whois_queries_total{server=\"who\\\"is\"} 1\n"));
 	assert_non_null(strstr(b.data,
 	    "# TYPE ipwarn_whois_throttled_total counter\n"));
+	assert_null(strstr(b.data, "other"));
 	iw_buf_free(&b);
+	iw_metrics_free(m);
+	iw_metrics_free(NULL);
 }
 
 int
