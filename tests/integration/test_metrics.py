@@ -10,7 +10,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from harness import Env, free_port, port_open, stop_daemon, wait_for
+from harness import Env, Whois, free_port, port_open, stop_daemon, wait_for
 
 WHOIS_IPS = ["192.0.2.10", "192.0.2.70", "198.51.100.10"]
 
@@ -96,6 +96,37 @@ def test_metrics_endpoint_counts_letters_as_they_go(pg):
         finally:
             stop_daemon(d)
         assert not port_open(port)
+
+
+def test_throttled_whois_server_is_counted_and_shown(pg):
+    """RIPE answers the first query with a rate-limit error: the daemon
+    counts it as a query and a throttle of whois.ripe.net, and campaign
+    show names the server while every daemon leaves it alone."""
+    port = free_port()
+    with Env(pg, whois=False) as env:
+        env.whois = Whois(env.tmp, extra=["--throttle", "whois.ripe.net=1"])
+        env.servers.append(env.whois)
+        env.write_conf({"workers": 1}, 'metrics: { listen = "127.0.0.1:%d";'
+                       ' };' % port)
+        env.init_db()
+        env.campaign("create", "thr")
+        env.enqueue("192.0.2.70\n", "--campaign", "thr")
+        d = env.start_daemon()
+        try:
+            wait_for(lambda: port_open(port), what="metrics port")
+            throttled = 'ipwarn_whois_throttled_total{server="whois.ripe.net"}'
+            wait_for(lambda: throttled in scrape(port), timeout=20,
+                     what="a WHOIS query to RIPE")
+            text = scrape(port)
+            promtool(text)
+            assert value(text, throttled) == 1
+            assert value(text, 'ipwarn_whois_queries_total'
+                         '{server="whois.ripe.net"}') == 1
+            p = env.ipwarn("campaign", "show", "thr", check=0)
+            assert "throttled WHOIS servers: whois.ripe.net" in p.stdout, \
+                p.stdout
+        finally:
+            stop_daemon(d)
 
 
 def test_metrics_port_in_use_is_a_configuration_error(pg):
