@@ -4,6 +4,7 @@
 #   make check        install missing Debian packages, build, run every test
 #   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo         run a small campaign end to end on loopback stand-ins
+#   make report-png   the report of a demo campaign, rendered to doc/report.png
 #   make fuzz         build the libFuzzer targets (clang)
 #   make bench        delivery: ipwarnd vs smtp-source vs a Python baseline
 #   make bench-whois  contact resolution: cached vs one query per IP
@@ -18,7 +19,7 @@
 # Library modules are lib/*.c (one .h each) collected into libipwarn.a;
 # every tests/unit/test_*.c becomes one cmocka test program.
 
-PKGS     := libesmtp-1.0 libpq libconfig libmaxminddb openssl
+PKGS     := libesmtp-1.0 libpq libconfig libmaxminddb openssl libmicrohttpd
 CC       ?= cc
 BUILD    ?= build
 BIN      ?= bin
@@ -38,7 +39,7 @@ LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS_ALL = $(CFLAGS_BASE) -DIW_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/sql_embed.o
@@ -54,6 +55,7 @@ IT_BIN   := $(patsubst tests/integration/%.c,$(BUILD)/tests/it_%,$(IT_SRC))
 SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
 .PHONY: all check check-unit check-integration check-asan demo deps clean \
+	report-png \
 	fuzz bench bench-whois bench-bounces install uninstall deb check-deb
 all: $(BIN)/ipwarnd $(BIN)/ipwarn
 
@@ -111,6 +113,12 @@ check-asan: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@IW_BIN=$(BIN) $(PYTHON) tools/demo
+
+# The README's picture: `ipwarn report --format html` of a demo campaign
+# (control group, three simulated later scans) in headless Chromium.
+report-png: deps
+	@$(MAKE) --no-print-directory all
+	@IW_BIN=$(BIN) $(PYTHON) tools/report-demo doc/report.png
 
 # Benchmarks print ipwarn's figures next to a baseline measured in the same
 # run; they assert nothing.  N= sets the number of letters for `make bench`.

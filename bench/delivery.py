@@ -16,13 +16,18 @@ For each: letters/s, CPU seconds of the process, its peak RSS.  The CPU of
 PostgreSQL and of smtp-sink is shown separately: on 2 cores the three share
 the machine.  Usage: bench/delivery.py [N] (default 50000).  The baseline
 runs on min(N, 5000) letters: its rate does not depend on N.
+
+ipwarnd runs with metrics.listen set and is scraped every 2 s meanwhile,
+as Prometheus would (IW_BENCH_METRICS=0: without metrics).
 """
 
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
@@ -137,6 +142,27 @@ print(sent)
 '''
 
 
+class Scraper(threading.Thread):
+    """GET /metrics every 2 s while ipwarnd runs; keeps the last page."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.stop, self.n, self.last = port, threading.Event(), 0, ""
+
+    def run(self):
+        while not self.stop.wait(2.0):
+            self.scrape()
+
+    def scrape(self):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics"
+                                        % self.port, timeout=5) as r:
+                self.last = r.read().decode()
+                self.n += 1
+        except OSError:
+            pass
+
+
 def fmt_row(name, n, wall, cpu, rss):
     return "%-34s %8d %10.0f %9.1f %9.1f" % (name, n, n / wall, cpu,
                                              rss / 1024.0)
@@ -158,6 +184,10 @@ def main():
             conf = f.read()
         conf = re.sub(r'relay = "[^"]*"', 'relay = "%s"' % sink.relay, conf)
         conf = conf.replace("letters: {", "letters: {\n  hold = 0;")
+        metrics = os.environ.get("IW_BENCH_METRICS", "1") != "0"
+        mport = harness.free_port()
+        if metrics:
+            conf += '\nmetrics: { listen = "127.0.0.1:%d"; };\n' % mport
         with open(env.conf, "w") as f:
             f.write(conf)
         env.init_db()
@@ -201,8 +231,14 @@ def main():
 
         # 2. ipwarnd --once.
         pg2, sk = pg_cpu(pg), proc_cpu(sink.proc.p.pid)
+        scraper = Scraper(mport)
+        if metrics:
+            scraper.start()
         w2, c2, r2, _, err = run_measured([bin_, "-c", env.conf, "--once"])
         pg2, sk2 = pg_cpu(pg) - pg2, proc_cpu(sink.proc.p.pid) - sk
+        scraper.stop.set()
+        m = re.search(r'^ipwarn_smtp_attempts_total\{result="sent"\} (\d+)$',
+                      scraper.last, re.M)
         st = env.status()
         if st["letters"]["sent"] != n:
             raise RuntimeError("ipwarnd sent %d of %d: %s" % (
@@ -241,6 +277,10 @@ def main():
               % ((n / w2) / (nb / w3)))
         print("ipwarnd peak RSS: %.1f MiB          target <= 32 MiB"
               % (r2 / 1024.0))
+        print("metrics: %s" % ("off (IW_BENCH_METRICS=0)" if not metrics else
+                               "on, scraped %d times during the run, last "
+                               "sent counter %s" % (scraper.n, m.group(1) if m
+                                                    else "-")))
     finally:
         if env is not None:
             env.close()

@@ -182,9 +182,7 @@ cmd_export(struct cli *c, int argc, char **argv)
 		cli_error("%s", usage);
 		return EX_USAGE;
 	}
-	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = cli_db(c, 1)) != 0 ||
-	    (rc = cli_campaign(c, argv[optind], &k)) != 0)
+	if ((rc = cli_db_campaign(c, argv[optind], &k)) != 0)
 		return rc;
 	v = (struct cli_view)CLI_VIEW_INIT(fmt);
 	n = iw_audit_export(c->db, k.id, cli_view_row, &v, &err);

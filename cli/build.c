@@ -38,7 +38,10 @@ cmd_build(struct cli *c, int argc, char **argv)
 	}
 	printf("built %ld letters for %ld IPs; %ld IPs moved on to their "
 	    "fallback contact (contact suppressed), %ld held (notified within "
-	    "letters.renotify_after)\n", b.letters, b.targets, b.held,
+	    "letters.renotify_after)", b.letters, b.targets, b.held,
 	    b.renotify_held);
+	if (b.control > 0)
+		printf("; %ld IPs in control groups (no letter)", b.control);
+	putchar('\n');
 	return 0;
 }

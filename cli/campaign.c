@@ -15,6 +15,7 @@
 #include "campaign.h"
 #include "cli.h"
 #include "letter.h"
+#include "progress.h"
 
 #define MAX_VARS 64
 
@@ -108,10 +109,12 @@ create(struct cli *c, int argc, char **argv)
 		{ "letters", required_argument, NULL, 'l' },
 		{ "var", required_argument, NULL, 'v' },
 		{ "renotify", no_argument, NULL, 'r' },
+		{ "holdout", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *usage = "usage: ipwarn campaign create NAME "
-	    "[--letters DIR] [--var KEY=VALUE]... [--renotify]";
+	    "[--letters DIR] [--var KEY=VALUE]... [--holdout PERCENT] "
+	    "[--renotify]";
 	struct create_args *a = iw_calloc(1, sizeof(*a));
 	struct iw_err err;
 	int ch, rc = EX_USAGE, exists;
@@ -120,11 +123,19 @@ create(struct cli *c, int argc, char **argv)
 		cli_error("out of memory");
 		return EX_OSERR;
 	}
-	while ((ch = getopt_long(argc, argv, "l:v:r", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "l:v:rH:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': rc = letters_dir(a, optarg); break;
 		case 'v': rc = add_var(a, optarg); break;
 		case 'r': a->n.renotify = 1; rc = 0; break;
+		case 'H':
+			rc = 0;
+			if (iw_campaign_holdout_parse(optarg,
+			    &a->n.holdout_centi, &err) < 0) {
+				cli_error("%s", err.msg);
+				rc = EX_USAGE;
+			}
+			break;
 		default:
 			cli_error("%s", usage);
 			rc = EX_USAGE;
@@ -155,6 +166,10 @@ create(struct cli *c, int argc, char **argv)
 		rc = exists ? EX_DATAERR : EX_UNAVAILABLE;
 		goto out;
 	}
+	if (a->n.holdout_centi > 0)
+		printf("control group: %d.%02d %% of its contacts, drawn when "
+		    "its letters are built, get no letter (state control)\n",
+		    a->n.holdout_centi / 100, a->n.holdout_centi % 100);
 	printf("campaign %s created (draft): enqueue its IPs, review them "
 	    "(ipwarn status --campaign, targets, letters --render), then "
 	    "ipwarn campaign approve %s\n", a->n.name, a->n.name);
@@ -190,6 +205,54 @@ list(struct cli *c, int argc, char **argv)
 	return cli_view_end(&v);
 }
 
+/* The campaign's progress (lib/progress.h) as text or as JSON members;
+ * -1 with err. */
+static int
+progress_of(struct cli *c, const struct iw_campaign *k, int json,
+    struct iw_buf *b, struct iw_err *err)
+{
+	struct iw_buf thr = IW_BUF_INIT;
+	struct iw_progress *p = NULL;
+	size_t n;
+	int bad = 0;
+
+	if (iw_progress_load(c->db, k->id, 0, &p, &n, err) < 0 ||
+	    iw_progress_throttled(c->db, &thr, err) < 0) {
+		free(p);
+		iw_buf_free(&thr);
+		return -1;
+	}
+	if (n == 1 && json) {
+		const char *s = thr.len > 0 ? thr.data : NULL, *e;
+
+		bad |= iw_buf_puts(b, ", \"progress\": {");
+		bad |= iw_progress_json(&p[0], b);
+		bad |= iw_buf_puts(b, ", \"throttled_servers\": [");
+		for (; s != NULL; s = e != NULL ? e + 2 : NULL) {
+			char one[256];
+
+			e = strstr(s, ", ");
+			iw_strlcpy_n(one, sizeof(one), s, e != NULL ?
+			    (size_t)(e - s) : strlen(s));
+			bad |= iw_buf_puts(b, s != thr.data ? ", " : "");
+			bad |= iw_json_str(b, one);
+		}
+		bad |= iw_buf_puts(b, "]}");
+	} else if (n == 1) {
+		bad |= iw_buf_puts(b, "progress   ");
+		bad |= iw_progress_text(&p[0], b);
+		bad |= iw_buf_printf(b, "\n           throttled WHOIS servers: "
+		    "%s\n", thr.len > 0 ? thr.data : "none");
+	}
+	free(p);
+	iw_buf_free(&thr);
+	if (bad < 0) {
+		iw_err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* JSON of the settings, the counts and the recorded changes. */
 static int
 show_json(struct cli *c, const struct iw_campaign *k,
@@ -204,8 +267,10 @@ show_json(struct cli *c, const struct iw_campaign *k,
 	bad |= iw_buf_puts(b, ", \"state\": ");
 	bad |= iw_json_str(b, k->state);
 	bad |= iw_buf_printf(b, ", \"created_at\": \"%s\", \"state_at\": "
-	    "\"%s\", \"renotify\": %s, \"letters_dir\": ", k->created_at,
-	    k->state_at, k->renotify ? "true" : "false");
+	    "\"%s\", \"renotify\": %s, \"holdout\": %d.%02d, "
+	    "\"letters_dir\": ", k->created_at, k->state_at,
+	    k->renotify ? "true" : "false", k->holdout_centi / 100,
+	    k->holdout_centi % 100);
 	bad |= k->letters_dir != NULL ? iw_json_str(b, k->letters_dir) :
 	    iw_buf_puts(b, "null");
 	bad |= iw_buf_puts(b, ", \"vars\": {");
@@ -217,6 +282,10 @@ show_json(struct cli *c, const struct iw_campaign *k,
 	}
 	bad |= iw_buf_puts(b, "}, ");
 	bad |= cli_status_json(b, st);
+	if (bad < 0)
+		return -1;
+	if (progress_of(c, k, 1, b, err) < 0)
+		return -2;
 	bad |= iw_buf_puts(b, ", \"events\": ");
 	if (bad < 0)
 		return -1;
@@ -236,6 +305,7 @@ show_text(struct cli *c, const struct iw_campaign *k,
     const struct iw_db_status *st)
 {
 	struct cli_view ev = CLI_VIEW_INIT(CLI_TABLE);
+	struct iw_buf pb = IW_BUF_INIT;
 	struct iw_err err;
 	size_t i;
 
@@ -244,10 +314,22 @@ show_text(struct cli *c, const struct iw_campaign *k,
 	    k->created_at, k->letters_dir != NULL ? k->letters_dir :
 	    "letters.directory", k->renotify ? "yes (--renotify)" :
 	    "no (letters.renotify_after applies)");
+	if (k->holdout_centi > 0)
+		printf("holdout    %d.%02d %% of contacts (control group, no "
+		    "letter)\n", k->holdout_centi / 100, k->holdout_centi % 100);
+	else
+		printf("holdout    none (every contact gets its letter)\n");
 	for (i = 0; i < k->nvars; i++)
 		printf("var        %s=%s\n", k->var_keys[i], k->var_values[i]);
 	putchar('\n');
 	cli_status_table(st);
+	if (progress_of(c, k, 0, &pb, &err) < 0)
+		cli_error("%s", err.msg);
+	else if (pb.len > 0) {
+		putchar('\n');
+		cli_print_lines(pb.data);
+	}
+	iw_buf_free(&pb);
 	printf("\nrecord:\n");
 	if (iw_campaign_events(c->db, k->id, cli_view_row, &ev, &err) < 0)
 		cli_error("%s", err.msg);

@@ -6,12 +6,15 @@
 #ifndef IW_CLI_H
 #define IW_CLI_H
 
+#include <stdio.h>
 #include <sysexits.h>
 
 #include "campaign.h"
 #include "compose.h"
 #include "config.h"
 #include "db.h"
+#include "feed.h"
+#include "lines.h"
 #include "util.h"
 
 struct cli {
@@ -42,6 +45,8 @@ int cmd_bounces(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_retry(struct cli *c, int argc, char **argv);
 int cmd_render(struct cli *c, int argc, char **argv);
+int cmd_observe(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
 
 /* Who runs the command, for the campaign's record: the login, and the
  * sudo user behind it ("root (sudo: alice)"). */
@@ -73,11 +78,31 @@ int cli_letters_check(struct cli *c);
 /* Look up a campaign the operator named; 0, or an exit code after saying
  * what is wrong (65 for an unknown name). */
 int cli_campaign(struct cli *c, const char *name, struct iw_campaign *out);
+/* The database section, the connection, then cli_campaign. */
+int cli_db_campaign(struct cli *c, const char *name, struct iw_campaign *out);
 
 /* status.c: the counts, as JSON members ("targets": {..}, "letters":
  * {..}) or as a table. */
 int cli_status_json(struct iw_buf *b, const struct iw_db_status *s);
 void cli_status_table(const struct iw_db_status *s);
+
+/* --- input.c: a file of flagged IPs, read as enqueue reads it --- */
+/* path NULL or "-": stdin.  0, or an exit code after saying why. */
+int cli_open_input(const char *path, FILE **fp);
+/* The input as the feed reads it, one line that is not skipped at a
+ * time; the first can be read ahead, before the database is touched. */
+struct cli_in {
+	struct iw_lines *lr;
+	struct iw_feed *f;
+	long lineno;
+	int held;		/* the line read ahead waits in kind/rec/why */
+	enum iw_feed_kind kind;
+	struct iw_input_rec rec;
+	struct iw_err why;
+};
+/* The next line that is not skipped into in->kind, rec, why and lineno
+ * (an over-long line is BAD): 1, 0 at the end, -1 on a read error. */
+int cli_in_next(struct cli_in *in);
 
 /* --- listings (view.c) --- */
 enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON };
@@ -100,6 +125,8 @@ struct cli_view {
 void cli_view_row(void *arg, const struct iw_db_row *row);
 /* Print s with control characters shown as '?'. */
 void cli_print_shown(const char *s);
+/* The same line by line: each line of s (ends kept as newlines). */
+void cli_print_lines(const char *s);
 /* Finish the listing (align a table, close a JSON array); 0 or exit code. */
 int cli_view_end(struct cli_view *v);
 

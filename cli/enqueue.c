@@ -16,9 +16,6 @@
 #include "input.h"
 #include "lines.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 int
 cmd_db(struct cli *c, int argc, char **argv)
 {
@@ -43,21 +40,6 @@ cmd_db(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-static int
-open_input(const char *path, FILE **fp)
-{
-	if (path == NULL || strcmp(path, "-") == 0) {
-		*fp = stdin;
-		return 0;
-	}
-	*fp = fopen(path, "r");
-	if (*fp == NULL) {
-		cli_error("%s: %s", path, strerror(errno));
-		return EX_NOINPUT;
-	}
-	return 0;
-}
-
 /* What the command line asks of the input. */
 struct enq_opts {
 	const char *campaign;
@@ -66,55 +48,15 @@ struct enq_opts {
 	enum iw_feed_format format;
 };
 
-/* The input as the feed reads it, one line that is not skipped at a
- * time; the first can be read ahead, before the database is touched. */
-struct enq_in {
-	struct iw_lines *lr;
-	struct iw_feed *f;
-	long lineno;
-	int held;		/* the line read ahead waits in kind/rec/why */
-	enum iw_feed_kind kind;
-	struct iw_input_rec rec;
-	struct iw_err why;
-};
-
-/* The next line that is not skipped into in->kind, rec, why and lineno
- * (an over-long line is BAD): 1, 0 at the end, -1 on a read error. */
-static int
-enq_next(struct enq_in *in)
-{
-	const char *line;
-	size_t len;
-	int too_long, r;
-
-	if (in->held) {
-		in->held = 0;
-		return 1;
-	}
-	while ((r = iw_lines_next(in->lr, &line, &len, &too_long)) == 1) {
-		in->lineno++;
-		if (too_long) {
-			in->kind = IW_FEED_BAD;
-			iw_err_set(&in->why, "line longer than "
-			    STR(IW_LINES_MAX) " bytes; skipped");
-			return 1;
-		}
-		in->kind = iw_feed_line(in->f, line, len, &in->rec, &in->why);
-		if (in->kind != IW_FEED_SKIP)
-			return 1;
-	}
-	return r;
-}
-
 /*
  * Read up to the first record, so that a command line the input does not
  * fit (an --evidence name its header lacks) fails before the database is
  * touched: 0, or an exit code after saying why.
  */
 static int
-enq_read_ahead(struct enq_in *in, const char *name)
+enq_read_ahead(struct cli_in *in, const char *name)
 {
-	int r = enq_next(in);
+	int r = cli_in_next(in);
 
 	if (r < 0) {
 		cli_error("%s: read error after line %ld: %s", name,
@@ -134,12 +76,12 @@ enq_read_ahead(struct enq_in *in, const char *name)
  * "LINE: reason" and counted.  -1 with err on a database or read failure.
  */
 static int
-feed(struct iw_db_enqueue *e, struct enq_in *in, long *records,
+feed(struct iw_db_enqueue *e, struct cli_in *in, long *records,
     long *invalid, struct iw_err *err)
 {
 	int r;
 
-	while ((r = enq_next(in)) == 1) {
+	while ((r = cli_in_next(in)) == 1) {
 		(*records)++;
 		if (in->kind == IW_FEED_RECORD) {
 			if (iw_db_enqueue_add(e, &in->rec, in->lineno,
@@ -209,7 +151,7 @@ int
 cmd_enqueue(struct cli *c, int argc, char **argv)
 {
 	struct enq_opts o = { IW_CAMPAIGN_DEFAULT, NULL, NULL, IW_FEED_AUTO };
-	struct enq_in in;
+	struct cli_in in;
 	const char *name;
 	struct iw_feed *f = NULL;
 	struct iw_db_enqueue *e;
@@ -224,7 +166,7 @@ cmd_enqueue(struct cli *c, int argc, char **argv)
 	in.f = f;
 	name = o.path != NULL ? o.path : "stdin";
 	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
-	    (rc = open_input(o.path, &fp)) != 0)
+	    (rc = cli_open_input(o.path, &fp)) != 0)
 		goto out;
 	if ((in.lr = iw_lines_new(fp, IW_LINES_MAX)) == NULL) {
 		cli_error("out of memory");

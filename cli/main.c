@@ -20,7 +20,10 @@ static const char usage_text[] =
     "  db init                          create or upgrade the schema\n"
     "  campaign create NAME [--letters DIR] [--var KEY=VALUE]... "
     "[--renotify]\n"
-    "                                   a new campaign, as a draft\n"
+    "          [--holdout PERCENT]      a new campaign, as a draft;\n"
+    "                                   --holdout: that share of its\n"
+    "                                   contacts is a control group\n"
+    "                                   (state control, no letter)\n"
     "  campaign list [--json]\n"
     "  campaign show NAME [--json]      settings, state, counts, record\n"
     "  campaign approve|pause|resume|cancel NAME\n"
@@ -54,6 +57,14 @@ static const char usage_text[] =
     "  bounces [--campaign NAME] [--format table|csv|json]\n"
     "  export NAME [--format csv|json]  the audit record, per (letter, IP)"
     "\n"
+    "  observe NAME [--at TIME] FILE|-  a later scan: the campaign's IPs\n"
+    "                                   listed are still flagged, the\n"
+    "                                   others fixed (as of TIME, default\n"
+    "                                   now; bad lines as in enqueue)\n"
+    "  report NAME [--format text|json|html] [-o FILE]\n"
+    "                                   the campaign's outcome: funnel,\n"
+    "                                   bounces, remediation of notified\n"
+    "                                   vs control (95 % interval)\n"
     "  retry [--campaign NAME] (--unresolved | --held) [IP...]\n"
     "                                   resolve again after an override or\n"
     "                                   'suppress del'\n"
@@ -144,6 +155,18 @@ cli_actor(void)
 }
 
 int
+cli_db_campaign(struct cli *c, const char *name, struct iw_campaign *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = cli_config(c, IW_CONF_DATABASE)) != 0 ||
+	    (rc = cli_db(c, 1)) != 0)
+		return rc;
+	return cli_campaign(c, name, out);
+}
+
+int
 cli_campaign(struct cli *c, const char *name, struct iw_campaign *out)
 {
 	struct iw_err err;
@@ -178,6 +201,8 @@ static const struct {
 	{ "letter", cmd_letter },
 	{ "bounces", cmd_bounces },
 	{ "export", cmd_export },
+	{ "observe", cmd_observe },
+	{ "report", cmd_report },
 	{ "retry", cmd_retry },
 	{ "render", cmd_render },
 };

@@ -15,11 +15,12 @@ cli_status_json(struct iw_buf *b, const struct iw_db_status *s)
 {
 	return iw_buf_printf(b, "\"targets\": {\"new\": %ld, "
 	    "\"resolved\": %ld, \"unresolved\": %ld, \"notified\": %ld, "
-	    "\"held\": %ld}, \"letters\": {\"queued\": %ld, \"sending\": %ld, "
+	    "\"held\": %ld, \"control\": %ld}, \"letters\": {\"queued\": %ld, \"sending\": %ld, "
 	    "\"deferred\": %ld, \"sent\": %ld, \"failed\": %ld, "
 	    "\"bounced\": %ld, \"cancelled\": %ld}",
 	    s->targets_new, s->targets_resolved, s->targets_unresolved,
-	    s->targets_notified, s->targets_held, s->letters_queued,
+	    s->targets_notified, s->targets_held, s->targets_control,
+	    s->letters_queued,
 	    s->letters_sending, s->letters_deferred, s->letters_sent,
 	    s->letters_failed, s->letters_bounced, s->letters_cancelled);
 }
@@ -27,11 +28,11 @@ cli_status_json(struct iw_buf *b, const struct iw_db_status *s)
 void
 cli_status_table(const struct iw_db_status *s)
 {
-	printf("%-10s %10s %10s %10s %10s %10s\n", "targets", "new",
-	    "resolved", "unresolved", "notified", "held");
-	printf("%-10s %10ld %10ld %10ld %10ld %10ld\n", "", s->targets_new,
-	    s->targets_resolved, s->targets_unresolved, s->targets_notified,
-	    s->targets_held);
+	printf("%-10s %10s %10s %10s %10s %10s %10s\n", "targets", "new",
+	    "resolved", "unresolved", "notified", "held", "control");
+	printf("%-10s %10ld %10ld %10ld %10ld %10ld %10ld\n", "",
+	    s->targets_new, s->targets_resolved, s->targets_unresolved,
+	    s->targets_notified, s->targets_held, s->targets_control);
 	printf("%-10s %10s %10s %10s %10s %10s %10s %10s\n", "letters",
 	    "queued", "sending", "deferred", "sent", "failed", "bounced",
 	    "cancelled");

@@ -55,6 +55,27 @@ cli_print_shown(const char *s)
 	}
 }
 
+void
+cli_print_lines(const char *s)
+{
+	const char *nl;
+
+	for (; *s != '\0'; s = nl + 1) {
+		size_t n = (nl = strchr(s, '\n')) != NULL ? (size_t)(nl - s) :
+		    strlen(s);
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			putchar((c < 0x20 && c != '\t') || c == 0x7f ? '?' :
+			    s[i]);
+		}
+		putchar('\n');
+		if (nl == NULL)
+			break;
+	}
+}
+
 static int
 csv_field(struct iw_buf *b, const char *s)
 {

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "campaign.h"
 #include "compose.h"
@@ -15,6 +16,7 @@
 #include "db.h"
 #include "geoip.h"
 #include "letter.h"
+#include "metrics.h"
 #include "throttle.h"
 
 struct iwd {
@@ -42,7 +44,32 @@ struct iwd {
 	struct iwd_campaign **campaigns;
 	size_t ncampaigns;
 	int relay_unusable;		/* --once: due letters left unsent */
+	struct iw_metrics *counters;	/* this process's counters */
+	struct iwd_metrics *metrics;	/* metrics.listen, or NULL */
+	/* progress.c: a thread that logs each busy campaign's progress. */
+	atomic_int busy;		/* a pass is running */
+	int progress_stop;		/* under progress_lock */
+	pthread_mutex_t progress_lock;
+	pthread_cond_t progress_cond;	/* signalled to stop */
+	pthread_t progress_tid;
+	int progress_started;
+	char *progress_conninfo;	/* its own copy: reloads free cfg */
 };
+
+/* --- progress.c --- */
+#define IWD_PROGRESS_EVERY_MS 10000
+/* Start / stop the thread that logs, at most every 10 s while a pass is
+ * running, one progress line per campaign with work left. */
+void iwd_progress_start(struct iwd *d);
+void iwd_progress_stop(struct iwd *d);
+
+/* --- metrics.c: GET /metrics --- */
+/* Listen on metrics.listen (before forking and dropping root); -1 with a
+ * "FILE:LINE: metrics.listen: ..." message when it cannot. */
+int iwd_metrics_bind(struct iwd *d, struct iw_err *err);
+/* Serve it (after forking); stop serving and free. */
+int iwd_metrics_start(struct iwd *d, struct iw_err *err);
+void iwd_metrics_stop(struct iwd *d);
 
 /* --- campaigns.c --- */
 struct iwd_campaign;

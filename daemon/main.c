@@ -68,7 +68,9 @@ static const char usage_text[] =
     "                     not be used and letters were left unsent)\n"
     "  -n, --dry-run      resolve and build, but send nothing: print each\n"
     "                     due letter to stdout (one pass, like --once)\n"
-    "  -v, --verbose      log debug messages too\n"
+    "  -v, --verbose      log debug messages too (a line per IP and per\n"
+    "                     letter; otherwise a progress line per campaign\n"
+    "                     every 10 s while working)\n"
     "  -h, --help         this text\n"
     "      --version      print the version\n"
     "\n"
@@ -78,7 +80,9 @@ static const char usage_text[] =
     "contact, then to the CERT of letters.escalation (ipwarnd(8)).\n"
     "signals: TERM/INT finish work in hand and exit 0; HUP reloads the\n"
     "configuration at the next batch (a bad file is reported and the old\n"
-    "one kept).  Started as root it runs as daemon.user (default ipwarn).\n";
+    "one kept).  Started as root it runs as daemon.user (default ipwarn).\n"
+    "metrics.listen = \"127.0.0.1:9464\" in the configuration serves\n"
+    "GET /metrics (Prometheus text format; see ipwarnd(8)).\n";
 
 /* systemd's readiness protocol (sd_notify(3)) without libsystemd: one
  * datagram to $NOTIFY_SOCKET; nothing when it is not set. */
@@ -143,6 +147,12 @@ signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
 /* Load everything a configuration needs; on failure nothing changes. */
 static int
 load(struct iwd *d, const char *path, struct iw_err *err)
@@ -174,6 +184,10 @@ load(struct iwd *d, const char *path, struct iw_err *err)
 	    cfg->daemon_user) != 0)
 		iw_log(IW_LOG_WARNING, "daemon.user changed: takes effect on "
 		    "restart");
+	if (d->cfg != NULL && !same_str(d->cfg->metrics_listen,
+	    cfg->metrics_listen))
+		iw_log(IW_LOG_WARNING, "metrics.listen changed: takes effect "
+		    "on restart");
 	if (d->cfg != NULL && strcmp(d->cfg->db_conninfo,
 	    cfg->db_conninfo) != 0)
 		iw_log(IW_LOG_WARNING, "database.conninfo changed: takes "
@@ -270,9 +284,23 @@ rescue(struct iwd *d)
 		    "expired", t);
 }
 
-/* One pass over the stages; -1 when the database failed. */
+static int pass_stages(struct iwd *);
+
+/* One pass over the stages (the progress thread reports meanwhile); -1
+ * when the database failed. */
 static int
 pass(struct iwd *d)
+{
+	int rc;
+
+	atomic_store(&d->busy, 1);
+	rc = pass_stages(d);
+	atomic_store(&d->busy, 0);
+	return rc;
+}
+
+static int
+pass_stages(struct iwd *d)
 {
 	int64_t t0, t1, t2;
 	long n;
@@ -524,6 +552,9 @@ cleanup(struct iwd *d)
 {
 	int i;
 
+	iwd_progress_stop(d);
+	iwd_metrics_stop(d);
+	iw_metrics_free(d->counters);
 	for (i = 0; i < d->npool; i++)
 		iw_db_close(d->pool[i]);
 	free(d->pool);
@@ -598,8 +629,14 @@ main(int argc, char **argv)
 	pthread_mutex_init(&d.breaker_lock, NULL);
 	pthread_mutex_init(&d.campaigns_lock, NULL);
 	iwd_throttle_init(&d.throttle, 0, 0);
+	if ((d.counters = iw_metrics_new()) == NULL) {
+		fprintf(stderr, "ipwarnd: out of memory\n");
+		cleanup(&d);
+		return EX_OSERR;
+	}
 	if (load(&d, path, &err) < 0 ||
-	    (must_drop(d.cfg) && service_user(d.cfg, &err) == NULL)) {
+	    (must_drop(d.cfg) && service_user(d.cfg, &err) == NULL) ||
+	    iwd_metrics_bind(&d, &err) < 0) {
 		fprintf(stderr, "ipwarnd: %s\n", err.msg);
 		cleanup(&d);
 		return EX_CONFIG;
@@ -639,6 +676,12 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	signals();
+	if (iwd_metrics_start(&d, &err) < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		cleanup(&d);
+		return EX_OSERR;
+	}
+	iwd_progress_start(&d);
 	iw_log(IW_LOG_INFO, "started as %s%s%s", d.owner,
 	    d.once ? " (once)" : "", d.dry_run ? " (dry run)" : "");
 	notify("READY=1");

@@ -90,10 +90,10 @@ log_one(const struct iw_db_target *t, const struct iw_contact *ct,
     const struct iw_db_resolution *r)
 {
 	if (r->state == IW_DB_RESOLVED)
-		iw_log(IW_LOG_INFO, "%s: %s (%s, %s, locale %s)", t->ip,
+		iw_log(IW_LOG_DEBUG, "%s: %s (%s, %s, locale %s)", t->ip,
 		    ct->email, ct->source, ct->chain, ct->locale);
 	else
-		iw_log(IW_LOG_NOTICE, "%s: %s: %s", t->ip,
+		iw_log(IW_LOG_DEBUG, "%s: %s: %s", t->ip,
 		    r->state == IW_DB_RETRY ? "retry later" :
 		    r->state == IW_DB_HELD ? "held" : "unresolved",
 		    r->reason != NULL ? r->reason : "");
@@ -217,6 +217,7 @@ resolve_worker(void *arg)
 	}
 	iw_contact_init(&ctx, w->d->cfg, w->d->geoip);
 	iw_contact_set_limiter(&ctx, resolve_limiter);
+	iw_contact_set_metrics(&ctx, w->d->counters);
 	iw_contact_set_stop(&ctx, &iwd_stop);
 	iw_contact_set_budget(&ctx, w->db);
 	while (!iwd_stop && !iwd_reload) {

@@ -15,6 +15,7 @@
 #include "feedback.h"
 #include "ipwarnd.h"
 #include "log.h"
+#include "metrics.h"
 #include "smtp.h"
 
 #define IWD_MAX_BATCH 1000
@@ -70,11 +71,12 @@ iwd_build(struct iwd *d)
 		return -1;
 	}
 	if (b.letters > 0 || b.targets > 0 || b.held > 0 ||
-	    b.renotify_held > 0)
+	    b.renotify_held > 0 || b.control > 0)
 		iw_log(IW_LOG_INFO, "built %ld letters for %ld IPs; %ld IPs "
 		    "moved on (contact suppressed), %ld held (notified within "
-		    "letters.renotify_after)", b.letters, b.targets, b.held,
-		    b.renotify_held);
+		    "letters.renotify_after), %ld in control groups (no "
+		    "letter)", b.letters, b.targets, b.held, b.renotify_held,
+		    b.control);
 	return 0;
 }
 
@@ -403,8 +405,13 @@ collect_results(struct iwd_worker *w, struct iw_db_letter *l, int n,
 		}
 		result_of(w, &l[i], &live[k], relay_delay, &res[i], j->fail,
 		    sizeof(j->fail));
-		iw_log(res[i].state == IW_DB_SENT ? IW_LOG_INFO :
-		    IW_LOG_NOTICE, "letter %" PRId64 " (%s) to %s: %s (%s)",
+		iw_metrics_smtp(w->d->counters, res[i].state == IW_DB_SENT ?
+		    IW_METRICS_SMTP_SENT : res[i].state == IW_DB_DEFERRED ?
+		    IW_METRICS_SMTP_DEFERRED : IW_METRICS_SMTP_FAILED);
+		/* One line per letter only when asked for (--verbose); a
+		 * failed one is always said. */
+		iw_log(res[i].state == IW_DB_FAILED ? IW_LOG_NOTICE :
+		    IW_LOG_DEBUG, "letter %" PRId64 " (%s) to %s: %s (%s)",
 		    l[i].id, l[i].ref, l[i].email, res[i].state == IW_DB_SENT ?
 		    "sent" : res[i].state == IW_DB_DEFERRED ? "deferred" :
 		    "failed", live[k].reply);

@@ -25,7 +25,7 @@
 	"('sent', 'bounced') THEN 'notified' ELSE t.state END"
 
 const char *const iw_audit_target_states[] = { "new", "resolved",
-	"unresolved", "notified", "held", NULL };
+	"unresolved", "notified", "held", "control", NULL };
 const char *const iw_audit_letter_states[] = { "queued", "sending",
 	"deferred", "sent", "failed", "bounced", "cancelled", NULL };
 
@@ -100,7 +100,10 @@ iw_audit_export(struct iw_db *db, int64_t campaign_id,
 {
 	struct iw_audit_filter f = { campaign_id, NULL };
 
-	return listing(db, "SELECT c.name AS campaign, l.id AS letter, l.ref, "
+	/* The IPs of its control group follow the letters' rows, with no
+	 * letter and letter_state 'control'. */
+	return listing(db, "SELECT * FROM (SELECT c.name AS campaign, "
+	    "l.id AS letter, l.ref, "
 	    "l.message_id, l.contact_email AS recipient, " LOCALE " AS locale, "
 	    "host(t.ip) AS ip, t.country, t.evidence, "
 	    TS("t.observed_at") " AS observed, t.contact_source, "
@@ -113,7 +116,14 @@ iw_audit_export(struct iw_db *db, int64_t campaign_id,
 	    "ON l.id = lt.letter_id JOIN target t ON t.id = lt.target_id "
 	    "JOIN campaign c ON c.id = l.campaign_id LEFT JOIN letter_message "
 	    "m ON m.letter_id = l.id WHERE l.campaign_id = $1 AND $2 = '' "
-	    "ORDER BY l.id, t.ip", &f, fn, arg, "export", err);
+	    "UNION ALL SELECT c.name, NULL, NULL, NULL, t.contact_email, "
+	    "t.locale, "
+	    "host(t.ip), t.country, t.evidence, " TS("t.observed_at") ", "
+	    "t.contact_source, t.whois_server, t.whois_network, 'control', "
+	    "NULL, NULL, NULL, NULL, NULL, NULL FROM target t JOIN campaign c "
+	    "ON c.id = t.campaign_id WHERE t.campaign_id = $1 AND "
+	    "t.state = 'control') u ORDER BY u.letter NULLS LAST, "
+	    "u.ip::inet", &f, fn, arg, "export", err);
 }
 
 static long

@@ -87,10 +87,59 @@ iw_campaign_var_parse(const char *arg, char *key, size_t keysz,
 	return 0;
 }
 
+int
+iw_campaign_holdout_parse(const char *s, int *centi, struct iw_err *err)
+{
+	long whole = 0, frac = 0;
+	int digits = 0, fd = 0;
+	const char *p = s;
+
+	while (*p >= '0' && *p <= '9' && digits < 3) {
+		whole = whole * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9' && fd < 2) {
+			frac = frac * 10 + (*p++ - '0');
+			fd++;
+		}
+		if (fd == 0)
+			digits = 0;
+		if (fd == 1)
+			frac *= 10;
+	}
+	if (*p == '%')
+		p++;
+	if (digits == 0 || *p != '\0' || whole * 100 + frac <= 0 ||
+	    whole * 100 + frac >= 10000) {
+		iw_err_set(err, "--holdout %s: want a percentage above 0 and "
+		    "below 100, at most two decimals (e.g. 10 or 12.5)", s);
+		return -1;
+	}
+	*centi = (int)(whole * 100 + frac);
+	return 0;
+}
+
+int
+iw_campaign_centi(const char *s)
+{
+	long whole = strtol(s, NULL, 10);
+	const char *dot = strchr(s, '.');
+	int frac = 0;
+
+	if (dot != NULL && dot[1] >= '0' && dot[1] <= '9') {
+		frac = (dot[1] - '0') * 10;
+		if (dot[2] >= '0' && dot[2] <= '9')
+			frac += dot[2] - '0';
+	}
+	return (int)(whole * 100 + frac);
+}
+
 /* --- reading --- */
 
 #define CAMPAIGN_COLS "c.id, c.name, c.state, c.letters_dir, c.renotify, " \
-	TS("c.created_at") ", " TS("c.state_at")
+	TS("c.created_at") ", " TS("c.state_at") ", c.holdout::text"
 
 static int
 load_vars(struct iw_db *db, struct iw_campaign *c, struct iw_err *err)
@@ -157,6 +206,7 @@ find_by(struct iw_db *db, const char *sql, const char *param,
 	    sizeof(out->created_at));
 	iw_strlcpy(out->state_at, PQgetvalue(res, 0, 6),
 	    sizeof(out->state_at));
+	out->holdout_centi = iw_campaign_centi(PQgetvalue(res, 0, 7));
 	PQclear(res);
 	if (load_vars(db, out, err) < 0) {
 		iw_campaign_clear(out);
@@ -218,11 +268,13 @@ iw_campaign_create(struct iw_db *db, const struct iw_campaign_new *n,
     int *exists, struct iw_err *err)
 {
 	struct iw_buf vars = IW_BUF_INIT;
-	const char *p[4];
-	char id[32];
+	const char *p[5];
+	char id[32], holdout[16];
 	PGresult *res;
 
 	*exists = 0;
+	snprintf(holdout, sizeof(holdout), "%d.%02d", n->holdout_centi / 100,
+	    n->holdout_centi % 100);
 	if (vars_json(n, &vars) < 0) {
 		iw_buf_free(&vars);
 		iw_err_set(err, "out of memory");
@@ -232,11 +284,12 @@ iw_campaign_create(struct iw_db *db, const struct iw_campaign_new *n,
 	p[1] = n->letters_dir;
 	p[2] = vars.data;
 	p[3] = n->renotify ? "t" : "f";
+	p[4] = holdout;
 	if (iw_db_begin(db, err) < 0)
 		goto fail;
 	res = iw_db_exec(db, "INSERT INTO campaign (name, letters_dir, vars, "
-	    "renotify, state) VALUES ($1, $2, $3::jsonb, $4, 'draft') "
-	    "ON CONFLICT (name) DO NOTHING RETURNING id", 4, p,
+	    "renotify, holdout, state) VALUES ($1, $2, $3::jsonb, $4, $5, "
+	    "'draft') ON CONFLICT (name) DO NOTHING RETURNING id", 5, p,
 	    "campaign create", err);
 	if (res == NULL)
 		goto fail_tx;

@@ -32,6 +32,7 @@ struct iw_campaign {
 	char **var_values;
 	size_t nvars;
 	int renotify;
+	int holdout_centi;		/* control group, 1/100 % (0: none) */
 	char created_at[32];		/* ISO 8601, UTC */
 	char state_at[32];
 };
@@ -47,6 +48,13 @@ int iw_campaign_name_ok(const char *name, struct iw_err *err);
 int iw_campaign_var_parse(const char *arg, char *key, size_t keysz,
     const char **value, struct iw_err *err);
 
+/* --holdout PERCENT: above 0, below 100, at most two decimals, an
+ * optional '%'; *centi in hundredths of a percent.  0 or -1 with err. */
+int iw_campaign_holdout_parse(const char *s, int *centi,
+    struct iw_err *err);
+/* PostgreSQL's text of a numeric(5,2) percentage in hundredths. */
+int iw_campaign_centi(const char *s);
+
 /* 1 found (out filled), 0 no such campaign, -1 database error. */
 int iw_campaign_find(struct iw_db *db, const char *name,
     struct iw_campaign *out, struct iw_err *err);
@@ -60,6 +68,7 @@ struct iw_campaign_new {
 	const char *const *var_values;
 	size_t nvars;
 	int renotify;
+	int holdout_centi;		/* --holdout, in 1/100 % */
 	const char *actor;		/* who: the operator's login */
 };
 

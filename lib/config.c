@@ -588,6 +588,17 @@ k_escalation(struct loader *ld, config_setting_t *s, const char *q)
 	return 0;
 }
 
+/* metrics.listen: host:port, and where it was written (a port in use is
+ * reported against that line when ipwarnd starts). */
+static int
+k_metrics_listen(struct loader *ld, config_setting_t *s, const char *q)
+{
+	if (get_hostport(ld, s, q, &ld->c->metrics_listen) != 0)
+		return -1;
+	ld->c->metrics_listen_line = config_setting_source_line(s);
+	return 0;
+}
+
 /* --- the schema --- */
 
 static const char *const starttls_names[] = { "disabled", "enabled",
@@ -603,6 +614,7 @@ static const char *const starttls_names[] = { "disabled", "enabled",
 #define DE IW_CONF_DELIVERY
 #define BO IW_CONF_BOUNCES
 #define DA IW_CONF_DAEMON
+#define ME IW_CONF_METRICS
 #define NOLIMIT 0, LLONG_MAX
 
 static const struct key keys[] = {
@@ -678,6 +690,7 @@ static const struct key keys[] = {
 	    NULL, NULL },
 	{ DA, "user", T_NONEMPTY, F(daemon_user), IW_CONFIG_DEFAULT_USER, 0,
 	    0, 0, NULL, NULL },
+	{ ME, "listen", T_CUSTOM, 0, NULL, 0, 0, 0, k_metrics_listen, NULL },
 };
 
 #undef F
@@ -690,6 +703,7 @@ static const struct key keys[] = {
 #undef DE
 #undef BO
 #undef DA
+#undef ME
 #undef NOLIMIT
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -796,6 +810,7 @@ static const struct section sections[] = {
 	{ "delivery", IW_CONF_DELIVERY, delivery_check },
 	{ "bounces", IW_CONF_BOUNCES, NULL },
 	{ "daemon", IW_CONF_DAEMON, NULL },
+	{ "metrics", IW_CONF_METRICS, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -1014,6 +1029,7 @@ iw_config_free(struct iw_config *c)
 	free(c->letters_countries);
 	free(c->letters_escalation);
 	free(c->bounces_maildir);
+	free(c->metrics_listen);
 	free(c->daemon_user);
 	free(c);
 }

@@ -25,6 +25,7 @@ enum {
 	IW_CONF_DELIVERY = 1 << 6,
 	IW_CONF_BOUNCES = 1 << 7,
 	IW_CONF_DAEMON = 1 << 8,
+	IW_CONF_METRICS = 1 << 9,
 };
 
 #define IW_CONFIG_DEFAULT_PATH "/etc/ipwarn/ipwarn.conf"
@@ -106,6 +107,10 @@ struct iw_config {
 
 	char *bounces_maildir;
 	int bounces_soft_limit;
+
+	char *metrics_listen;		/* "host:port" of GET /metrics; NULL:
+					   off */
+	int metrics_listen_line;	/* its line in the file */
 };
 
 /* One key of the schema, for documentation and its tests. */

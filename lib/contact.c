@@ -31,6 +31,12 @@ iw_contact_set_limiter(struct iw_contact_ctx *ctx,
 	ctx->whois.limiter = limiter;
 }
 
+void
+iw_contact_set_metrics(struct iw_contact_ctx *ctx, struct iw_metrics *m)
+{
+	ctx->whois.metrics = m;
+}
+
 static int
 budget_reserve(void *arg, const char *server, long long interval_ms,
     long long *wait_ms, char *why, size_t wsz)

@@ -70,6 +70,10 @@ void iw_contact_init(struct iw_contact_ctx *ctx, const struct iw_config *cfg,
     struct iw_geoip *geoip);
 void iw_contact_set_limiter(struct iw_contact_ctx *ctx,
     struct iw_ratelimit *limiter);
+/* Count WHOIS queries in m (lib/metrics.h; may be NULL), which is shared
+ * like the limiter and must outlive ctx. */
+void iw_contact_set_metrics(struct iw_contact_ctx *ctx,
+    struct iw_metrics *m);
 /* Share the WHOIS budget with every daemon on db's database (budget.c):
  * db's connection is used from this ctx's thread only; db must outlive
  * ctx, and ctx must not be copied afterwards. */

@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "fallback.h"
+#include "outcome.h"
 #include "sql_embed.h"
 
 #define IW_DB_CHANNEL "ipwarn_work"
@@ -855,6 +856,31 @@ hold_renotified(struct iw_db *db, long long renotify_s, long *held,
 	return 0;
 }
 
+/*
+ * The control group (campaign create --holdout): the resolved IPs of a
+ * contact that IW_OUTCOME_IN_CONTROL puts in it get state 'control' and
+ * no letter.  Campaigns without a holdout are not touched, and neither
+ * are IPs on their fallback chain: they were meant to be notified.
+ */
+static int
+hold_control(struct iw_db *db, long *control, struct iw_err *err)
+{
+	PGresult *res;
+
+	res = db_exec(db, "UPDATE target t SET state = 'control', reason = "
+	    "'control group (holdout ' || c.holdout::float8 || ' %)' FROM "
+	    "campaign c WHERE c.holdout > 0 AND c.id = t.campaign_id AND "
+	    "t.state = 'resolved' AND t.letter_id IS NULL AND "
+	    "t.fallback_step = 0 AND "
+	    IW_OUTCOME_IN_CONTROL("c.name", "t.contact_email", "c.holdout"),
+	    0, NULL, "control group", err);
+	if (res == NULL)
+		return -1;
+	*control = cmd_tuples(res);
+	PQclear(res);
+	return 0;
+}
+
 /* Late IPs join their contact's letter while it is untouched (never
  * claimed, never rendered: a rendered letter's bytes are final). */
 static int
@@ -968,6 +994,7 @@ iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
 		b->msgid_domain };
 
 	b->letters = b->targets = b->held = b->renotify_held = 0;
+	b->control = 0;
 	snprintf(hold, sizeof(hold), "%lld", b->hold_s);
 	/* One builder at a time: two daemons must not both create the
 	 * letter for one contact. */
@@ -985,6 +1012,7 @@ iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
 	    "planner setting", err) < 0 ||
 	    move_suppressed(db, &b->held, err) < 0 ||
 	    hold_renotified(db, b->renotify_s, &b->renotify_held, err) < 0 ||
+	    hold_control(db, &b->control, err) < 0 ||
 	    join_letters(db, p, &b->targets, err) < 0 ||
 	    new_letters(db, p, &b->letters, &b->targets, err) < 0)
 		goto fail;
@@ -1785,6 +1813,7 @@ iw_db_status(struct iw_db *db, int64_t campaign_id, struct iw_db_status *st,
 		    offsetof(struct iw_db_status, targets_unresolved) },
 		{ "notified", offsetof(struct iw_db_status, targets_notified) },
 		{ "held", offsetof(struct iw_db_status, targets_held) },
+		{ "control", offsetof(struct iw_db_status, targets_control) },
 	}, lmap[] = {
 		{ "queued", offsetof(struct iw_db_status, letters_queued) },
 		{ "sending", offsetof(struct iw_db_status, letters_sending) },

@@ -141,6 +141,7 @@ struct iw_db_build {
 	long letters, targets;		/* out: built, IPs put in letters */
 	long held, renotify_held;	/* out: moved on (contact suppressed;
 				   lib/fallback.h), notified lately */
+	long control;			/* out: IPs put in a control group */
 };
 int iw_db_build_letters(struct iw_db *db, struct iw_db_build *b,
     struct iw_err *err);
@@ -279,7 +280,7 @@ int iw_db_wait(struct iw_db *db, int timeout_ms, int wake_fd,
 /* --- status --- */
 struct iw_db_status {
 	long targets_new, targets_resolved, targets_unresolved;
-	long targets_notified, targets_held;
+	long targets_notified, targets_held, targets_control;
 	long letters_queued, letters_sending, letters_deferred;
 	long letters_sent, letters_failed, letters_bounced, letters_cancelled;
 	long campaigns, suppressed, overrides;

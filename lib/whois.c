@@ -20,6 +20,7 @@
 #include "whois.h"
 #include "whois_nir.h"
 #include "whois_parse.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 #include <arpa/inet.h>
@@ -507,6 +508,10 @@ whois_fetch(struct lookup *lk, const char *name, int port, const char *q,
 		snprintf(why, wsz, "out of memory");
 		r = -1;
 	}
+	/* Counted when the server was asked (or refused the connection,
+	 * which is how some registries throttle). */
+	if (fd >= 0 || lk->refused)
+		iw_metrics_whois(lk->conf->metrics, name, lk->refused);
 	if (r == 0 && iw_text_to_utf8(ans, &l1) != 0) {
 		snprintf(why, wsz, "out of memory");
 		r = -1;

@@ -17,6 +17,7 @@
 #include "util.h"
 
 struct iw_ratelimit;
+struct iw_metrics;
 
 /* Where a named WHOIS server is really reached (config whois.hosts). */
 struct iw_whois_host {
@@ -60,6 +61,7 @@ struct iw_whois_conf {
 					   itself (whois.registry_domains);
 					   NULL: the defaults */
 	size_t nregistry_domains;
+	struct iw_metrics *metrics;	/* counts queries; may be NULL */
 };
 
 enum iw_whois_status {

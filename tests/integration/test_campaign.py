@@ -164,7 +164,7 @@ def test_status_counts_every_state_when_empty(pg):
         env.init_db()
         st = env.status()
         assert st["targets"] == {"new": 0, "resolved": 0, "unresolved": 0,
-                                 "notified": 0, "held": 0}
+                                 "notified": 0, "held": 0, "control": 0}
         assert st["letters"] == {"queued": 0, "sending": 0, "deferred": 0,
                                  "sent": 0, "failed": 0, "bounced": 0,
                                  "cancelled": 0}
