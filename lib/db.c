@@ -751,8 +751,9 @@ iw_db_targets_done(struct iw_db *db, const char *owner, const int64_t *ids,
 	    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
 	    "$11::text[], $12::text[], $13::bigint[]) AS r(id, state, country, "
 	    "locale, email, source, server, network, chain, reason, raw, "
-	    "retry_in) WHERE t.id = r.id AND t.locked_by = $1 AND "
-	    "t.state = 'new'", T_NCOL + 1, p, "store resolutions", err);
+	    "retry_in) WHERE t.id = r.id AND t.id = ANY ($2::bigint[]) AND "
+	    "t.locked_by = $1 AND t.state = 'new'", T_NCOL + 1, p,
+	    "store resolutions", err);
 out:
 	for (k = 0; k < T_NCOL; k++)
 		iw_buf_free(&col[k]);
