@@ -31,10 +31,6 @@
 #define SQL_REQUEUE(l) "CASE WHEN " l ".campaign_id IN (" SQL_CANCELLED \
 	") THEN 'cancelled' WHEN EXISTS (SELECT 1 FROM attempt x WHERE " \
 	"x.letter_id = " l ".id) THEN 'deferred' ELSE 'queued' END"
-/* A queued or deferred letter l that no daemon holds a lease on: it is
- * "sending" while a lease runs (sql/009_hot_claim.sql). */
-#define SQL_UNLEASED(l) "(" l ".locked_until IS NULL OR " l \
-	".locked_until < now())"
 #define IW_DB_ANALYZE_AFTER 1000	/* IPs grouped in one build */
 
 /* The send path's statements, prepared once per connection (planning
@@ -640,7 +636,7 @@ iw_db_claim_new(struct iw_db *db, const char *where, const char *returning,
 	    "locked_until = now() + $2 * interval '1 second', "
 	    "attempts = attempts + 1 WHERE id IN (SELECT id FROM target "
 	    "WHERE state = 'new' AND %s AND next_attempt_at <= now() AND "
-	    "(locked_until IS NULL OR locked_until < now()) AND "
+	    IW_DB_UNLEASED("target") " AND "
 	    "campaign_id NOT IN (" SQL_CANCELLED ") "
 	    "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
 	    "RETURNING %s", where, returning) < 0) {
@@ -1173,7 +1169,7 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
 	    "attempts = attempts + 1 WHERE id = ANY (ARRAY(SELECT id FROM "
 	    "letter x WHERE state IN ('queued', 'deferred') AND "
-	    "next_attempt_at <= now() AND " SQL_UNLEASED("x") " AND "
+	    "next_attempt_at <= now() AND " IW_DB_UNLEASED("x") " AND "
 	    "x.campaign_id IN (" SQL_APPROVED
 	    ") AND NOT EXISTS (SELECT 1 FROM suppression s WHERE "
 	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
@@ -1722,12 +1718,12 @@ iw_db_work_due(struct iw_db *db, int *due, struct iw_err *err)
 
 	res = db_exec(db, "SELECT EXISTS (SELECT 1 FROM target WHERE "
 	    "state = 'new' AND next_attempt_at <= now() AND "
-	    "(locked_until IS NULL OR locked_until < now()) AND campaign_id "
+	    IW_DB_UNLEASED("target") " AND campaign_id "
 	    "NOT IN (" SQL_CANCELLED ")) OR EXISTS "
 	    "(SELECT 1 FROM target WHERE state = 'resolved' AND letter_id IS "
 	    "NULL AND campaign_id NOT IN (" SQL_CANCELLED ")) OR EXISTS "
 	    "(SELECT 1 FROM letter l WHERE state IN ('queued', "
-	    "'deferred') AND next_attempt_at <= now() AND " SQL_UNLEASED("l")
+	    "'deferred') AND next_attempt_at <= now() AND " IW_DB_UNLEASED("l")
 	    " AND campaign_id IN (" SQL_APPROVED "))", 0, NULL, "work due",
 	    err);
 	if (res == NULL)

@@ -250,6 +250,12 @@ int iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
     int64_t campaign_id, const char *const *ips, size_t nips, long *n,
     struct iw_err *err);
 
+/* A row l (SQL: a target, or a queued or deferred letter) that no daemon
+ * holds a lease on; a letter is "sending" while its lease runs
+ * (sql/009_hot_claim.sql). */
+#define IW_DB_UNLEASED(l) "(" l ".locked_until IS NULL OR " l \
+	".locked_until < now())"
+
 /* A letter's state as people see it (SQL, letter alias l): a queued or
  * deferred letter is 'sending' while a daemon's lease on it runs. */
 #define IW_DB_LETTER_STATE(l) "CASE WHEN " l ".state IN ('queued', " \

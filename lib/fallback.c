@@ -100,8 +100,8 @@ iw_fallback_move_suppressed(struct pg_conn *c, struct iw_err *err)
 	b = run(c, "WITH f AS (UPDATE letter l SET state = 'failed', "
 	    "fail_reason = 'contact suppressed: ' || coalesce(s.reason, "
 	    "s.source) FROM suppression s WHERE l.state IN ('queued', "
-	    "'deferred') AND (l.locked_until IS NULL OR l.locked_until < "
-	    "now()) AND l.contact_email = s.email RETURNING l.id) "
+	    "'deferred') AND " IW_DB_UNLEASED("l") " AND l.contact_email = "
+	    "s.email RETURNING l.id) "
 	    "UPDATE target t SET " MOVE_SET("'suppressed'") " FROM f WHERE "
 	    "t.letter_id = f.id AND t.state = 'resolved'", 0, NULL,
 	    "move IPs of suppressed letters", err);

@@ -71,7 +71,7 @@ iw_progress_load(struct iw_db *db, int64_t campaign_id, int active_only,
 	    "c.id) t CROSS JOIN LATERAL "
 	    "(SELECT count(*) AS n, count(*) FILTER (WHERE sent_at IS NOT "
 	    "NULL) AS sent, count(*) FILTER (WHERE state = 'failed') AS "
-	    "failed, count(*) FILTER (WHERE state IN ('queued', 'sending') "
+	    "failed, count(*) FILTER (WHERE state = 'queued' "
 	    "OR (state = 'deferred' AND next_attempt_at <= now())) AS due, "
 	    "count(*) FILTER (WHERE state = 'deferred' AND next_attempt_at > "
 	    "now()) AS waiting, count(*) FILTER (WHERE sent_at > now() - $2 "
