@@ -150,23 +150,26 @@ escalate_registry_run(struct iwd *d)
 {
 	struct iw_buf cc = IW_BUF_INIT;
 	struct iw_err err;
-	long n = 0;
+	long n;
+	int oom = 0;
 
+	if (d->cfg->letters_nescalation == 0)
+		return 0;
+	/* The countries that have a CERT, as an array literal: {DK,NL}. */
 	for (size_t i = 0; i < d->cfg->letters_nescalation; i++)
-		if (iw_buf_puts(&cc, i == 0 ? "{" : ",") < 0 ||
-		    iw_buf_puts(&cc, d->cfg->letters_escalation[i].cc) < 0) {
-			iw_buf_free(&cc);
-			return -1;
-		}
-	if (cc.len > 0 && (iw_buf_puts(&cc, "}") < 0 ||
-	    (n = iw_fallback_escalate_registry_run(d->db, cc.data,
-	    &err)) < 0)) {
-		if (n < 0)
-			iw_log(IW_LOG_ERR, "%s", err.msg);
+		oom |= iw_buf_puts(&cc, i == 0 ? "{" : ",") < 0 ||
+		    iw_buf_puts(&cc, d->cfg->letters_escalation[i].cc) < 0;
+	if (oom || iw_buf_puts(&cc, "}") < 0) {
 		iw_buf_free(&cc);
+		iw_log(IW_LOG_ERR, "out of memory");
 		return -1;
 	}
+	n = iw_fallback_escalate_registry_run(d->db, cc.data, &err);
 	iw_buf_free(&cc);
+	if (n < 0) {
+		iw_log(IW_LOG_ERR, "%s", err.msg);
+		return -1;
+	}
 	if (n > 0)
 		iw_log(IW_LOG_NOTICE, "%ld IPs whose only WHOIS contact is a "
 		    "registry's own address go on to their national CERT", n);
