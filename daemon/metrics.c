@@ -3,8 +3,11 @@
  * its own, with a database connection of its own.  The listening socket is
  * made before ipwarnd forks and drops root (a port in use is a
  * configuration error, said at once); the server starts after.  The
- * database's gauges are read at most every IWD_METRICS_CACHE_MS (one
- * grouped query), this process's counters at every scrape.
+ * database's gauges (one grouped query over every letter and IP) are read
+ * again at most every IWD_METRICS_CACHE_MS, and never more often than
+ * IW_PACE_FACTOR times as long as the last read took (lib/util.h): frequent
+ * scrapes of a campaign of millions cost the database a bounded share.
+ * This process's counters are read at every scrape.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -29,7 +32,7 @@ struct iwd_metrics {
 	char *conninfo;
 	struct iw_db *db;		/* the server thread's */
 	struct iw_buf cache;		/* the database's gauges */
-	int64_t cache_at_ms;
+	struct iw_pace pace;		/* when to read them again */
 	int db_up;
 };
 
@@ -110,10 +113,10 @@ refresh(struct iwd_metrics *m)
 	struct iw_err err;
 	int64_t now = iw_now_ms();
 
-	if (m->cache_at_ms != 0 && now - m->cache_at_ms < IWD_METRICS_CACHE_MS)
+	if (!iw_pace_due(&m->pace, now))
 		return;
 	iw_buf_reset(&m->cache);
-	m->cache_at_ms = now;
+	iw_pace_done(&m->pace, now, now, IWD_METRICS_CACHE_MS);
 	if (m->db == NULL || iw_db_broken(m->db)) {
 		iw_db_close(m->db);
 		m->db = NULL;
@@ -125,6 +128,7 @@ refresh(struct iwd_metrics *m)
 		}
 	}
 	m->db_up = iw_metrics_db(m->db, &m->cache, &err) == 0;
+	iw_pace_done(&m->pace, now, iw_now_ms(), IWD_METRICS_CACHE_MS);
 	if (!m->db_up) {
 		iw_buf_reset(&m->cache);
 		iw_log(IW_LOG_WARNING, "metrics: %s", err.msg);

@@ -1,6 +1,7 @@
 /*
  * The progress line: while a pass is running, at most every
- * IWD_PROGRESS_EVERY_MS, one line per campaign with IPs left to resolve or
+ * IWD_PROGRESS_EVERY_MS (and paced by its own cost, lib/util.h: it counts
+ * over every letter and IP), one line per campaign with IPs left to resolve or
  * letters due — the figures of lib/progress.h (shared by every daemon and
  * `campaign show`) and this daemon's WHOIS queries.  Its own thread and
  * database connection: a stage that runs for an hour still reports.
@@ -70,10 +71,16 @@ progress_main(void *arg)
 {
 	struct iwd *d = arg;
 	struct iw_db *db = NULL;
+	struct iw_pace pace = { 0 };
+	int64_t t0;
 
 	while (wait_tick(d))
-		if (atomic_load(&d->busy))
+		if (atomic_load(&d->busy) && iw_pace_due(&pace,
+		    t0 = iw_now_ms())) {
 			report(d, &db);
+			iw_pace_done(&pace, t0, iw_now_ms(),
+			    IWD_PROGRESS_EVERY_MS);
+		}
 	iw_db_close(db);
 	return NULL;
 }

@@ -437,6 +437,22 @@ iw_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int
+iw_pace_due(const struct iw_pace *p, int64_t now_ms)
+{
+	return p->next_ms == 0 || now_ms >= p->next_ms;
+}
+
+void
+iw_pace_done(struct iw_pace *p, int64_t start_ms, int64_t end_ms,
+    int64_t min_ms)
+{
+	int64_t took = end_ms > start_ms ? end_ms - start_ms : 0;
+
+	p->next_ms = end_ms + (took * IW_PACE_FACTOR > min_ms ?
+	    took * IW_PACE_FACTOR : min_ms);
+}
+
 /* Length of the well-formed UTF-8 sequence at s (NUL-terminated), 0 if
  * there is none. */
 static size_t

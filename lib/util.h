@@ -96,4 +96,19 @@ void iw_trim(const char **p, size_t *len);
 /* Monotonic clock in milliseconds. */
 int64_t iw_now_ms(void);
 
+/*
+ * Pacing for a periodic read whose cost grows with the data (counts over
+ * every letter of every campaign: /metrics, the progress line).  It is due
+ * again min_ms after the last one ended, or IW_PACE_FACTOR times as long
+ * as the last one took, whichever is later: on a table of any size it
+ * takes at most 1/IW_PACE_FACTOR of the time it runs in.
+ */
+#define IW_PACE_FACTOR 20
+struct iw_pace {
+	int64_t next_ms;	/* iw_now_ms() when due again; 0: now */
+};
+int iw_pace_due(const struct iw_pace *p, int64_t now_ms);
+void iw_pace_done(struct iw_pace *p, int64_t start_ms, int64_t end_ms,
+    int64_t min_ms);
+
 #endif

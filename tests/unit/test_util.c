@@ -120,6 +120,26 @@ test_random_bytes_always_decode_to_valid_utf8(void **state)
 	}
 }
 
+/* A read paced by its cost: due at once, then after the minimum while it
+ * is cheap, and after IW_PACE_FACTOR times its duration when it is not. */
+static void
+test_pace_bounds_a_costly_read(void **state)
+{
+	struct iw_pace p = { 0 };
+
+	(void)state;
+	assert_true(iw_pace_due(&p, 1000));
+	iw_pace_done(&p, 1000, 1010, 5000);	/* 10 ms: the minimum rules */
+	assert_false(iw_pace_due(&p, 6009));
+	assert_true(iw_pace_due(&p, 6010));
+	iw_pace_done(&p, 7000, 8000, 5000);	/* 1 s: 20 s before the next */
+	assert_false(iw_pace_due(&p, 13000));
+	assert_false(iw_pace_due(&p, 27999));
+	assert_true(iw_pace_due(&p, 28000));
+	iw_pace_done(&p, 9000, 8000, 5000);	/* a clock gone back: minimum */
+	assert_true(iw_pace_due(&p, 13000));
+}
+
 int
 main(void)
 {
@@ -128,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_latin1_answer_becomes_utf8),
 		cmocka_unit_test(test_utf8_answer_is_kept_but_nul_replaced),
 		cmocka_unit_test(test_random_bytes_always_decode_to_valid_utf8),
+		cmocka_unit_test(test_pace_bounds_a_costly_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
