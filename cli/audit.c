@@ -13,7 +13,7 @@
 #include "audit.h"
 #include "campaign.h"
 #include "cli.h"
-#include "mime.h"
+#include "mime_decode.h"
 
 struct listing_args {
 	const char *campaign;

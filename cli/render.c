@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "compose.h"
 #include "letter.h"
-#include "mime.h"
+#include "mime_decode.h"
 
 int
 cli_letters_open(struct cli *c, const char *campaign, struct cli_letters *L)

@@ -2,8 +2,8 @@
  * mime: building the RFC 5322 + MIME message for a rendered letter —
  * headers (RFC 2047 encoded where needed, folded at 78 columns), a
  * text/plain UTF-8 body in quoted-printable, optionally one base64
- * attachment in a multipart/mixed message, CRLF line ends throughout — and
- * decoding such a message back to text for display.  Every header value is
+ * attachment in a multipart/mixed message, CRLF line ends throughout
+ * (mime_decode.h shows such a message as text).  Every header value is
  * validated here: nothing with a CR, LF or NUL can reach the message
  * whatever the caller passes.
  */
@@ -20,8 +20,12 @@ struct iw_mime_header {
 	const char *value;	/* UTF-8; encoded if not plain ASCII */
 };
 
+/* An attachment's file name: 1 to this many of A-Z a-z 0-9 . _ - (so its
+ * Content-Disposition stays within 78 columns). */
+#define IW_MIME_FNAME_MAX 32
+
 struct iw_mime_attachment {
-	const char *filename;	/* "ips.csv": 1-32 of A-Z a-z 0-9 . _ - */
+	const char *filename;	/* "ips.csv" (IW_MIME_FNAME_MAX above) */
 	const char *type;	/* e.g. "text/csv; charset=utf-8" */
 	const char *data;	/* any bytes; sent base64 */
 	size_t len;
@@ -67,17 +71,5 @@ int iw_mime_header_encode(const char *value, size_t namelen,
 /* Base64 encode (RFC 2045 6.8, CRLF after every 76 columns and at the
  * end). */
 int iw_mime_base64_encode(const char *buf, size_t len, struct iw_buf *out);
-
-/*
- * A message built by iw_mime_build as text to show (LF line ends): the
- * header block with folded fields unfolded and RFC 2047 words in Subject,
- * From, To and Reply-To decoded, an empty line, the text part decoded,
- * then for each attachment "--- attachment NAME (TYPE) ---" and its decoded
- * text.  Control characters and invalid UTF-8 are shown as '?'.  Messages
- * of another shape give -1 or a best effort, never more than a bounded
- * amount of output.
- */
-int iw_mime_decode_text(const char *msg, size_t len, struct iw_buf *out,
-    struct iw_err *err);
 
 #endif

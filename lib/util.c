@@ -455,16 +455,23 @@ iw_pace_done(struct iw_pace *p, int64_t start_ms, int64_t end_ms,
 
 /* Length of the well-formed UTF-8 sequence at s (NUL-terminated), 0 if
  * there is none. */
+size_t
+iw_utf8_char_len(const char *s, size_t n)
+{
+	unsigned char c = n > 0 ? (unsigned char)s[0] : 0;
+	size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+	    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (n == 0 || k == 0 || k > n || !iw_utf8_valid(s, k))
+		return 0;
+	return k;
+}
+
+/* The same in a NUL-terminated string. */
 static size_t
 utf8_seq_len(const char *s)
 {
-	unsigned char c = (unsigned char)s[0];
-	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-	    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-
-	if (n == 0 || strnlen(s, n) < n || !iw_utf8_valid(s, n))
-		return 0;
-	return n;
+	return iw_utf8_char_len(s, strnlen(s, 4));
 }
 
 int

@@ -93,6 +93,10 @@ int iw_duration_parse(const char *s, long long *seconds);
 /* Trim ASCII whitespace from both ends of [*p, *p + *len). */
 void iw_trim(const char **p, size_t *len);
 
+/* Length of the well-formed UTF-8 character at s[0..n), 0 if there is
+ * none (a broken or truncated sequence, or n == 0). */
+size_t iw_utf8_char_len(const char *s, size_t n);
+
 /* Monotonic clock in milliseconds. */
 int64_t iw_now_ms(void);
 

@@ -1,4 +1,4 @@
-/* fuzz-sources: lib/util.c lib/mime.c */
+/* fuzz-sources: lib/util.c lib/mime.c lib/mime_decode.c */
 /*
  * libFuzzer target for iw_mime_parse_address (outside text: configuration
  * and WHOIS abuse contacts), and for the message built from what it
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "mime.h"
+#include "mime_decode.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -21,7 +21,7 @@
 
 #include "compose.h"
 #include "letter.h"
-#include "mime.h"
+#include "mime_decode.h"
 #include "util.h"
 
 static const char *const seed_locales[] = { "da", "nb", "nl", "de", "ro" };

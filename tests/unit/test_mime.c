@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "mime.h"
+#include "mime_decode.h"
 #include "util.h"
 
 static int
