@@ -22,6 +22,7 @@
 #include "ipwarnd.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_db.h"
 
 #define IWD_METRICS_CACHE_MS 5000
 

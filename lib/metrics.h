@@ -2,18 +2,15 @@
  * metrics: ipwarnd's figures in the Prometheus text exposition format
  * (version 0.0.4).  Counters of this process are bumped where the event
  * happens — an SMTP attempt's result (one relaxed atomic add, nothing
- * else, in the send path), a WHOIS query and a throttled one per server —
- * and gauges of the shared database (letters and IPs per campaign and
- * state, bounces per class) are read by one grouped query at scrape time.
- * The HTTP side is the daemon's (daemon/metrics.c); this module only
- * counts and writes text.  The counters live in a struct iw_metrics the
+ * else, in the send path), a WHOIS query and a throttled one per server.
+ * The shared database's gauges are metrics_db.h's; the HTTP side is the
+ * daemon's (daemon/metrics.c); this module only counts and writes text.  The counters live in a struct iw_metrics the
  * daemon owns and hands to the code that counts (a NULL one counts
  * nothing).
  */
 #ifndef IW_METRICS_H
 #define IW_METRICS_H
 
-#include "db.h"
 #include "util.h"
 
 enum iw_metrics_smtp {
@@ -44,8 +41,6 @@ unsigned long iw_metrics_whois_total(struct iw_metrics *m);
 
 /* The counters, in the exposition format. */
 int iw_metrics_counters(struct iw_metrics *m, struct iw_buf *out);
-/* The database's gauges (one query), in the exposition format. */
-int iw_metrics_db(struct iw_db *db, struct iw_buf *out, struct iw_err *err);
 /* value as an exposition-format label value: \ " and newline escaped. */
 int iw_metrics_label(struct iw_buf *out, const char *value);
 

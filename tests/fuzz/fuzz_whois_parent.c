@@ -1,4 +1,4 @@
-/* fuzz-sources: lib/util.c lib/whois_parse.c lib/whois_parent.c lib/whois.c lib/ratelimit.c */
+/* fuzz-sources: lib/util.c lib/whois_parse.c lib/whois_nir.c lib/whois_parent.c lib/whois.c lib/ratelimit.c lib/metrics.c */
 /*
  * fuzz_whois_parent: libFuzzer target for the fallback chain's parsers of
  * outside text (lib/whois_parent.c): the ARIN "Parent:" handle of the
