@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
+
 static const char lookup_sql[] =
     "WITH cov AS ("
     " SELECT registry, first_ip, last_ip FROM whois_cover"
@@ -85,13 +87,6 @@ static const char lookup_many_sql[] =
     "  AND w.first_ip >= cov.first_ip AND w.last_ip <= cov.last_ip"
     " ORDER BY w.first_ip DESC, w.last_ip ASC LIMIT 1) n ON true";
 
-static void
-colr(PGresult *r, int row, int c, char *out, size_t outsz)
-{
-	iw_strlcpy(out, PQgetisnull(r, row, c) ? "" : PQgetvalue(r, row, c),
-	    outsz);
-}
-
 /* Row row of a lookup result, columns from c0 on (registry first). */
 static void
 answer_of(PGresult *r, int row, int c0, struct iw_cache_answer *a)
@@ -100,25 +95,25 @@ answer_of(PGresult *r, int row, int c0, struct iw_cache_answer *a)
 
 	if (PQgetisnull(r, row, c0))
 		return;		/* no cover: a miss */
-	colr(r, row, c0, a->registry, sizeof(a->registry));
-	colr(r, row, c0 + 12, a->cover_first, sizeof(a->cover_first));
-	colr(r, row, c0 + 13, a->cover_last, sizeof(a->cover_last));
+	iw_db_get_str(r, row, c0, a->registry, sizeof(a->registry));
+	iw_db_get_str(r, row, c0 + 12, a->cover_first, sizeof(a->cover_first));
+	iw_db_get_str(r, row, c0 + 13, a->cover_last, sizeof(a->cover_last));
 	a->status = IW_CACHE_REGISTRY;
-	colr(r, row, c0 + 1, st, sizeof(st));
-	colr(r, row, c0 + 10, fresh, sizeof(fresh));
+	iw_db_get_str(r, row, c0 + 1, st, sizeof(st));
+	iw_db_get_str(r, row, c0 + 10, fresh, sizeof(fresh));
 	if (strcmp(fresh, "t") != 0 || (strcmp(st, "ok") != 0 &&
 	    strcmp(st, "none") != 0))
 		return;
 	a->status = IW_CACHE_HIT;
 	a->ok = strcmp(st, "ok") == 0;
-	colr(r, row, c0 + 2, a->email, sizeof(a->email));
-	colr(r, row, c0 + 3, a->source, sizeof(a->source));
-	colr(r, row, c0 + 4, a->network, sizeof(a->network));
-	colr(r, row, c0 + 5, a->chain, sizeof(a->chain));
-	colr(r, row, c0 + 6, a->reason, sizeof(a->reason));
-	colr(r, row, c0 + 7, a->first, sizeof(a->first));
-	colr(r, row, c0 + 8, a->last, sizeof(a->last));
-	colr(r, row, c0 + 9, a->fetched, sizeof(a->fetched));
+	iw_db_get_str(r, row, c0 + 2, a->email, sizeof(a->email));
+	iw_db_get_str(r, row, c0 + 3, a->source, sizeof(a->source));
+	iw_db_get_str(r, row, c0 + 4, a->network, sizeof(a->network));
+	iw_db_get_str(r, row, c0 + 5, a->chain, sizeof(a->chain));
+	iw_db_get_str(r, row, c0 + 6, a->reason, sizeof(a->reason));
+	iw_db_get_str(r, row, c0 + 7, a->first, sizeof(a->first));
+	iw_db_get_str(r, row, c0 + 8, a->last, sizeof(a->last));
+	iw_db_get_str(r, row, c0 + 9, a->fetched, sizeof(a->fetched));
 	if (!PQgetisnull(r, row, c0 + 11))
 		a->raw = iw_strdup(PQgetvalue(r, row, c0 + 11));
 }
@@ -184,7 +179,7 @@ iw_cache_lookup_many(struct pg_conn *pg, const char *const *ips, size_t n,
 
 		if (i < 0 || (size_t)i >= n)
 			continue;
-		colr(r, row, 1, ov, sizeof(ov));
+		iw_db_get_str(r, row, 1, ov, sizeof(ov));
 		if (strcmp(ov, "t") == 0) {
 			a[i].overridden = 1;
 			continue;

@@ -257,16 +257,16 @@ cmd_tuples(PGresult *res)
 	return s != NULL && *s != '\0' ? strtol(s, NULL, 10) : 0;
 }
 
-static long long
-get_ll(PGresult *res, int row, int col)
+long long
+iw_db_get_ll(PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
 		return 0;
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-static void
-get_str(PGresult *res, int row, int col, char *out, size_t outsz)
+void
+iw_db_get_str(PGresult *res, int row, int col, char *out, size_t outsz)
 {
 	iw_strlcpy(out, PQgetisnull(res, row, col) ? "" :
 	    PQgetvalue(res, row, col), outsz);
@@ -333,7 +333,7 @@ schema_version(struct iw_db *db, int *version, struct iw_err *err)
 	    0, NULL, "schema version", err);
 	if (res == NULL)
 		return -1;
-	*version = (int)get_ll(res, 0, 0);
+	*version = (int)iw_db_get_ll(res, 0, 0);
 	PQclear(res);
 	return 0;
 }
@@ -443,7 +443,7 @@ campaign_id(struct iw_db *db, const char *name, int64_t *id, int *refused,
 		iw_err_set(err, "campaign %s is cancelled; nothing more can "
 		    "be added to it", name);
 	else {
-		*id = get_ll(res, 0, 0);
+		*id = iw_db_get_ll(res, 0, 0);
 		PQclear(res);
 		return 0;
 	}
@@ -664,9 +664,9 @@ iw_db_claim_targets(struct iw_db *db, const char *owner, long long lease_s,
 		return -1;
 	rows = PQntuples(res);
 	for (i = 0; i < rows && i < limit; i++) {
-		out[i].id = get_ll(res, i, 0);
-		get_str(res, i, 1, out[i].ip, sizeof(out[i].ip));
-		out[i].attempts = (int)get_ll(res, i, 2);
+		out[i].id = iw_db_get_ll(res, i, 0);
+		iw_db_get_str(res, i, 1, out[i].ip, sizeof(out[i].ip));
+		out[i].attempts = (int)iw_db_get_ll(res, i, 2);
 	}
 	*n = i;
 	PQclear(res);
@@ -771,8 +771,8 @@ iw_db_override_find(struct iw_db *db, const char *ip, char *email,
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1) {
-		get_str(res, 0, 0, email, emailsz);
-		get_str(res, 0, 1, network, netsz);
+		iw_db_get_str(res, 0, 0, email, emailsz);
+		iw_db_get_str(res, 0, 1, network, netsz);
 	}
 	PQclear(res);
 	return 0;
@@ -912,7 +912,7 @@ join_letters(struct iw_db *db, const char *const *p, long *targets,
 	iw_buf_free(&sql);
 	if (res == NULL)
 		return -1;
-	*targets = (long)get_ll(res, 0, 0);
+	*targets = (long)iw_db_get_ll(res, 0, 0);
 	PQclear(res);
 	return 0;
 }
@@ -976,8 +976,8 @@ new_letters(struct iw_db *db, const char *const *p, long *letters,
 	iw_buf_free(&sql);
 	if (res == NULL)
 		return -1;
-	*letters = (long)get_ll(res, 0, 0);
-	*targets += (long)get_ll(res, 0, 1);
+	*letters = (long)iw_db_get_ll(res, 0, 0);
+	*targets += (long)iw_db_get_ll(res, 0, 1);
 	PQclear(res);
 	return 0;
 }
@@ -1042,17 +1042,19 @@ fill_letters(PGresult *res, struct iw_db_letter *out, int limit, int *n)
 	int i, rows = PQntuples(res);
 
 	for (i = 0; i < rows && i < limit; i++) {
-		out[i].id = get_ll(res, i, 0);
-		get_str(res, i, 1, out[i].campaign, sizeof(out[i].campaign));
-		get_str(res, i, 2, out[i].email, sizeof(out[i].email));
-		get_str(res, i, 3, out[i].locale, sizeof(out[i].locale));
-		get_str(res, i, 4, out[i].message_id,
+		out[i].id = iw_db_get_ll(res, i, 0);
+		iw_db_get_str(res, i, 1, out[i].campaign,
+		    sizeof(out[i].campaign));
+		iw_db_get_str(res, i, 2, out[i].email, sizeof(out[i].email));
+		iw_db_get_str(res, i, 3, out[i].locale, sizeof(out[i].locale));
+		iw_db_get_str(res, i, 4, out[i].message_id,
 		    sizeof(out[i].message_id));
-		out[i].attempts = (int)get_ll(res, i, 5);
-		out[i].age_s = get_ll(res, i, 6);
-		out[i].campaign_id = get_ll(res, i, 7);
-		get_str(res, i, 8, out[i].ref, sizeof(out[i].ref));
-		get_str(res, i, 9, out[i].fallback, sizeof(out[i].fallback));
+		out[i].attempts = (int)iw_db_get_ll(res, i, 5);
+		out[i].age_s = iw_db_get_ll(res, i, 6);
+		out[i].campaign_id = iw_db_get_ll(res, i, 7);
+		iw_db_get_str(res, i, 8, out[i].ref, sizeof(out[i].ref));
+		iw_db_get_str(res, i, 9, out[i].fallback,
+		    sizeof(out[i].fallback));
 		out[i].message = NULL;
 		out[i].message_len = 0;
 		out[i].reverse_path[0] = '\0';
@@ -1089,7 +1091,7 @@ fetch_messages(struct iw_db *db, struct iw_db_letter *out, int n,
 	if (res == NULL)
 		return -1;
 	for (k = 0; k < PQntuples(res) && rc == 0; k++) {
-		int64_t id = get_ll(res, k, 0);
+		int64_t id = iw_db_get_ll(res, k, 0);
 
 		for (i = 0; i < n; i++) {
 			if (out[i].id != id || out[i].message != NULL)
@@ -1097,7 +1099,7 @@ fetch_messages(struct iw_db *db, struct iw_db_letter *out, int n,
 			out[i].message_len = (size_t)PQgetlength(res, k, 1);
 			out[i].message = iw_strndup(PQgetvalue(res, k, 1),
 			    out[i].message_len);
-			get_str(res, k, 2, out[i].reverse_path,
+			iw_db_get_str(res, k, 2, out[i].reverse_path,
 			    sizeof(out[i].reverse_path));
 			if (out[i].message == NULL) {
 				iw_err_set(err, "out of memory");
@@ -1247,10 +1249,11 @@ fetch_items(struct iw_db *db, const char *param,
 		return -1;
 	}
 	for (i = 0; i < rows; i++) {
-		it[i].letter_id = get_ll(res, i, 0);
-		get_str(res, i, 1, it[i].ip, sizeof(it[i].ip));
+		it[i].letter_id = iw_db_get_ll(res, i, 0);
+		iw_db_get_str(res, i, 1, it[i].ip, sizeof(it[i].ip));
 		it[i].evidence = iw_strdup(PQgetvalue(res, i, 2));
-		get_str(res, i, 3, it[i].observed, sizeof(it[i].observed));
+		iw_db_get_str(res, i, 3, it[i].observed,
+		    sizeof(it[i].observed));
 		if (it[i].evidence == NULL) {
 			PQclear(res);
 			iw_db_items_free(it, (size_t)i);
@@ -1637,7 +1640,7 @@ iw_db_retry(struct iw_db *db, enum iw_db_retry_kind kind,
 		db_rollback(db);
 		goto out;
 	}
-	*n = (long)get_ll(res, 0, 0);
+	*n = (long)iw_db_get_ll(res, 0, 0);
 	rc = 0;
 out:
 	PQclear(res);
@@ -1703,7 +1706,7 @@ iw_db_next_due(struct iw_db *db, long long *seconds, struct iw_err *err)
 	if (PQgetisnull(res, 0, 0))
 		*seconds = -1;
 	else {
-		*seconds = get_ll(res, 0, 0);
+		*seconds = iw_db_get_ll(res, 0, 0);
 		if (*seconds < 0)
 			*seconds = 0;
 	}
@@ -1848,7 +1851,7 @@ iw_db_status(struct iw_db *db, int64_t campaign_id, struct iw_db_status *st,
 	for (i = 0; i < PQntuples(res); i++) {
 		const char *kind = PQgetvalue(res, i, 0);
 		const char *state = PQgetvalue(res, i, 1);
-		long v = (long)get_ll(res, i, 2);
+		long v = (long)iw_db_get_ll(res, i, 2);
 
 		if (*kind == 't') {
 			for (k = 0; k < sizeof(tmap) / sizeof(tmap[0]); k++)

@@ -33,6 +33,11 @@ struct pg_result *iw_db_exec(struct iw_db *db, const char *sql, int n,
     const char *const *params, const char *what, struct iw_err *err);
 int iw_db_cmd(struct iw_db *db, const char *sql, int n,
     const char *const *params, const char *what, struct iw_err *err);
+/* Cell (row, col) of such a result as a number (0 when NULL), or as text
+ * copied into out ("" when NULL, cut to outsz). */
+long long iw_db_get_ll(struct pg_result *res, int row, int col);
+void iw_db_get_str(struct pg_result *res, int row, int col, char *out,
+    size_t outsz);
 /* One row of a query: column names, values (NULL as ""), and each value's
  * kind: 's' text, 'n' number, 'b' boolean ("t"/"f"), 'j' JSON, '-' NULL. */
 struct iw_db_row {

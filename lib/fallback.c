@@ -108,13 +108,6 @@ iw_fallback_move_suppressed(struct pg_conn *c, struct iw_err *err)
 	return b < 0 ? -1 : a + b;
 }
 
-static void
-copy(PGresult *r, int row, int col, char *out, size_t outsz)
-{
-	iw_strlcpy(out, PQgetisnull(r, row, col) ? "" :
-	    PQgetvalue(r, row, col), outsz);
-}
-
 int
 iw_fallback_claim(struct iw_db *db, const char *owner, long long lease_s,
     int limit, struct iw_fallback_target *out, int *n, struct iw_err *err)
@@ -132,14 +125,14 @@ iw_fallback_claim(struct iw_db *db, const char *owner, long long lease_s,
 	for (i = 0; i < rows && i < limit; i++) {
 		struct iw_fallback_target *t = &out[i];
 
-		t->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		copy(res, i, 1, t->ip, sizeof(t->ip));
-		t->attempts = (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
-		t->level = (int)strtol(PQgetvalue(res, i, 3), NULL, 10);
-		copy(res, i, 4, t->country, sizeof(t->country));
-		copy(res, i, 5, t->server, sizeof(t->server));
-		copy(res, i, 6, t->network, sizeof(t->network));
-		copy(res, i, 7, t->chain, sizeof(t->chain));
+		t->id = iw_db_get_ll(res, i, 0);
+		iw_db_get_str(res, i, 1, t->ip, sizeof(t->ip));
+		t->attempts = (int)iw_db_get_ll(res, i, 2);
+		t->level = (int)iw_db_get_ll(res, i, 3);
+		iw_db_get_str(res, i, 4, t->country, sizeof(t->country));
+		iw_db_get_str(res, i, 5, t->server, sizeof(t->server));
+		iw_db_get_str(res, i, 6, t->network, sizeof(t->network));
+		iw_db_get_str(res, i, 7, t->chain, sizeof(t->chain));
 	}
 	*n = i;
 	PQclear(res);

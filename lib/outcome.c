@@ -10,12 +10,6 @@
 
 #include <libpq-fe.h>
 
-static long
-val(PGresult *res, int col)
-{
-	return strtol(PQgetvalue(res, 0, col), NULL, 10);
-}
-
 /* The round's time (now when at is NULL) and whether it lies ahead. */
 static int
 round_time(struct iw_db *db, const char *at, struct iw_outcome_round *r,
@@ -70,8 +64,8 @@ iw_outcome_observe(struct iw_db *db, int64_t campaign_id, const char *at,
 	    err);
 	if (res == NULL)
 		goto fail;
-	r->listed = val(res, 0);
-	r->foreign = r->listed - val(res, 1);
+	r->listed = iw_db_get_ll(res, 0, 0);
+	r->foreign = r->listed - iw_db_get_ll(res, 0, 1);
 	PQclear(res);
 	if (r->listed == r->foreign) {
 		*result = IW_OUTCOME_NONE_OURS;
@@ -113,10 +107,10 @@ iw_outcome_observe(struct iw_db *db, int64_t campaign_id, const char *at,
 	    err);
 	if (res == NULL)
 		goto fail;
-	r->flagged = val(res, 0);
-	r->fixed = val(res, 1);
-	r->newly_fixed = val(res, 2);
-	r->relapsed = val(res, 3);
+	r->flagged = iw_db_get_ll(res, 0, 0);
+	r->fixed = iw_db_get_ll(res, 0, 1);
+	r->newly_fixed = iw_db_get_ll(res, 0, 2);
+	r->relapsed = iw_db_get_ll(res, 0, 3);
 	PQclear(res);
 	return iw_db_commit(db, err);
 fail:

@@ -10,12 +10,6 @@
 
 #include <libpq-fe.h>
 
-static long
-num(PGresult *res, int row, int col)
-{
-	return strtol(PQgetvalue(res, row, col), NULL, 10);
-}
-
 /* Seconds for left items at the pace of recent items in span seconds
  * (the window, or less when the work began within it); -1 if no pace. */
 static long long
@@ -88,18 +82,18 @@ iw_progress_load(struct iw_db *db, int64_t campaign_id, int active_only,
 		return -1;
 	}
 	for (i = 0; i < rows; i++) {
-		v[i].campaign_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		v[i].campaign_id = iw_db_get_ll(res, i, 0);
 		iw_strlcpy(v[i].campaign, PQgetvalue(res, i, 1),
 		    sizeof(v[i].campaign));
-		v[i].targets = num(res, i, 2);
-		v[i].resolved = num(res, i, 3);
-		v[i].resolved_recent = num(res, i, 4);
-		v[i].letters = num(res, i, 5);
-		v[i].sent = num(res, i, 6);
-		v[i].failed = num(res, i, 7);
-		v[i].due = num(res, i, 8);
-		v[i].waiting = num(res, i, 9);
-		v[i].sent_recent = num(res, i, 10);
+		v[i].targets = iw_db_get_ll(res, i, 2);
+		v[i].resolved = iw_db_get_ll(res, i, 3);
+		v[i].resolved_recent = iw_db_get_ll(res, i, 4);
+		v[i].letters = iw_db_get_ll(res, i, 5);
+		v[i].sent = iw_db_get_ll(res, i, 6);
+		v[i].failed = iw_db_get_ll(res, i, 7);
+		v[i].due = iw_db_get_ll(res, i, 8);
+		v[i].waiting = iw_db_get_ll(res, i, 9);
+		v[i].sent_recent = iw_db_get_ll(res, i, 10);
 		estimate(&v[i], atof(PQgetvalue(res, i, 11)),
 		    atof(PQgetvalue(res, i, 12)));
 	}

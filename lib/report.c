@@ -49,12 +49,6 @@ round_to(double v, double scale)
 	return round(v * scale) / scale;
 }
 
-static long
-num(PGresult *res, int row, int col)
-{
-	return strtol(PQgetvalue(res, row, col), NULL, 10);
-}
-
 /* Out of memory while reading res: -1. */
 static int
 oom(PGresult *res, struct iw_err *err)
@@ -144,15 +138,15 @@ load_funnel(struct iw_db *db, const char *cid, struct iw_report *r,
 	r->holdout_centi = (int)lround(atof(PQgetvalue(res, 0, 2)) * 100);
 	iw_strlcpy(r->generated_at, PQgetvalue(res, 0, 3),
 	    sizeof(r->generated_at));
-	r->enqueued = num(res, 0, 4);
-	r->resolved = num(res, 0, 5);
-	r->unresolved = num(res, 0, 6);
-	r->held = num(res, 0, 7);
-	r->control = num(res, 0, 8);
-	r->letters = num(res, 0, 9);
-	r->sent = num(res, 0, 10);
-	r->bounced = num(res, 0, 11);
-	r->delivered_ips = num(res, 0, 12);
+	r->enqueued = iw_db_get_ll(res, 0, 4);
+	r->resolved = iw_db_get_ll(res, 0, 5);
+	r->unresolved = iw_db_get_ll(res, 0, 6);
+	r->held = iw_db_get_ll(res, 0, 7);
+	r->control = iw_db_get_ll(res, 0, 8);
+	r->letters = iw_db_get_ll(res, 0, 9);
+	r->sent = iw_db_get_ll(res, 0, 10);
+	r->bounced = iw_db_get_ll(res, 0, 11);
+	r->delivered_ips = iw_db_get_ll(res, 0, 12);
 	PQclear(res);
 	return 0;
 }
@@ -191,11 +185,11 @@ load_dim(struct iw_db *db, const char *cid, enum iw_report_dim d,
 		if ((g->key = iw_strdup(PQgetvalue(res, i, 0))) == NULL)
 			return oom(res, err);
 		r->ndim[d]++;
-		g->ips = num(res, i, 1);
-		g->letters = num(res, i, 2);
-		g->sent = num(res, i, 3);
-		g->bounced = num(res, i, 4);
-		g->fixed = num(res, i, 5);
+		g->ips = iw_db_get_ll(res, i, 1);
+		g->letters = iw_db_get_ll(res, i, 2);
+		g->sent = iw_db_get_ll(res, i, 3);
+		g->bounced = iw_db_get_ll(res, i, 4);
+		g->fixed = iw_db_get_ll(res, i, 5);
 	}
 	PQclear(res);
 	return 0;
@@ -217,7 +211,7 @@ load_counts(struct iw_db *db, const char *cid, const char *sql,
 	for (i = 0; i < n; i++) {
 		if (((*out)[i].key = iw_strdup(PQgetvalue(res, i, 0))) == NULL)
 			return oom(res, err);
-		(*out)[i].n = num(res, i, 1);
+		(*out)[i].n = iw_db_get_ll(res, i, 1);
 		(*nout)++;
 	}
 	PQclear(res);
@@ -243,12 +237,12 @@ load_remediation(struct iw_db *db, const char *cid, struct iw_report *r,
 
 	if (res == NULL)
 		return -1;
-	r->notified.ips = num(res, 0, 0);
-	r->notified.fixed = num(res, 0, 1);
-	r->control_arm.ips = num(res, 0, 2);
-	r->control_arm.fixed = num(res, 0, 3);
-	r->notified.relapsed = num(res, 0, 4);
-	r->control_arm.relapsed = num(res, 0, 5);
+	r->notified.ips = iw_db_get_ll(res, 0, 0);
+	r->notified.fixed = iw_db_get_ll(res, 0, 1);
+	r->control_arm.ips = iw_db_get_ll(res, 0, 2);
+	r->control_arm.fixed = iw_db_get_ll(res, 0, 3);
+	r->notified.relapsed = iw_db_get_ll(res, 0, 4);
+	r->control_arm.relapsed = iw_db_get_ll(res, 0, 5);
 	arm_rate(&r->notified);
 	arm_rate(&r->control_arm);
 	r->has_median = !PQgetisnull(res, 0, 6);
@@ -296,10 +290,10 @@ load_rounds(struct iw_db *db, const char *cid, struct iw_report *r,
 		struct iw_report_round *o = &r->rounds[i];
 
 		iw_strlcpy(o->at, PQgetvalue(res, i, 0), sizeof(o->at));
-		o->notified.ips = num(res, i, 1);
-		o->notified.fixed = num(res, i, 2);
-		o->control.ips = num(res, i, 3);
-		o->control.fixed = num(res, i, 4);
+		o->notified.ips = iw_db_get_ll(res, i, 1);
+		o->notified.fixed = iw_db_get_ll(res, i, 2);
+		o->control.ips = iw_db_get_ll(res, i, 3);
+		o->control.fixed = iw_db_get_ll(res, i, 4);
 		arm_rate(&o->notified);
 		arm_rate(&o->control);
 	}
