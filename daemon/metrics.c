@@ -107,7 +107,8 @@ iwd_metrics_bind(struct iwd *d, struct iw_err *err)
 	return 0;
 }
 
-/* The database's gauges, again when the cached ones are too old. */
+/* The database's gauges, again when the cached ones are too old (a
+ * failed connection is paced the same way). */
 static void
 refresh(struct iwd_metrics *m)
 {
@@ -117,7 +118,6 @@ refresh(struct iwd_metrics *m)
 	if (!iw_pace_due(&m->pace, now))
 		return;
 	iw_buf_reset(&m->cache);
-	iw_pace_done(&m->pace, now, now, IWD_METRICS_CACHE_MS);
 	if (m->db == NULL || iw_db_broken(m->db)) {
 		iw_db_close(m->db);
 		m->db = NULL;
@@ -125,15 +125,16 @@ refresh(struct iwd_metrics *m)
 			if (m->db_up)
 				iw_log(IW_LOG_WARNING, "metrics: %s", err.msg);
 			m->db_up = 0;
-			return;
+			goto out;
 		}
 	}
 	m->db_up = iw_metrics_db(m->db, &m->cache, &err) == 0;
-	iw_pace_done(&m->pace, now, iw_now_ms(), IWD_METRICS_CACHE_MS);
 	if (!m->db_up) {
 		iw_buf_reset(&m->cache);
 		iw_log(IW_LOG_WARNING, "metrics: %s", err.msg);
 	}
+out:
+	iw_pace_done(&m->pace, now, iw_now_ms(), IWD_METRICS_CACHE_MS);
 }
 
 static int

@@ -72,15 +72,15 @@ progress_main(void *arg)
 	struct iwd *d = arg;
 	struct iw_db *db = NULL;
 	struct iw_pace pace = { 0 };
-	int64_t t0;
 
-	while (wait_tick(d))
-		if (atomic_load(&d->busy) && iw_pace_due(&pace,
-		    t0 = iw_now_ms())) {
-			report(d, &db);
-			iw_pace_done(&pace, t0, iw_now_ms(),
-			    IWD_PROGRESS_EVERY_MS);
-		}
+	while (wait_tick(d)) {
+		int64_t t0 = iw_now_ms();
+
+		if (!atomic_load(&d->busy) || !iw_pace_due(&pace, t0))
+			continue;
+		report(d, &db);
+		iw_pace_done(&pace, t0, iw_now_ms(), IWD_PROGRESS_EVERY_MS);
+	}
 	iw_db_close(db);
 	return NULL;
 }
