@@ -5,46 +5,24 @@
 #include "whois_parent.h"
 #include "whois_parse.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-/* An address as 17 comparable bytes (family first); -1 if not one. */
+/* A range "a - b" (a prefix's text is only compared as text); -1 if s is
+ * not one. */
 static int
-addr_key(const char *s, size_t n, unsigned char key[17])
+range_parse(const char *s, size_t n, struct iw_whois_net *r)
 {
-	char tmp[64];
-
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	memset(key, 0, 17);
-	if (inet_pton(AF_INET, tmp, key + 13) == 1)
-		return 0;
-	key[0] = 1;
-	return inet_pton(AF_INET6, tmp, key + 1) == 1 ? 0 : -1;
+	return memchr(s, '-', n) != NULL ? iw_whois_net_parse(s, n, r) : -1;
 }
 
-/* "a - b" into two keys; -1 if it is not such a range. */
+/* r holds every address of x. */
 static int
-range_keys(const char *s, size_t n, unsigned char lo[17],
-    unsigned char hi[17])
+holds(const struct iw_whois_net *r, const struct iw_whois_net *x)
 {
-	const char *dash = memchr(s, '-', n);
-
-	if (dash == NULL)
-		return -1;
-	return addr_key(s, (size_t)(dash - s), lo) == 0 &&
-	    addr_key(dash + 1, n - (size_t)(dash + 1 - s), hi) == 0 &&
-	    memcmp(lo, hi, 17) <= 0 ? 0 : -1;
+	return r->af == x->af && memcmp(r->first, x->first, 16) <= 0 &&
+	    memcmp(x->last, r->last, 16) <= 0;
 }
 
 int
@@ -110,13 +88,13 @@ int
 iw_whois_arin_parent(const char *ip, const char *buf, size_t len,
     char *handle, size_t hsz)
 {
-	unsigned char a[17], lo[17], hi[17], blo[17], bhi[17];
+	struct iw_whois_net a, cur, b;
 	const char *p = buf, *end = buf + len;
 	int in = 0, best = 0;
 	char cand[72];
 
 	if (ip == NULL || handle == NULL || hsz == 0 || (buf == NULL &&
-	    len > 0) || addr_key(ip, strlen(ip), a) != 0)
+	    len > 0) || iw_whois_addr_parse(ip, strlen(ip), &a) != 0)
 		return -1;
 	handle[0] = '\0';
 	cand[0] = '\0';
@@ -127,17 +105,15 @@ iw_whois_arin_parent(const char *ip, const char *buf, size_t len,
 		if (e == NULL)
 			e = end;
 		if ((v = line_value(p, e, "NetRange", &vn)) != NULL) {
-			in = range_keys(v, vn, lo, hi) == 0 &&
-			    memcmp(lo, a, 17) <= 0 && memcmp(a, hi, 17) <= 0;
+			in = range_parse(v, vn, &cur) == 0 &&
+			    holds(&cur, &a);
 			cand[0] = '\0';
 		} else if (in && (v = line_value(p, e, "Parent", &vn)) !=
 		    NULL && take_handle(v, vn, cand, sizeof(cand)) == 0) {
 			/* The most specific record holding ip wins: the
 			 * narrowest range, the later one on a tie. */
-			if (!best || (memcmp(lo, blo, 17) >= 0 &&
-			    memcmp(hi, bhi, 17) <= 0)) {
-				memcpy(blo, lo, 17);
-				memcpy(bhi, hi, 17);
+			if (!best || holds(&b, &cur)) {
+				b = cur;
 				iw_strlcpy(handle, cand, hsz);
 				best = 1;
 			}
@@ -152,15 +128,15 @@ iw_whois_arin_parent(const char *ip, const char *buf, size_t len,
 static int
 wider(const char *parent, const char *network)
 {
-	unsigned char plo[17], phi[17], nlo[17], nhi[17];
+	struct iw_whois_net p, n;
 
 	if (strcmp(parent, network) == 0)
 		return 0;
-	if (range_keys(parent, strlen(parent), plo, phi) != 0 ||
-	    range_keys(network, strlen(network), nlo, nhi) != 0)
+	if (range_parse(parent, strlen(parent), &p) != 0 ||
+	    range_parse(network, strlen(network), &n) != 0)
 		return 1;	/* prefixes: different text is a different
 				   (enclosing: it holds the IP) network */
-	return memcmp(plo, nlo, 17) <= 0 && memcmp(nhi, phi, 17) <= 0;
+	return holds(&p, &n);
 }
 
 static int
