@@ -217,12 +217,20 @@ iw_mime_header_encode(const char *value, size_t namelen, struct iw_buf *out)
 	return header_value(value, &col, out);
 }
 
+/* a, b and c, one after the other: cheaper than a format. */
+static int
+put3(struct iw_buf *out, const char *a, const char *b, const char *c)
+{
+	return iw_buf_puts(out, a) != 0 || iw_buf_puts(out, b) != 0 ||
+	    iw_buf_puts(out, c) != 0 ? -1 : 0;
+}
+
 static int
 put_header(struct iw_buf *out, const char *name, const char *value)
 {
 	size_t col = strlen(name) + 2;
 
-	if (iw_buf_printf(out, "%s: ", name) != 0 ||
+	if (put3(out, name, ": ", "") != 0 ||
 	    header_value(value, &col, out) != 0)
 		return -1;
 	return iw_buf_puts(out, "\r\n");
@@ -373,7 +381,7 @@ put_mailbox(struct iw_buf *out, const char *hname, const char *value,
 		iw_err_prefix(err, "%s", hname);
 		return -1;
 	}
-	if (iw_buf_printf(out, "%s: ", hname) != 0)
+	if (put3(out, hname, ": ", "") != 0)
 		goto oom;
 	if (name[0] != '\0') {
 		size_t nlen = strlen(name), qlen = nlen + 2;
@@ -406,7 +414,7 @@ put_mailbox(struct iw_buf *out, const char *hname, const char *value,
 				goto oom;
 			col = 0;
 		}
-		if (iw_buf_printf(out, " <%s>", addr) != 0)
+		if (put3(out, " <", addr, ">") != 0)
 			goto oom;
 	} else if (iw_buf_puts(out, addr) != 0)
 		goto oom;
@@ -630,13 +638,13 @@ put_headers(const struct iw_mime_msg *m, const char *lang,
 	    put_mailbox(out, "To", m->to, err) != 0)
 		return -1;
 	if (put_header(out, "Subject", m->subject) != 0 ||
-	    iw_buf_printf(out, "Message-ID: %s\r\n", m->message_id) != 0 ||
+	    put3(out, "Message-ID: ", m->message_id, "\r\n") != 0 ||
 	    iw_buf_puts(out, "MIME-Version: 1.0\r\n") != 0 ||
 	    (boundary != NULL ? iw_buf_printf(out, "Content-Type: "
 	    "multipart/mixed; boundary=\"%s\"\r\n", boundary) :
 	    iw_buf_puts(out, TEXT_PART_HEADERS)) != 0 ||
 	    (m->language != NULL &&
-	    iw_buf_printf(out, "Content-Language: %s\r\n", lang) != 0) ||
+	    put3(out, "Content-Language: ", lang, "\r\n") != 0) ||
 	    iw_buf_puts(out, "Auto-Submitted: auto-generated\r\n") != 0) {
 		iw_err_set(err, "building headers: out of memory");
 		return -1;
@@ -778,15 +786,17 @@ qp_line(const unsigned char *p, size_t n, struct iw_buf *out)
 		 * column a non-final token may take (a letter is mostly such
 		 * runs; token by token was most of the cost of composing). */
 		if (col > 0 && qp_plain(p[j])) {
+			/* No further than this output line can take: a long
+			 * paragraph is one input line. */
+			size_t room = QP_LINE_MAX - 1 - col;
+			size_t stop = n - j > room ? j + room : n;
 			size_t r = j, take;
 
-			while (r < n && qp_plain(p[r]))
+			while (r < stop && qp_plain(p[r]))
 				r++;
 			if (r == n && (p[r - 1] == ' ' || p[r - 1] == '\t'))
 				r--;
 			take = r - j;
-			if (take > QP_LINE_MAX - 1 - col)
-				take = QP_LINE_MAX - 1 - col;
 			if (take > 0) {
 				memcpy(line + col, p + j, take);
 				col += take;

@@ -72,9 +72,20 @@ buf_grow(struct iw_buf *b, size_t need)
 }
 
 int
+iw_buf_reserve(struct iw_buf *b, size_t n)
+{
+	if (n > SIZE_MAX - b->len - 1)
+		return -1;
+	return buf_grow(b, b->len + n);
+}
+
+int
 iw_buf_append(struct iw_buf *b, const void *p, size_t n)
 {
-	if (n > SIZE_MAX - b->len - 1 || buf_grow(b, b->len + n) != 0)
+	/* Room already there (the common case: a letter is appended in
+	 * hundreds of small pieces) needs no call. */
+	if (b->cap - b->len <= n && (n > SIZE_MAX - b->len - 1 ||
+	    buf_grow(b, b->len + n) != 0))
 		return -1;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
@@ -99,18 +110,31 @@ int
 iw_buf_printf(struct iw_buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_grow(b, b->len + (size_t)n) != 0)
+	/* One formatting pass when it fits (it nearly always does): each
+	 * pass costs as much as the rest of appending a header line. */
+	if (iw_buf_reserve(b, 128) != 0)
 		return -1;
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		goto fail;
+	if ((size_t)n >= room) {
+		if (buf_grow(b, b->len + (size_t)n) != 0)
+			goto fail;
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return 0;
+fail:
+	b->data[b->len] = '\0';	/* drop a partial write */
+	return -1;
 }
 
 void

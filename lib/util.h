@@ -34,6 +34,8 @@ struct iw_buf {
 #define IW_BUF_INIT { NULL, 0, 0 }
 
 int iw_buf_append(struct iw_buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) without growing again. */
+int iw_buf_reserve(struct iw_buf *b, size_t n);
 int iw_buf_puts(struct iw_buf *b, const char *s);
 int iw_buf_putc(struct iw_buf *b, char c);
 int iw_buf_printf(struct iw_buf *b, const char *fmt, ...)
