@@ -68,22 +68,37 @@ def proc_cpu(pid):
     return sum(int(x) for x in f[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
-def pg_cpu(pg):
-    """CPU seconds used so far by the PostgreSQL server processes."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
+def pg_children(pg):
+    """PIDs of the PostgreSQL server's processes but the postmaster."""
     pid = int(open(os.path.join(pg.data, "postmaster.pid")).readline())
-    pids = [pid]
+    kids = set()
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
                 st = open("/proc/%s/stat" % d).read()
             except OSError:
                 continue
-            f = st.rsplit(")", 1)[1].split()
-            if int(f[1]) == pid:
-                pids.append(int(d))
-    for p in pids:
+            if int(st.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.add(int(d))
+    return pid, kids
+
+
+def pg_cpu(pg, settle_from=None):
+    """CPU seconds used so far by the PostgreSQL server processes.
+
+    A backend's CPU moves into the postmaster's children's times only when
+    it has exited and been reaped: right after a client exits, its
+    backend may be in neither place.  settle_from: the children before the
+    client started; wait (up to 5 s) until the client's are gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pid, kids = pg_children(pg)
+    if settle_from is not None:
+        end = time.monotonic() + 5
+        while kids - settle_from and time.monotonic() < end:
+            time.sleep(0.02)
+            pid, kids = pg_children(pg)
+    total = 0.0
+    for p in [pid] + sorted(kids):
         try:
             f = open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()
         except OSError:
@@ -179,10 +194,11 @@ def one_round(env, pg, sink, bin_, n, size, metrics, mport):
     env.sql("VACUUM ANALYZE target")
     env.sql("CHECKPOINT")
     time.sleep(1)   # the backends of the setup's psql runs are gone
+    before = pg_children(pg)[1]
     pgb = pg_cpu(pg)
     w0, _, _, out, _ = run_measured(
         [os.path.join(harness.BIN, "ipwarn"), "-c", env.conf, "build"])
-    pgb = pg_cpu(pg) - pgb
+    pgb = pg_cpu(pg, before) - pgb
     if not out.startswith(b"built %d letters" % n):
         raise RuntimeError("ipwarn build: %s" % out.decode())
     # The setup's own housekeeping (autovacuum of the rows just written,
@@ -200,12 +216,13 @@ def one_round(env, pg, sink, bin_, n, size, metrics, mport):
     sk1 = proc_cpu(sink.proc.p.pid) - sk
 
     # 2. ipwarnd --once.
+    before = pg_children(pg)[1]
     pg2, sk = pg_cpu(pg), proc_cpu(sink.proc.p.pid)
     scraper = Scraper(mport)
     if metrics:
         scraper.start()
     w2, c2, r2, _, err = run_measured([bin_, "-c", env.conf, "--once"])
-    pg2, sk2 = pg_cpu(pg) - pg2, proc_cpu(sink.proc.p.pid) - sk
+    pg2, sk2 = pg_cpu(pg, before) - pg2, proc_cpu(sink.proc.p.pid) - sk
     scraper.stop.set()
     m = re.search(r'^ipwarn_smtp_attempts_total\{result="sent"\} (\d+)$',
                   scraper.last, re.M)
@@ -276,11 +293,12 @@ def main():
                 "'notified' END" % nb)
         env.sql("VACUUM ANALYZE target")
         time.sleep(1)
+        before = pg_children(pg)[1]
         pg0 = pg_cpu(pg)
         w3, c3, r3, out, _ = run_measured(
             [harness.PY, "-c", BASELINE, pg.conninfo(env.db), sink.relay,
              str(nb), os.path.join(harness.SRC, "locales")])
-        pg3 = pg_cpu(pg) - pg0
+        pg3 = pg_cpu(pg, before) - pg0
         assert int(out.strip()) == nb
 
         w1, c1, r1, w2, c2, r2 = (med[k] for k in ("w1", "c1", "r1",
