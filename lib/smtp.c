@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ struct sess {
 	int last_code;
 	char rbuf[LINE_MAX_KEEP], wbuf[LINE_MAX_KEEP];
 	size_t rlen, wlen;
+	uint64_t wskip;			/* BDAT chunk bytes still to pass */
 	int rtrunc, wtrunc;
 	char reply[LINE_MAX_KEEP];	/* current multi-line reply, joined */
 	size_t replylen;
@@ -302,7 +304,19 @@ on_command(struct sess *s, const char *line)
 		st = ST_RCPT;
 	else if (has_verb(line, "DATA"))
 		st = ST_DATA;
-	else if (has_verb(line, "RSET"))
+	else if (has_verb(line, "BDAT")) {
+		/* CHUNKING (RFC 3030), which libESMTP uses when the relay
+		   offers it: the chunk that follows is message data, not
+		   commands, and its reply is the message's once it is the
+		   LAST. */
+		char *end;
+		unsigned long long size = strtoull(line + 4, &end, 10);
+
+		s->wskip = end != line + 4 ? size : 0;
+		while (*end == ' ')
+			end++;
+		st = strncasecmp(end, "LAST", 4) == 0 ? ST_DOT : ST_DATA;
+	} else if (has_verb(line, "RSET"))
 		st = ST_RSET;
 	else if (has_verb(line, "QUIT"))
 		st = ST_QUIT;
@@ -404,6 +418,16 @@ feed_lines(struct sess *s, const char *buf, int len, int writing)
 	for (int i = 0; i < len; i++) {
 		char c = buf[i];
 
+		if (writing && s->wskip > 0) {
+			uint64_t k = (uint64_t)(len - i);
+
+			if (k > s->wskip)
+				k = s->wskip;
+			s->wskip -= k;
+			i += (int)k - 1;
+			continue;
+		}
+
 		if (c == '\n') {
 			if (*ll > 0 && lb[*ll - 1] == '\r')
 				(*ll)--;
@@ -499,6 +523,7 @@ event_cb(smtp_session_t session, int event_no, void *arg, ...)
 		nodelay_relay_sockets(s->relay_port);
 		s->npend = 0;
 		s->rlen = s->wlen = s->replylen = 0;
+		s->wskip = 0;
 		s->starttls_accepted = 0;
 		s->auth_ok = 0;
 		push_pending(s, ST_GREET);

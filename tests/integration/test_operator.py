@@ -242,6 +242,47 @@ def test_export_hash_is_that_of_the_bytes_the_relay_received(pg):
         assert p.returncode == 65 and "no letter 999999" in p.stderr
 
 
+def test_a_chunking_relay_gets_the_stored_bytes_and_is_judged_at_last(pg):
+    # A relay that offers CHUNKING (Postfix does) gets BDAT from libESMTP,
+    # not DATA: the message goes as counted chunks, with no dot-stuffing,
+    # and its verdict comes with the chunk marked LAST.
+    with Env(pg, smtp="fault", whois=False,
+             rules=[{"when": "ehlo", "extensions": ["CHUNKING"]},
+                    {"when": "data", "rcpt": "c2@op.example",
+                     "reply": "554 5.7.1 content rejected"},
+                    {"when": "data", "rcpt": "c3@op.example",
+                     "reply": "451 4.3.0 try later"}],
+             delivery={"workers": 1}) as env:
+        env.init_db()
+        env.campaign("create", "chunks")
+        env.enqueue(overrides(env, 4), "--campaign", "chunks")
+        env.ipwarnd("--once", check=0)
+        with open(env.smtp.log) as f:
+            log = f.read()
+        assert "C: BDAT" in log and "C: DATA" not in log, log[-2000:]
+        received = {e["rcpts"][0]: raw for e, raw in spool(env)}
+        assert sorted(received) == ["c1@op.example", "c4@op.example"]
+        rows = list(csv.DictReader(io.StringIO(
+            env.ipwarn("export", "chunks", check=0).stdout)))
+        by = {r["recipient"]: r for r in rows}
+        for rcpt, raw in received.items():
+            assert by[rcpt]["message_sha256"] == \
+                hashlib.sha256(raw).hexdigest()
+            assert by[rcpt]["letter_state"] == "sent"
+            assert b"\r\n\r\n" in raw and raw.endswith(b"\r\n")
+        assert by["c2@op.example"]["letter_state"] == "failed"
+        assert by["c2@op.example"]["relay_reply"].startswith("554 5.7.1")
+        assert by["c3@op.example"]["letter_state"] == "deferred"
+        got = env.sql("SELECT l.contact_email, a.outcome, a.stage, a.code "
+                      "FROM attempt a JOIN letter l ON l.id = a.letter_id "
+                      "ORDER BY l.contact_email")
+        assert [tuple(r) for r in got] == [
+            ("c1@op.example", "sent", "", "250"),
+            ("c2@op.example", "failed", "dot", "554"),
+            ("c3@op.example", "deferred", "dot", "451"),
+            ("c4@op.example", "sent", "", "250")], got
+
+
 def test_retries_send_the_stored_bytes(pg):
     with Env(pg, smtp="fault", whois=False,
              rules=[{"rcpt": "c1@op.example",

@@ -2,7 +2,7 @@
 """smtpfault: a fault-injecting ESMTP server on loopback for ipwarn's tests.
 
 It accepts mail like a relay (PIPELINING, 8BITMIME, DSN, SIZE,
-ENHANCEDSTATUSCODES, optionally STARTTLS and AUTH), stores every accepted
+ENHANCEDSTATUSCODES, optionally STARTTLS, AUTH and CHUNKING), stores every accepted
 message in a spool directory, logs every command and reply, and misbehaves
 on request according to a JSON rule file that is re-read on every new
 connection, so a test can change the server's behaviour mid-run.
@@ -21,6 +21,7 @@ Rules: a JSON list of objects, checked in order, the first match applies.
     {"when": "greeting", "reply": "421 4.3.2 busy"}
     {"when": "greeting", "action": "drop" | "silence"}
     {"when": "ehlo", "reply": "554 5.7.1 go away"}
+    {"when": "ehlo", "extensions": ["CHUNKING"]}   # offer these too (BDAT)
     {"when": "mail", "reply": "451 4.3.0 try later"}       # optional "from"
     {"rcpt": "x@y", "reply": "450 4.2.0 try later", "times": 2}
     {"rcpt_re": ".*@bad\\\\.example", "reply": "550 5.1.1 unknown"}
@@ -30,6 +31,7 @@ Rules: a JSON list of objects, checked in order, the first match applies.
     {"when": "data", "rcpt": "x@y", "action": "drop"}      # close mid-DATA
     {"when": "data", "action": "silence"}                   # no reply to "."
     {"when": "data", "delay_ms": 10}        # a slow relay: wait, then accept
+With CHUNKING the "data" rules apply at the chunk marked LAST.
 "when" defaults to "rcpt" when a rcpt/rcpt_re is given.  A data rule with a
 rcpt matches when any accepted recipient of the transaction matches.
 "times": apply the rule that many times (counted across connections, in
@@ -152,6 +154,7 @@ class Session:
         self.rfile = sock.makefile("rb")
         self.rules = state.load_rules()
         self.helo = None
+        self.extensions = []
         self.tls = False
         self.authed = None
         self.reset()
@@ -161,6 +164,7 @@ class Session:
         self.mail_params = []
         self.rcpts = []
         self.rcpt_params = []
+        self.chunks = []
 
     # -- I/O -------------------------------------------------------------
 
@@ -290,8 +294,9 @@ class Session:
                 self.send(reply)
                 return
         self.helo = arg
+        self.extensions = list(rule.get("extensions", [])) if rule else []
         self.reset()
-        lines = self.ehlo_lines()
+        lines = self.ehlo_lines() + self.extensions
         for l in lines[:-1]:
             self.send("250-" + l)
         self.send("250 " + lines[-1])
@@ -421,6 +426,41 @@ class Session:
             self.readline()     # some data has arrived: now hang up
             self.drop()
         data = self.read_data()
+        if rule:
+            reply = self.apply(rule)
+            if reply:
+                self.reset()
+                self.send(reply)
+                return
+        seq = self.save(data)
+        self.reset()
+        self.send("250 2.0.0 queued as %06d" % seq)
+
+    def cmd_bdat(self, arg):
+        """RFC 3030: "BDAT size [LAST]", then exactly size octets."""
+        m = re.match(r"(\d+)(\s+LAST)?$", arg, re.I)
+        if "CHUNKING" not in self.extensions or m is None:
+            self.send("501 5.5.4 syntax: BDAT size [LAST]")
+            return
+        size, last = int(m.group(1)), m.group(2) is not None
+        try:
+            chunk = self.rfile.read(size)
+        except (OSError, ssl.SSLError) as e:
+            raise Dropped("recv: %s" % e)
+        if len(chunk) < size:
+            raise Dropped("eof in BDAT")
+        self.st.log(self.id, "C: <%d octets%s>" % (size, " LAST" if last
+                                                    else ""))
+        if self.mail_from is None or not self.rcpts:
+            self.chunks = []
+            self.send("503 5.5.1 need MAIL and RCPT first")
+            return
+        self.chunks.append(chunk)
+        if not last:
+            self.send("250 2.0.0 %d octets received" % size)
+            return
+        data = b"".join(self.chunks)
+        rule = self.find_rule("data", addrs=self.rcpts)
         if rule:
             reply = self.apply(rule)
             if reply:
