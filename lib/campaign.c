@@ -484,7 +484,9 @@ iw_campaign_list(struct iw_db *db, iw_db_named_row_fn fn, void *arg,
 	    "(SELECT count(*) FROM target t WHERE t.campaign_id = c.id) "
 	    "AS ips, (SELECT count(*) FROM letter l WHERE l.campaign_id = "
 	    "c.id) AS letters, (SELECT count(*) FROM letter l WHERE "
-	    "l.campaign_id = c.id AND l.state IN ('sent', 'bounced')) AS sent "
+	    "l.campaign_id = c.id AND l.state IN ('sent', 'bounced')) AS sent, "
+	    "c.holdout, (SELECT count(*) FROM target t WHERE t.campaign_id = "
+	    "c.id AND t.state = 'control') AS control "
 	    "FROM campaign c ORDER BY c.id", 0, NULL, fn, arg,
 	    "campaign list", err);
 }

@@ -53,6 +53,11 @@ def control_group(pg, name, contacts, percent):
                                      check=0).stdout)
         assert show["holdout"] == percent, show
         assert show["targets"]["control"] == len(rows)
+        # The list shows the share asked for and the group drawn.
+        listed = {r["name"]: r for r in json.loads(env.ipwarn(
+            "campaign", "list", "--json", check=0).stdout)}
+        assert listed[name]["holdout"] == percent
+        assert listed[name]["control"] == len(rows)
         # Every IP of the campaign is either in the control group or in a
         # letter; the control group's have none.
         every = targets(env, name)
