@@ -426,6 +426,10 @@ class Session:
             self.readline()     # some data has arrived: now hang up
             self.drop()
         data = self.read_data()
+        self.finish(rule, data)
+
+    def finish(self, rule, data):
+        """The verdict on a whole message: the data rule's, or accepted."""
         if rule:
             reply = self.apply(rule)
             if reply:
@@ -461,15 +465,7 @@ class Session:
             return
         data = b"".join(self.chunks)
         rule = self.find_rule("data", addrs=self.rcpts)
-        if rule:
-            reply = self.apply(rule)
-            if reply:
-                self.reset()
-                self.send(reply)
-                return
-        seq = self.save(data)
-        self.reset()
-        self.send("250 2.0.0 queued as %06d" % seq)
+        self.finish(rule, data)
 
     def read_data(self):
         chunks = []
