@@ -19,6 +19,7 @@
 #include "smtp.h"
 
 #define IWD_MAX_BATCH 1000
+#define IWD_CURSOR_MS 5000	/* a claim from the start at least this often */
 /* A letter whose campaign's templates do not load is looked at again
  * after this long (the operator fixes the files meanwhile). */
 #define IWD_CAMPAIGN_RETRY_S 300
@@ -619,6 +620,8 @@ send_worker(void *arg)
 	struct iwd *d = w->d;
 	int batch = d->cfg->delivery_batch, n, rc;
 	struct iw_db_letter *l;
+	struct iw_db_cursor cur = { 0 };
+	int64_t from_start_ms = 0;
 	struct iw_err err;
 
 	if (batch > IWD_MAX_BATCH)
@@ -632,13 +635,28 @@ send_worker(void *arg)
 		/* Before the claim: the lease ends no earlier than this. */
 		int64_t lease_end = iw_now_ms() + d->cfg->delivery_lease *
 		    1000 - 2000;
+		int after;
 
+		/* Claims go on from where the last one ended (struct
+		 * iw_db_cursor), and look from the start again when nothing
+		 * is left past that point, or after IWD_CURSOR_MS: letters
+		 * behind it (a resumed campaign's, a dead daemon's once its
+		 * lease ran out) wait no longer than that. */
+		if (cur.set && iw_now_ms() - from_start_ms >= IWD_CURSOR_MS)
+			cur.set = 0;
+		after = cur.set;
+		if (!after)
+			from_start_ms = iw_now_ms();
 		if (iw_db_claim_letters(w->db, d->owner, d->cfg->delivery_lease,
-		    batch, l, &n, &err) < 0) {
+		    batch, &cur, l, &n, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);
 			w->failed = 1;
 			break;
 		}
+		if (n < batch)
+			cur.set = 0;	/* the next claim looks from the start */
+		if (n == 0 && after)
+			continue;
 		if (n == 0)
 			break;
 		rc = send_batch(w, l, n, lease_end);

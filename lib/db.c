@@ -36,7 +36,7 @@
 /* The send path's statements, prepared once per connection (planning
  * them at every batch was about a tenth of PostgreSQL's CPU while
  * sending in make bench). */
-enum { PS_CLAIM, PS_ITEMS, PS_RECORD, PS_MESSAGES };
+enum { PS_CLAIM, PS_CLAIM_AFTER, PS_ITEMS, PS_RECORD, PS_MESSAGES };
 
 struct iw_db {
 	PGconn *conn;
@@ -1150,13 +1150,28 @@ iw_db_letters_clear(struct iw_db_letter *l, int n)
 	"l.attempts, extract(epoch FROM now() - l.created_at)::bigint, " \
 	"l.campaign_id, l.ref, coalesce(l.fallback, '')"
 
+/* The claim, with ($4, $5) the cursor when after is set. */
+#define CLAIM_SQL(after) "WITH c AS (UPDATE letter l SET " \
+	"locked_by = $1, locked_until = now() + $2 * interval '1 second', " \
+	"attempts = attempts + 1 WHERE id = ANY (ARRAY(SELECT id FROM " \
+	"letter x WHERE state IN ('queued', 'deferred') AND " \
+	"next_attempt_at <= now() AND " after IW_DB_UNLEASED("x") " AND " \
+	"x.campaign_id IN (" SQL_APPROVED \
+	") AND NOT EXISTS (SELECT 1 FROM suppression s WHERE " \
+	"s.email = x.contact_email) ORDER BY next_attempt_at, id " \
+	"LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING " LETTER_COLS ", " \
+	"l.next_attempt_at AS due) SELECT * FROM c ORDER BY due, id"
+#define CLAIM_COL_DUE 10	/* after LETTER_COLS */
+
 int
 iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
-    int limit, struct iw_db_letter *out, int *n, struct iw_err *err)
+    int limit, struct iw_db_cursor *cur, struct iw_db_letter *out, int *n,
+    struct iw_err *err)
 {
 	char lease[32], lim[16];
-	const char *p[3] = { owner, lease, lim };
+	const char *p[5] = { owner, lease, lim, NULL, NULL };
 	PGresult *res;
+	int after = cur != NULL && cur->set;
 
 	*n = 0;
 	snprintf(lease, sizeof(lease), "%lld", lease_s);
@@ -1166,17 +1181,26 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	 * skipped here and failed by the next build (iw_db_build_letters).
 	 * "= ANY (ARRAY(...))": the batch's
 	 * ids are found first and their rows by primary key; as "IN (...)"
-	 * the planner may hash-join the whole letter table at every claim. */
-	res = db_exec_ps(db, PS_CLAIM, "UPDATE letter l SET "
-	    "locked_by = $1, locked_until = now() + $2 * interval '1 second', "
-	    "attempts = attempts + 1 WHERE id = ANY (ARRAY(SELECT id FROM "
-	    "letter x WHERE state IN ('queued', 'deferred') AND "
-	    "next_attempt_at <= now() AND " IW_DB_UNLEASED("x") " AND "
-	    "x.campaign_id IN (" SQL_APPROVED
-	    ") AND NOT EXISTS (SELECT 1 FROM suppression s WHERE "
-	    "s.email = x.contact_email) ORDER BY next_attempt_at, id "
-	    "LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING " LETTER_COLS, 3, p,
-	    "claim letters", err);
+	 * the planner may hash-join the whole letter table at every claim.
+	 * The rows come back in the queue's order, so the last one is where
+	 * the next claim from this cursor starts. */
+	if (after) {
+		p[3] = cur->due;
+		p[4] = cur->id;
+		res = db_exec_ps(db, PS_CLAIM_AFTER, CLAIM_SQL(
+		    "(x.next_attempt_at, x.id) > ($4::timestamptz, "
+		    "$5::bigint) AND "), 5, p, "claim letters", err);
+	} else
+		res = db_exec_ps(db, PS_CLAIM, CLAIM_SQL(""), 3, p,
+		    "claim letters", err);
+	if (res != NULL && cur != NULL && PQntuples(res) > 0) {
+		int last = PQntuples(res) - 1;
+
+		iw_strlcpy(cur->due, PQgetvalue(res, last, CLAIM_COL_DUE),
+		    sizeof(cur->due));
+		iw_strlcpy(cur->id, PQgetvalue(res, last, 0), sizeof(cur->id));
+		cur->set = 1;
+	}
 	return letters_from(db, res, out, limit, n, err);
 }
 

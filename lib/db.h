@@ -175,9 +175,22 @@ struct iw_db_letter {
 /* Free the stored messages of l[0..n). */
 void iw_db_letters_clear(struct iw_db_letter *l, int n);
 
+/*
+ * Where a worker's last claim ended in the queue's order (next_attempt_at,
+ * id).  A claim from a set cursor looks only past it: the due index keeps
+ * an entry for every letter sent until a vacuum removes it, and a claim
+ * from the start steps over all of them.  Set by each claim that found
+ * letters; clear it (set = 0) to look from the start.
+ */
+struct iw_db_cursor {
+	int set;
+	char due[64];		/* next_attempt_at as PostgreSQL wrote it */
+	char id[24];
+};
+
 int iw_db_claim_letters(struct iw_db *db, const char *owner,
-    long long lease_s, int limit, struct iw_db_letter *out, int *n,
-    struct iw_err *err);
+    long long lease_s, int limit, struct iw_db_cursor *cur,
+    struct iw_db_letter *out, int *n, struct iw_err *err);
 /* Due letters without claiming them, ids > after (for --dry-run). */
 int iw_db_peek_letters(struct iw_db *db, int64_t after, int limit,
     struct iw_db_letter *out, int *n, struct iw_err *err);

@@ -193,6 +193,45 @@ def test_pause_holds_a_running_daemon_back(pg):
         assert len(rcpts) == n and len(set(rcpts)) == n
 
 
+def test_letters_behind_the_claims_are_not_left_behind(pg):
+    # Claims go on from where the worker's last one ended.  Letters
+    # approved meanwhile but older in the queue ("early", built first)
+    # lie behind that point: they must still go out, within the few
+    # seconds after which a claim looks from the start again, not only
+    # once everything newer is sent -- and a --once run must not end
+    # without them.
+    late = 300
+    with Env(pg, smtp="fault", whois=False,
+             rules=[{"when": "data", "delay_ms": 20}],
+             delivery={"workers": 1, "batch": 10}) as env:
+        env.init_db()
+        env.campaign("create", "early")
+        env.sql("INSERT INTO contact_override (network, email) SELECT "
+                "('198.19.0.' || i || '/32')::cidr, 'e' || i || "
+                "'@op.example' FROM generate_series(1, 10) i")
+        env.enqueue("".join("198.19.0.%d,open relay\n" % i
+                            for i in range(1, 11)), "--campaign", "early",
+                    approve=False)
+        env.ipwarnd("--dry-run", check=0)          # early's letters first
+        env.campaign("create", "late")
+        env.enqueue(overrides(env, late, prefix="l"), "--campaign", "late")
+        d = env.start_daemon("--once")
+        try:
+            wait_for(lambda: len(spool(env)) >= 20, timeout=60,
+                     what="late's letters under way")
+            env.campaign("approve", "early")
+            assert d.wait(120) == 0
+        finally:
+            if d.poll() is None:
+                d.kill()
+        order = [e["rcpts"][0] for e, _ in spool(env)]
+        assert len(order) == late + 10 and len(set(order)) == late + 10
+        early = [i for i, r in enumerate(order) if r.startswith("e")]
+        assert len(early) == 10
+        # Out well before the last of "late" (6 s of relay time at least).
+        assert early[-1] < len(order) - 25, early
+
+
 def test_export_hash_is_that_of_the_bytes_the_relay_received(pg):
     with Env(pg, smtp="fault") as env:
         env.init_db()
