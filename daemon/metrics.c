@@ -121,7 +121,8 @@ refresh(struct iwd_metrics *m)
 	if (m->db == NULL || iw_db_broken(m->db)) {
 		iw_db_close(m->db);
 		m->db = NULL;
-		if (iw_db_connect(m->conninfo, &m->db, &err) < 0) {
+		if (iw_db_connect(m->conninfo, &m->db, &err) < 0 ||
+		    iw_db_serial(m->db, &err) < 0) {
 			if (m->db_up)
 				iw_log(IW_LOG_WARNING, "metrics: %s", err.msg);
 			m->db_up = 0;

@@ -25,7 +25,8 @@ report(struct iwd *d, struct iw_db **db)
 
 	if ((*db == NULL || iw_db_broken(*db)) &&
 	    (iw_db_close(*db), *db = NULL,
-	    iw_db_connect(d->progress_conninfo, db, &err) < 0))
+	    iw_db_connect(d->progress_conninfo, db, &err) < 0 ||
+	    iw_db_serial(*db, &err) < 0))
 		return;		/* the stages say what is wrong */
 	if (iw_progress_load(*db, 0, 1, &p, &n, &err) < 0 ||
 	    iw_progress_throttled(*db, &thr, &err) < 0) {

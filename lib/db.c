@@ -273,6 +273,13 @@ iw_db_get_str(PGresult *res, int row, int col, char *out, size_t outsz)
 }
 
 int
+iw_db_serial(struct iw_db *db, struct iw_err *err)
+{
+	return db_cmd(db, "SET max_parallel_workers_per_gather = 0", 0, NULL,
+	    "serial reads", err);
+}
+
+int
 iw_db_connect(const char *conninfo, struct iw_db **out, struct iw_err *err)
 {
 	struct iw_db *db;

@@ -18,6 +18,10 @@ struct iw_db;
 
 int iw_db_connect(const char *conninfo, struct iw_db **out,
     struct iw_err *err);
+/* Keep this connection's queries in its one backend: for readers paced
+ * by their own duration (iw_pace), which bounds one core's time, not the
+ * time of parallel workers beside it. */
+int iw_db_serial(struct iw_db *db, struct iw_err *err);
 void iw_db_close(struct iw_db *db);
 /* The libpq connection, for modules that keep their own tables (the
  * contact cache); they must follow this module's rules: parameterised
