@@ -1203,9 +1203,9 @@ iw_db_claim_letters(struct iw_db *db, const char *owner, long long lease_s,
 	if (res != NULL && cur != NULL && PQntuples(res) > 0) {
 		int last = PQntuples(res) - 1;
 
-		iw_strlcpy(cur->due, PQgetvalue(res, last, CLAIM_COL_DUE),
+		iw_db_get_str(res, last, CLAIM_COL_DUE, cur->due,
 		    sizeof(cur->due));
-		iw_strlcpy(cur->id, PQgetvalue(res, last, 0), sizeof(cur->id));
+		iw_db_get_str(res, last, 0, cur->id, sizeof(cur->id));
 		cur->set = 1;
 	}
 	return letters_from(db, res, out, limit, n, err);

@@ -28,7 +28,7 @@ round_time(struct iw_db *db, const char *at, struct iw_outcome_round *r,
 	if (res == NULL)
 		return -1;
 	*future = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	iw_strlcpy(r->at, PQgetvalue(res, 0, 1), sizeof(r->at));
+	iw_db_get_str(res, 0, 1, r->at, sizeof(r->at));
 	PQclear(res);
 	return 0;
 }
@@ -84,7 +84,7 @@ iw_outcome_observe(struct iw_db *db, int64_t campaign_id, const char *at,
 	    "$6) RETURNING id", 6, p, "observation", err);
 	if (res == NULL)
 		goto fail;
-	iw_strlcpy(oid, PQgetvalue(res, 0, 0), sizeof(oid));
+	iw_db_get_str(res, 0, 0, oid, sizeof(oid));
 	PQclear(res);
 	p[1] = ips;
 	p[2] = oid;

@@ -83,7 +83,7 @@ iw_progress_load(struct iw_db *db, int64_t campaign_id, int active_only,
 	}
 	for (i = 0; i < rows; i++) {
 		v[i].campaign_id = iw_db_get_ll(res, i, 0);
-		iw_strlcpy(v[i].campaign, PQgetvalue(res, i, 1),
+		iw_db_get_str(res, i, 1, v[i].campaign,
 		    sizeof(v[i].campaign));
 		v[i].targets = iw_db_get_ll(res, i, 2);
 		v[i].resolved = iw_db_get_ll(res, i, 3);

@@ -133,10 +133,10 @@ load_funnel(struct iw_db *db, const char *cid, struct iw_report *r,
 		iw_err_set(err, "no campaign %s", cid);
 		return -1;
 	}
-	iw_strlcpy(r->campaign, PQgetvalue(res, 0, 0), sizeof(r->campaign));
-	iw_strlcpy(r->state, PQgetvalue(res, 0, 1), sizeof(r->state));
+	iw_db_get_str(res, 0, 0, r->campaign, sizeof(r->campaign));
+	iw_db_get_str(res, 0, 1, r->state, sizeof(r->state));
 	r->holdout_centi = (int)lround(atof(PQgetvalue(res, 0, 2)) * 100);
-	iw_strlcpy(r->generated_at, PQgetvalue(res, 0, 3),
+	iw_db_get_str(res, 0, 3, r->generated_at,
 	    sizeof(r->generated_at));
 	r->enqueued = iw_db_get_ll(res, 0, 4);
 	r->resolved = iw_db_get_ll(res, 0, 5);
@@ -289,7 +289,7 @@ load_rounds(struct iw_db *db, const char *cid, struct iw_report *r,
 	for (i = 0; i < n; i++) {
 		struct iw_report_round *o = &r->rounds[i];
 
-		iw_strlcpy(o->at, PQgetvalue(res, i, 0), sizeof(o->at));
+		iw_db_get_str(res, i, 0, o->at, sizeof(o->at));
 		o->notified.ips = iw_db_get_ll(res, i, 1);
 		o->notified.fixed = iw_db_get_ll(res, i, 2);
 		o->control.ips = iw_db_get_ll(res, i, 3);
