@@ -19,7 +19,8 @@
 #include "smtp.h"
 
 #define IWD_MAX_BATCH 1000
-#define IWD_CURSOR_MS 5000	/* a claim from the start at least this often */
+/* A claim from the start at least this often (see send_worker). */
+#define IWD_CURSOR_MS 5000
 /* A letter whose campaign's templates do not load is looked at again
  * after this long (the operator fixes the files meanwhile). */
 #define IWD_CAMPAIGN_RETRY_S 300
@@ -633,8 +634,8 @@ send_worker(void *arg)
 	}
 	while (!iwd_stop && !iwd_reload && !iwd_breaker_open(d)) {
 		/* Before the claim: the lease ends no earlier than this. */
-		int64_t lease_end = iw_now_ms() + d->cfg->delivery_lease *
-		    1000 - 2000;
+		int64_t now = iw_now_ms();
+		int64_t lease_end = now + d->cfg->delivery_lease * 1000 - 2000;
 		int after;
 
 		/* Claims go on from where the last one ended (struct
@@ -642,19 +643,19 @@ send_worker(void *arg)
 		 * is left past that point, or after IWD_CURSOR_MS: letters
 		 * behind it (a resumed campaign's, a dead daemon's once its
 		 * lease ran out) wait no longer than that. */
-		if (cur.set && iw_now_ms() - from_start_ms >= IWD_CURSOR_MS)
+		if (cur.set && now - from_start_ms >= IWD_CURSOR_MS)
 			cur.set = 0;
 		after = cur.set;
 		if (!after)
-			from_start_ms = iw_now_ms();
+			from_start_ms = now;
 		if (iw_db_claim_letters(w->db, d->owner, d->cfg->delivery_lease,
 		    batch, &cur, l, &n, &err) < 0) {
 			iw_log(IW_LOG_ERR, "%s", err.msg);
 			w->failed = 1;
 			break;
 		}
-		if (n < batch)
-			cur.set = 0;	/* the next claim looks from the start */
+		if (n < batch)	/* the next claim looks from the start */
+			cur.set = 0;
 		if (n == 0 && after)
 			continue;
 		if (n == 0)

@@ -188,7 +188,7 @@ void iw_db_letters_clear(struct iw_db_letter *l, int n);
  */
 struct iw_db_cursor {
 	int set;
-	char due[64];		/* next_attempt_at as PostgreSQL wrote it */
+	char due[64];		/* next_attempt_at, in PostgreSQL's text */
 	char id[24];
 };
 

@@ -4,9 +4,9 @@
  * happens — an SMTP attempt's result (one relaxed atomic add, nothing
  * else, in the send path), a WHOIS query and a throttled one per server.
  * The shared database's gauges are metrics_db.h's; the HTTP side is the
- * daemon's (daemon/metrics.c); this module only counts and writes text.  The counters live in a struct iw_metrics the
- * daemon owns and hands to the code that counts (a NULL one counts
- * nothing).
+ * daemon's (daemon/metrics.c); this module only counts and writes text.
+ * The counters live in a struct iw_metrics the daemon owns and hands to
+ * the code that counts (a NULL one counts nothing).
  */
 #ifndef IW_METRICS_H
 #define IW_METRICS_H

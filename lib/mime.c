@@ -545,14 +545,15 @@ put_date(struct iw_buf *out, time_t t, struct iw_err *err)
 static int
 check_attachment(const struct iw_mime_attachment *a, struct iw_err *err)
 {
-	size_t n = a->filename != NULL ? strnlen(a->filename, IW_MIME_FNAME_MAX + 1) :
-	    0;
+	size_t n = a->filename != NULL ?
+	    strnlen(a->filename, IW_MIME_FNAME_MAX + 1) : 0;
 
-	if (n == 0 || n > IW_MIME_FNAME_MAX || strspn(a->filename, "abcdefghijklmnop"
-	    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
-	    a->filename[0] == '.') {
+	if (n == 0 || n > IW_MIME_FNAME_MAX || strspn(a->filename,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+	    != n || a->filename[0] == '.') {
 		iw_err_set(err, "attachment: file name must be 1 to %d of "
-		    "A-Z a-z 0-9 . _ - (not starting with '.')", IW_MIME_FNAME_MAX);
+		    "A-Z a-z 0-9 . _ - (not starting with '.')",
+		    IW_MIME_FNAME_MAX);
 		return -1;
 	}
 	n = a->type != NULL ? strnlen(a->type, ATYPE_MAX + 1) : 0;

@@ -97,7 +97,7 @@ struct sess {
 	int last_code;
 	char rbuf[LINE_MAX_KEEP], wbuf[LINE_MAX_KEEP];
 	size_t rlen, wlen;
-	uint64_t wskip;			/* BDAT chunk bytes still to pass */
+	uint64_t wskip;			/* BDAT chunk bytes to pass by */
 	int rtrunc, wtrunc;
 	char reply[LINE_MAX_KEEP];	/* current multi-line reply, joined */
 	size_t replylen;

@@ -129,14 +129,14 @@ test_pace_bounds_a_costly_read(void **state)
 
 	(void)state;
 	assert_true(iw_pace_due(&p, 1000));
-	iw_pace_done(&p, 1000, 1010, 5000);	/* 10 ms: the minimum rules */
+	iw_pace_done(&p, 1000, 1010, 5000);	/* 10 ms: the minimum */
 	assert_false(iw_pace_due(&p, 6009));
 	assert_true(iw_pace_due(&p, 6010));
-	iw_pace_done(&p, 7000, 8000, 5000);	/* 1 s: 20 s before the next */
+	iw_pace_done(&p, 7000, 8000, 5000);	/* 1 s: next in 20 s */
 	assert_false(iw_pace_due(&p, 13000));
 	assert_false(iw_pace_due(&p, 27999));
 	assert_true(iw_pace_due(&p, 28000));
-	iw_pace_done(&p, 9000, 8000, 5000);	/* a clock gone back: minimum */
+	iw_pace_done(&p, 9000, 8000, 5000);	/* clock went back */
 	assert_true(iw_pace_due(&p, 13000));
 }
 
