@@ -108,6 +108,18 @@ def pg_cpu(pg, settle_from=None):
     return total
 
 
+class PgCpu:
+    """PostgreSQL's CPU seconds spent from now until used() is called,
+    after the client has exited (its backends counted once reaped)."""
+
+    def __init__(self, pg):
+        self.pg, self.before = pg, pg_children(pg)[1]
+        self.at = pg_cpu(pg)
+
+    def used(self):
+        return pg_cpu(self.pg, self.before) - self.at
+
+
 def queue(env, n):
     """n resolved IPs, one contact each, locales as in a real campaign."""
     # Approved: the operator's sign-off is not what is measured here.
@@ -194,11 +206,10 @@ def one_round(env, pg, sink, bin_, n, size, metrics, mport):
     env.sql("VACUUM ANALYZE target")
     env.sql("CHECKPOINT")
     time.sleep(1)   # the backends of the setup's psql runs are gone
-    before = pg_children(pg)[1]
-    pgb = pg_cpu(pg)
+    pgm = PgCpu(pg)
     w0, _, _, out, _ = run_measured(
         [os.path.join(harness.BIN, "ipwarn"), "-c", env.conf, "build"])
-    pgb = pg_cpu(pg, before) - pgb
+    pgb = pgm.used()
     if not out.startswith(b"built %d letters" % n):
         raise RuntimeError("ipwarn build: %s" % out.decode())
     # The setup's own housekeeping (autovacuum of the rows just written,
@@ -216,13 +227,12 @@ def one_round(env, pg, sink, bin_, n, size, metrics, mport):
     sk1 = proc_cpu(sink.proc.p.pid) - sk
 
     # 2. ipwarnd --once.
-    before = pg_children(pg)[1]
-    pg2, sk = pg_cpu(pg), proc_cpu(sink.proc.p.pid)
+    pgm, sk = PgCpu(pg), proc_cpu(sink.proc.p.pid)
     scraper = Scraper(mport)
     if metrics:
         scraper.start()
     w2, c2, r2, _, err = run_measured([bin_, "-c", env.conf, "--once"])
-    pg2, sk2 = pg_cpu(pg, before) - pg2, proc_cpu(sink.proc.p.pid) - sk
+    pg2, sk2 = pgm.used(), proc_cpu(sink.proc.p.pid) - sk
     scraper.stop.set()
     m = re.search(r'^ipwarn_smtp_attempts_total\{result="sent"\} (\d+)$',
                   scraper.last, re.M)
@@ -293,12 +303,11 @@ def main():
                 "'notified' END" % nb)
         env.sql("VACUUM ANALYZE target")
         time.sleep(1)
-        before = pg_children(pg)[1]
-        pg0 = pg_cpu(pg)
+        pgm = PgCpu(pg)
         w3, c3, r3, out, _ = run_measured(
             [harness.PY, "-c", BASELINE, pg.conninfo(env.db), sink.relay,
              str(nb), os.path.join(harness.SRC, "locales")])
-        pg3 = pg_cpu(pg, before) - pg0
+        pg3 = pgm.used()
         assert int(out.strip()) == nb
 
         w1, c1, r1, w2, c2, r2 = (med[k] for k in ("w1", "c1", "r1",
