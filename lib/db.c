@@ -1410,6 +1410,20 @@ store_row(struct iw_buf *b, const struct iw_db_rendered *r)
 	    bin_text(b, sha, strlen(sha)) < 0 ? -1 : 0;
 }
 
+/* A COPY goes to the server in pieces of about this size: the batch's
+ * rows are never all in memory twice (here and in libpq's output buffer,
+ * which keeps its largest size for the connection's life). */
+#define COPY_CHUNK (64 * 1024)
+
+static int
+copy_put(struct iw_db *db, struct iw_buf *b)
+{
+	int ok = PQputCopyData(db->conn, b->data, (int)b->len) == 1;
+
+	iw_buf_reset(b);
+	return ok ? 0 : -1;
+}
+
 /*
  * The fast path: the whole batch in one COPY.  The letter is ours (we
  * claimed it with no message), so a conflict means another daemon took
@@ -1423,33 +1437,45 @@ store_copy(struct iw_db *db, const struct iw_db_rendered *r, size_t n,
 {
 	struct iw_buf b = IW_BUF_INIT;
 	PGresult *res;
-	const char *state;
+	const char *state, *abort = NULL;
 	size_t i;
-	int rc = -1;
+	int rc = -1, bad = 0;
 
 	*conflict = 0;
-	if (iw_buf_append(&b, COPY_BIN_HEADER, sizeof(COPY_BIN_HEADER)) < 0)
-		goto oom;
-	for (i = 0; i < n; i++)
-		if (store_row(&b, &r[i]) < 0)
-			goto oom;
-	if (iw_buf_append(&b, "\377\377", 2) < 0)
-		goto oom;
 	res = PQexec(db->conn, "COPY letter_message (letter_id, locale, "
 	    "reverse_path, message, sha256) FROM STDIN (FORMAT binary)");
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		db_error(db, res, err, "store messages");
 		PQclear(res);
-		iw_buf_free(&b);
 		return -1;
 	}
 	PQclear(res);
-	if (PQputCopyData(db->conn, b.data, (int)b.len) != 1 ||
-	    PQputCopyEnd(db->conn, NULL) != 1)
+	if (iw_buf_append(&b, COPY_BIN_HEADER, sizeof(COPY_BIN_HEADER)) < 0)
+		abort = "out of memory";
+	for (i = 0; i < n && abort == NULL && !bad; i++) {
+		if (store_row(&b, &r[i]) < 0)
+			abort = "out of memory";
+		else if (b.len >= COPY_CHUNK)
+			bad = copy_put(db, &b) < 0;
+	}
+	if (abort == NULL && !bad && iw_buf_append(&b, "\377\377", 2) < 0)
+		abort = "out of memory";
+	if (abort == NULL && !bad)
+		bad = copy_put(db, &b) < 0;
+	/* A COPY given up on our side (abort) is ended with an error, so
+	 * that nothing of it is stored. */
+	if (!bad && PQputCopyEnd(db->conn, abort) != 1)
+		bad = 1;
+	if (bad) {
 		db_error(db, NULL, err, "store messages");
+		/* Whatever stopped the rows, no COPY is left open. */
+		(void)PQputCopyEnd(db->conn, "store messages failed");
+	}
 	res = PQgetResult(db->conn);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK)
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && abort == NULL)
 		rc = 0;
+	else if (abort != NULL)
+		iw_err_set(err, "%s", abort);
 	else {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		*conflict = state != NULL && strcmp(state, "23505") == 0;
@@ -1460,10 +1486,6 @@ store_copy(struct iw_db *db, const struct iw_db_rendered *r, size_t n,
 		PQclear(res);
 	iw_buf_free(&b);
 	return rc;
-oom:
-	iw_buf_free(&b);
-	iw_err_set(err, "out of memory");
-	return -1;
 }
 
 /* The slow path, after a conflict: each letter that is still ours. */

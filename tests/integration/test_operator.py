@@ -339,6 +339,51 @@ def test_retries_send_the_stored_bytes(pg):
         assert hashlib.sha256(raw).hexdigest() == first[0]
 
 
+def test_a_message_stored_by_another_daemon_is_kept_and_not_sent(pg):
+    # The batch's messages go to PostgreSQL in one COPY, in pieces of
+    # 64 KiB (40 letters are about 140 KiB).  While it runs, a rival
+    # daemon stores its own rendering of the 35th letter (a trigger set
+    # off by the 3rd row stands for it): the COPY fails whole, each
+    # letter is stored on its own, and the 35th keeps the rival's bytes
+    # and is not sent by this daemon.
+    with Env(pg, smtp="fault", whois=False,
+             delivery={"workers": 1, "batch": 50}) as env:
+        env.init_db()
+        env.sql("""
+            CREATE FUNCTION rival() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE third bigint; victim bigint;
+            BEGIN
+              SELECT id INTO third FROM letter ORDER BY id OFFSET 2 LIMIT 1;
+              SELECT id INTO victim FROM letter ORDER BY id OFFSET 34
+                LIMIT 1;
+              IF NEW.letter_id = third AND NOT EXISTS (SELECT 1 FROM
+                  letter_message WHERE letter_id = victim) THEN
+                INSERT INTO letter_message (letter_id, locale,
+                  reverse_path, message, sha256) VALUES (victim, 'en',
+                  'rival@op.example', 'stored by another daemon', 'rival');
+              END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER rival BEFORE INSERT ON letter_message
+              FOR EACH ROW EXECUTE FUNCTION rival();""")
+        env.enqueue(overrides(env, 40))
+        env.ipwarnd("--once", check=0)
+        victim = env.sql("SELECT id, contact_email FROM letter ORDER BY id "
+                         "OFFSET 34 LIMIT 1")[0]
+        got = {e["rcpts"][0]: raw for e, raw in spool(env)}
+        assert len(got) == 39 and victim[1] not in got, sorted(got)
+        stored = {r[0]: r[1:] for r in env.sql(
+            "SELECT l.contact_email, m.sha256, m.message FROM letter l "
+            "JOIN letter_message m ON m.letter_id = l.id")}
+        assert stored[victim[1]] == ["rival", "stored by another daemon"]
+        for rcpt, raw in got.items():
+            assert stored[rcpt][0] == hashlib.sha256(raw).hexdigest()
+        row = env.sql("SELECT state, (SELECT count(*) FROM attempt WHERE "
+                      "letter_id = %s) FROM letter WHERE id = %s"
+                      % (victim[0], victim[0]))[0]
+        assert row == ["queued", "0"], row
+
+
 def test_listings_as_table_csv_and_json(pg):
     with Env(pg, smtp="fault") as env:
         env.init_db()
