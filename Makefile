@@ -5,7 +5,8 @@
 #   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo         run a small campaign end to end on loopback stand-ins
 #   make report-png   the report of a demo campaign, rendered to doc/report.png
-#   make fuzz         build the libFuzzer targets (clang)
+#   make fuzz         build the libFuzzer targets (clang); make check runs
+#                     them on the real inputs through tests/fuzz/replay.c
 #   make bench        delivery: ipwarnd vs smtp-source vs a Python baseline
 #   make bench-whois  contact resolution: cached vs one query per IP
 #   make bench-bounces  the bounce parser against the labelled corpus
@@ -52,6 +53,10 @@ UT_SRC   := $(wildcard tests/unit/test_*.c)
 UT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UT_SRC))
 IT_SRC   := $(wildcard tests/integration/test_*.c)
 IT_BIN   := $(patsubst tests/integration/%.c,$(BUILD)/tests/it_%,$(IT_SRC))
+# The libFuzzer targets, built with tests/fuzz/replay.c as their main():
+# make check runs them on the real inputs (tests/fixtures, ../shared/corpus).
+FZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FZ_SRC))
 SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
 .PHONY: all check check-unit check-integration check-asan demo deps clean \
@@ -88,6 +93,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_SAN) -o $@ $< $(LIB_A) \
 		$(LDLIBS_ALL) -lcmocka
 
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_SAN) -o $@ $< tests/fuzz/replay.c \
+		$(LIB_A) $(LDLIBS_ALL)
+
 $(BUILD)/tests/it_%: tests/integration/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_SAN) -o $@ $< $(LIB_A) \
@@ -97,11 +107,13 @@ deps:
 	@sh tools/deps
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UT_BIN) $(IT_BIN)
-	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) sh tests/run $(UT_BIN) $(IT_BIN)
+	@$(MAKE) --no-print-directory all $(UT_BIN) $(FZ_BIN) $(IT_BIN)
+	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) sh tests/run $(UT_BIN) $(FZ_BIN) \
+		$(IT_BIN)
 
-check-unit: all $(UT_BIN)
-	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) IW_ONLY=unit sh tests/run $(UT_BIN)
+check-unit: all $(UT_BIN) $(FZ_BIN)
+	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) IW_ONLY=unit sh tests/run $(UT_BIN) \
+		$(FZ_BIN)
 
 check-integration: all $(IT_BIN)
 	@IW_BUILD=$(BUILD) IW_BIN=$(BIN) IW_ONLY=integration sh tests/run $(IT_BIN)
