@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define C_NOTIFIED "#1d4ed8"	/* the notified arm, the funnel */
 #define C_CONTROL "#d97706"	/* the control group */
@@ -117,15 +118,58 @@ funnel(struct iw_buf *b, const struct iw_report *r)
 	return bars(b, label, value, NULL, 6, C_NOTIFIED, "funnel");
 }
 
-/* The time chart's geometry: plot width and height, margins. */
-enum { TC_W = 640, TC_H = 240, TC_LEFT = 50, TC_TOP = 16 };
+/* The time chart's geometry: plot width and height, margins; a date
+ * label's width. */
+enum { TC_W = 640, TC_H = 240, TC_LEFT = 50, TC_TOP = 16, TC_LABEL = 72 };
 
-/* Round i's x, and arm k's point (0: notified, 1: control). */
+/* Seconds since the epoch of a round's "YYYY-MM-DDTHH:MM:SSZ"; -1 when it
+ * is not that. */
+static double
+round_time(const char *at)
+{
+	struct tm tm;
+	char z;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(at, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 ||
+	    z != 'Z')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm);
+}
+
+/*
+ * Round i's x: by its date, so that a week between rounds looks longer
+ * than a day (rounds are recorded whenever a later scan comes in).  Evenly
+ * spaced only when the dates say nothing: one round, or all at one time.
+ */
 static int
 tc_x(const struct iw_report *r, size_t i)
 {
-	return TC_LEFT + (r->nrounds == 1 ? TC_W / 2 :
-	    (int)(i * (size_t)TC_W / (r->nrounds - 1)));
+	double t0, tn, ti;
+
+	if (r->nrounds == 1)
+		return TC_LEFT + TC_W / 2;
+	t0 = round_time(r->rounds[0].at);
+	tn = round_time(r->rounds[r->nrounds - 1].at);
+	ti = round_time(r->rounds[i].at);
+	if (t0 < 0 || ti < 0 || tn <= t0)
+		return TC_LEFT + (int)(i * (size_t)TC_W / (r->nrounds - 1));
+	return TC_LEFT + (int)((ti - t0) / (tn - t0) * TC_W + 0.5);
+}
+
+/* Whether round i's date is written under the axis: the last round's
+ * always, another's when it does not run into the one before it or the
+ * last one. */
+static int
+tc_labelled(const struct iw_report *r, size_t i, int last_x)
+{
+	int x = tc_x(r, i);
+
+	return i + 1 == r->nrounds || (x - last_x >= TC_LABEL &&
+	    tc_x(r, r->nrounds - 1) - x >= TC_LABEL);
 }
 
 static const struct iw_report_arm *
@@ -147,7 +191,7 @@ time_chart(struct iw_buf *b, const struct iw_report *r)
 	static const struct { const char *color, *name; } arm[2] = {
 		{ C_NOTIFIED, "notified" }, { C_CONTROL, "control" } };
 	size_t i;
-	int bad = 0, k, y;
+	int bad = 0, k, x, y;
 
 	if (r->nrounds == 0)
 		return iw_buf_puts(b, "<p class=\"note\">No observation round "
@@ -182,10 +226,13 @@ time_chart(struct iw_buf *b, const struct iw_report *r)
 		    top + 10 + k * 22, arm[k].color, left + w + 36,
 		    top + 22 + k * 22, arm[k].name);
 	}
-	for (i = 0; i < r->nrounds; i++)
-		bad |= iw_buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" "
-		    "text-anchor=\"middle\">%.10s</text>\n", tc_x(r, i),
-		    top + h + 18, r->rounds[i].at);
+	for (i = 0, x = -TC_LABEL; i < r->nrounds; i++)
+		if (tc_labelled(r, i, x)) {
+			x = tc_x(r, i);
+			bad |= iw_buf_printf(b, "<text x=\"%d\" y=\"%d\" "
+			    "font-size=\"11\" text-anchor=\"middle\">%.10s"
+			    "</text>\n", x, top + h + 18, r->rounds[i].at);
+		}
 	return bad | iw_buf_puts(b, "</svg>\n");
 }
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests for the outcome arithmetic and texts: --holdout parsing, the
  * Newcombe interval against the worked examples of Newcombe (1998), the
- * report of an empty campaign, and the metrics exposition (label
- * escaping, counters).
+ * report of an empty campaign, the time chart's axis, and the metrics
+ * exposition (label escaping, counters).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "campaign.h"
@@ -101,6 +102,63 @@ test_empty_report_has_nulls_not_nans(void **state)
 	iw_buf_free(&b);
 }
 
+/* The x of the notified arm's point of each round, in the page's order. */
+static int
+round_xs(const char *html, int *x, int max)
+{
+	const char *p = html;
+	int n = 0;
+
+	while (n < max && (p = strstr(p, "<circle cx=\"")) != NULL) {
+		x[n++] = atoi(p + 12);
+		p += 12;
+	}
+	return n;
+}
+
+static void
+test_time_chart_places_rounds_by_date(void **state)
+{
+	static const char *const at[3] = { "2026-01-01T00:00:00Z",
+		"2026-01-02T00:00:00Z", "2026-01-31T00:00:00Z" };
+	struct iw_report_round rounds[3];
+	struct iw_report r;
+	struct iw_buf b = IW_BUF_INIT;
+	int x[6], i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(rounds, 0, sizeof(rounds));
+	strcpy(r.campaign, "axis");
+	strcpy(r.state, "approved");
+	for (i = 0; i < 3; i++) {
+		strcpy(rounds[i].at, at[i]);
+		rounds[i].notified.has_rate = 1;
+		rounds[i].notified.rate = 0.1 * (i + 1);
+	}
+	r.rounds = rounds;
+	r.nrounds = 3;
+	assert_int_equal(iw_report_html(&r, &b), 0);
+	/* 30 days across 640 pixels from x 50: the second round, one day
+	 * after the first, is 21 pixels on, not halfway. */
+	assert_int_equal(round_xs(b.data, x, 6), 3);
+	assert_int_equal(x[0], 50);
+	assert_int_equal(x[1], 71);
+	assert_int_equal(x[2], 690);
+	/* Its date would run into the first one's: left out. */
+	assert_non_null(strstr(b.data, ">2026-01-01</text>"));
+	assert_null(strstr(b.data, ">2026-01-02</text>"));
+	assert_non_null(strstr(b.data, ">2026-01-31</text>"));
+	/* Rounds all at one time are spaced evenly. */
+	for (i = 0; i < 3; i++)
+		strcpy(rounds[i].at, at[0]);
+	iw_buf_reset(&b);
+	assert_int_equal(iw_report_html(&r, &b), 0);
+	assert_int_equal(round_xs(b.data, x, 6), 3);
+	assert_int_equal(x[1], 370);
+	iw_buf_free(&b);
+}
+
 static void
 test_metrics_labels_and_counters(void **state)
 {
@@ -149,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_holdout_parse),
 		cmocka_unit_test(test_newcombe_matches_the_paper),
 		cmocka_unit_test(test_empty_report_has_nulls_not_nans),
+		cmocka_unit_test(test_time_chart_places_rounds_by_date),
 		cmocka_unit_test(test_metrics_labels_and_counters),
 	};
 
