@@ -538,15 +538,17 @@ iw_campaign_gate_enter(struct iw_db *db, const int64_t *ids, size_t n,
 	p[0] = arr.data;
 	/* In id order, so that senders never wait for each other in a
 	 * cycle through a waiting pause. */
-	if (iw_db_cmd(db, "SELECT pg_advisory_lock_shared(" IW_GATE_CLASS
-	    ", (x % 2147483647)::int) FROM (SELECT DISTINCT x FROM "
-	    "unnest($1::bigint[]) x ORDER BY x) s", 1, p, "send gate",
-	    err) < 0)
+	res = iw_db_exec_ps(db, IW_DB_PS_GATE_LOCK, "SELECT "
+	    "pg_advisory_lock_shared(" IW_GATE_CLASS ", (x % 2147483647)::int) "
+	    "FROM (SELECT DISTINCT x FROM unnest($1::bigint[]) x ORDER BY x) "
+	    "s", 1, p, "send gate", err);
+	if (res == NULL)
 		goto out;
+	PQclear(res);
 	/* A statement of its own: its snapshot is taken after the locks. */
-	res = iw_db_exec(db, "SELECT id FROM campaign WHERE id = "
-	    "ANY ($1::bigint[]) AND state = 'approved'", 1, p, "send gate",
-	    err);
+	res = iw_db_exec_ps(db, IW_DB_PS_GATE_CHECK, "SELECT id FROM "
+	    "campaign WHERE id = ANY ($1::bigint[]) AND state = 'approved'",
+	    1, p, "send gate", err);
 	if (res == NULL) {
 		(void)iw_campaign_gate_leave(db, ids, n, err);
 		goto out;
@@ -570,7 +572,8 @@ iw_campaign_gate_leave(struct iw_db *db, const int64_t *ids, size_t n,
 {
 	struct iw_buf arr = IW_BUF_INIT;
 	const char *p[1];
-	int rc;
+	PGresult *res;
+	int ok;
 
 	if (id_array(ids, n, &arr) < 0) {
 		iw_buf_free(&arr);
@@ -578,9 +581,12 @@ iw_campaign_gate_leave(struct iw_db *db, const int64_t *ids, size_t n,
 		return -1;
 	}
 	p[0] = arr.data;
-	rc = iw_db_cmd(db, "SELECT pg_advisory_unlock_shared(" IW_GATE_CLASS
-	    ", (x % 2147483647)::int) FROM (SELECT DISTINCT x FROM "
-	    "unnest($1::bigint[]) x) s", 1, p, "send gate", err);
+	res = iw_db_exec_ps(db, IW_DB_PS_GATE_UNLOCK, "SELECT "
+	    "pg_advisory_unlock_shared(" IW_GATE_CLASS ", (x % 2147483647)::"
+	    "int) FROM (SELECT DISTINCT x FROM unnest($1::bigint[]) x) s", 1, p,
+	    "send gate", err);
 	iw_buf_free(&arr);
-	return rc;
+	ok = res != NULL;
+	PQclear(res);
+	return ok ? 0 : -1;
 }

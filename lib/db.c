@@ -36,7 +36,11 @@
 /* The send path's statements, prepared once per connection (planning
  * them at every batch was about a tenth of PostgreSQL's CPU while
  * sending in make bench). */
-enum { PS_CLAIM, PS_CLAIM_AFTER, PS_ITEMS, PS_RECORD, PS_MESSAGES };
+enum { PS_CLAIM, PS_CLAIM_AFTER, PS_ITEMS, PS_RECORD, PS_MESSAGES,
+	PS_OWN_END };
+/* The slots of other modules (enum iw_db_ps) follow ours. */
+_Static_assert((int)PS_OWN_END <= (int)IW_DB_PS_GATE_LOCK &&
+    (int)IW_DB_PS_GATE_UNLOCK < 32, "prepared statement slots overlap");
 
 struct iw_db {
 	PGconn *conn;
@@ -166,6 +170,13 @@ iw_db_cmd(struct iw_db *db, const char *sql, int n,
     const char *const *params, const char *what, struct iw_err *err)
 {
 	return db_cmd(db, sql, n, params, what, err);
+}
+
+struct pg_result *
+iw_db_exec_ps(struct iw_db *db, enum iw_db_ps ps, const char *sql, int n,
+    const char *const *params, const char *what, struct iw_err *err)
+{
+	return db_exec_ps(db, (int)ps, sql, n, params, what, err);
 }
 
 #define IW_DB_MAX_COLS 64

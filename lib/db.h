@@ -37,6 +37,17 @@ struct pg_result *iw_db_exec(struct iw_db *db, const char *sql, int n,
     const char *const *params, const char *what, struct iw_err *err);
 int iw_db_cmd(struct iw_db *db, const char *sql, int n,
     const char *const *params, const char *what, struct iw_err *err);
+/*
+ * The same for a statement run at every batch of the send path: prepared
+ * on the connection's first use of it, then only executed, so that it is
+ * neither parsed nor (once PostgreSQL settles on a generic plan) planned
+ * again.  One sql per slot for the life of the connection.
+ */
+enum iw_db_ps { IW_DB_PS_GATE_LOCK = 16, IW_DB_PS_GATE_CHECK,
+	IW_DB_PS_GATE_UNLOCK };
+struct pg_result *iw_db_exec_ps(struct iw_db *db, enum iw_db_ps ps,
+    const char *sql, int n, const char *const *params, const char *what,
+    struct iw_err *err);
 /* Cell (row, col) of such a result as a number (0 when NULL), or as text
  * copied into out ("" when NULL, cut to outsz). */
 long long iw_db_get_ll(struct pg_result *res, int row, int col);
