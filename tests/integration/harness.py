@@ -442,6 +442,18 @@ delivery: { %(delivery)s };
     def sql(self, query):
         return self.pg.psql(self.db, query)
 
+    def contact_overrides(self, n, prefix="c", domain="op.example",
+                          net="198.18"):
+        """n IPs NET.(i / 250).(i % 250), i = 1..n, each with an operator
+        override to a contact of its own, PREFIXi@DOMAIN; returns
+        {ip: contact} in that order."""
+        self.sql("INSERT INTO contact_override (network, email) SELECT "
+                 "('%s.' || (i / 250) || '.' || (i %% 250) || '/32')::cidr,"
+                 " '%s' || i || '@%s' FROM generate_series(1, %d) i"
+                 % (net, prefix, domain, n))
+        return {"%s.%d.%d" % (net, i // 250, i % 250):
+                "%s%d@%s" % (prefix, i, domain) for i in range(1, n + 1)}
+
     def status(self):
         p = self.ipwarn("status", "--json", check=0)
         return json.loads(p.stdout)

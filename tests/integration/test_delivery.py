@@ -252,12 +252,8 @@ def test_sigkill_mid_batch_loses_nothing(pg):
              rules=[{"when": "data", "delay_ms": 10}],
              delivery={"workers": 2, "batch": 40}) as env:
         env.init_db()
-        env.sql("INSERT INTO contact_override (network, email) SELECT "
-                "('198.18.' || (i / 250) || '.' || (i %% 250) || '/32')::cidr,"
-                " 'k' || i || '@kill.example' FROM generate_series(1, %d) i"
-                % n)
-        env.enqueue("".join("198.18.%d.%d\n" % (i // 250, i % 250)
-                            for i in range(1, n + 1)))
+        env.enqueue("".join(ip + "\n" for ip in
+                            env.contact_overrides(n, "k", "kill.example")))
         env.ipwarnd("--dry-run", check=0)      # build the letters
         in_flight = 0
         for delay in (0.05, 0.3, 0.15, 0.4):

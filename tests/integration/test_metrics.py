@@ -160,12 +160,10 @@ def test_progress_lines_while_sending_and_in_campaign_show(pg):
     campaign show prints the same figures."""
     with Env(pg, whois=False, delivery={"rate": 4}) as env:
         env.init_db()
-        env.sql("INSERT INTO contact_override (network, email) SELECT "
-                "('198.18.0.' || i || '/32')::cidr, 'c' || i || "
-                "'@op.example' FROM generate_series(1, 60) i")
+        ips = env.contact_overrides(60)
         env.campaign("create", "slow")
-        env.enqueue("".join("198.18.0.%d,open relay\n" % i
-                            for i in range(1, 61)), "--campaign", "slow")
+        env.enqueue("".join("%s,open relay\n" % ip for ip in ips),
+                    "--campaign", "slow")
         d = env.start_daemon()
         pat = re.compile(r"progress: campaign slow: resolved 60/60, letters "
                          r"sent (\d+)/60 \(0 failed, 0 deferred to later\), "

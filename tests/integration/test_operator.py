@@ -42,14 +42,10 @@ def show(env, name):
                                  check=0).stdout)
 
 
-def overrides(env, n, prefix="c"):
-    """n IPs 198.18.0.x, one override (and so one letter) each."""
-    env.sql("INSERT INTO contact_override (network, email) SELECT "
-            "('198.18.' || (i / 250) || '.' || (i %% 250) || '/32')::cidr, "
-            "'%s' || i || '@op.example' FROM generate_series(1, %d) i"
-            % (prefix, n))
-    return "".join("198.18.%d.%d,open relay\n" % (i // 250, i % 250)
-                   for i in range(1, n + 1))
+def overrides(env, n, prefix="c", net="198.18"):
+    """n IPs NET.x.y, one override (and so one letter) each: the input."""
+    return "".join("%s,open relay\n" % ip for ip in
+                   env.contact_overrides(n, prefix, net=net))
 
 
 def test_draft_sends_nothing_until_approved(pg):
@@ -206,12 +202,8 @@ def test_letters_behind_the_claims_are_not_left_behind(pg):
              delivery={"workers": 1, "batch": 10}) as env:
         env.init_db()
         env.campaign("create", "early")
-        env.sql("INSERT INTO contact_override (network, email) SELECT "
-                "('198.19.0.' || i || '/32')::cidr, 'e' || i || "
-                "'@op.example' FROM generate_series(1, 10) i")
-        env.enqueue("".join("198.19.0.%d,open relay\n" % i
-                            for i in range(1, 11)), "--campaign", "early",
-                    approve=False)
+        env.enqueue(overrides(env, 10, prefix="e", net="198.19"),
+                    "--campaign", "early", approve=False)
         env.ipwarnd("--dry-run", check=0)          # early's letters first
         env.campaign("create", "late")
         env.enqueue(overrides(env, late, prefix="l"), "--campaign", "late")

@@ -16,11 +16,8 @@ from test_delivery import spooled
 def fill(env, n, domain):
     """n letters, one contact each, built (not sent)."""
     env.init_db()
-    env.sql("INSERT INTO contact_override (network, email) SELECT "
-            "('198.18.' || (i / 250) || '.' || (i %% 250) || '/32')::cidr, "
-            "'o' || i || '@%s' FROM generate_series(1, %d) i" % (domain, n))
-    env.enqueue("".join("198.18.%d.%d\n" % (i // 250, i % 250)
-                        for i in range(1, n + 1)))
+    env.enqueue("".join(ip + "\n" for ip in
+                        env.contact_overrides(n, "o", domain)))
     env.ipwarnd("--dry-run", check=0)      # build the letters
 
 

@@ -23,12 +23,7 @@ def in_control(campaign, email, percent):
 def override_ips(env, n, prefix="c"):
     """n IPs 198.18.x.y, one operator override (one contact) each;
     returns {ip: contact}."""
-    env.sql("INSERT INTO contact_override (network, email) SELECT "
-            "('198.18.' || (i / 250) || '.' || (i %% 250) || '/32')::cidr, "
-            "'%s' || i || '@op.example' FROM generate_series(1, %d) i"
-            % (prefix, n))
-    return {"198.18.%d.%d" % (i // 250, i % 250): "%s%d@op.example"
-            % (prefix, i) for i in range(1, n + 1)}
+    return env.contact_overrides(n, prefix)
 
 
 def targets(env, name, state=None):
