@@ -1448,7 +1448,7 @@ store_copy(struct iw_db *db, const struct iw_db_rendered *r, size_t n,
 {
 	struct iw_buf b = IW_BUF_INIT;
 	PGresult *res;
-	const char *state, *abort = NULL;
+	const char *state, *gave_up = NULL;
 	size_t i;
 	int rc = -1, bad = 0;
 
@@ -1462,20 +1462,20 @@ store_copy(struct iw_db *db, const struct iw_db_rendered *r, size_t n,
 	}
 	PQclear(res);
 	if (iw_buf_append(&b, COPY_BIN_HEADER, sizeof(COPY_BIN_HEADER)) < 0)
-		abort = "out of memory";
-	for (i = 0; i < n && abort == NULL && !bad; i++) {
+		gave_up = "out of memory";
+	for (i = 0; i < n && gave_up == NULL && !bad; i++) {
 		if (store_row(&b, &r[i]) < 0)
-			abort = "out of memory";
+			gave_up = "out of memory";
 		else if (b.len >= COPY_CHUNK)
 			bad = copy_put(db, &b) < 0;
 	}
-	if (abort == NULL && !bad && iw_buf_append(&b, "\377\377", 2) < 0)
-		abort = "out of memory";
-	if (abort == NULL && !bad)
+	if (gave_up == NULL && !bad && iw_buf_append(&b, "\377\377", 2) < 0)
+		gave_up = "out of memory";
+	if (gave_up == NULL && !bad)
 		bad = copy_put(db, &b) < 0;
-	/* A COPY given up on our side (abort) is ended with an error, so
+	/* A COPY we gave up on (gave_up: why) is ended with an error, so
 	 * that nothing of it is stored. */
-	if (!bad && PQputCopyEnd(db->conn, abort) != 1)
+	if (!bad && PQputCopyEnd(db->conn, gave_up) != 1)
 		bad = 1;
 	if (bad) {
 		db_error(db, NULL, err, "store messages");
@@ -1483,10 +1483,10 @@ store_copy(struct iw_db *db, const struct iw_db_rendered *r, size_t n,
 		(void)PQputCopyEnd(db->conn, "store messages failed");
 	}
 	res = PQgetResult(db->conn);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK && abort == NULL)
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && gave_up == NULL)
 		rc = 0;
-	else if (abort != NULL)
-		iw_err_set(err, "%s", abort);
+	else if (gave_up != NULL)
+		iw_err_set(err, "%s", gave_up);
 	else {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		*conflict = state != NULL && strcmp(state, "23505") == 0;
